@@ -1,0 +1,155 @@
+/*
+ * config.h: tocsind's configuration, loaded from a libconfig file.
+ *
+ * tocsin_config_load() parses and validates a file into a fresh, immutable
+ * struct tocsin_config; every error is reported as "file:line: message"
+ * (unknown keys get a "did you mean"), not just the first.  The daemon keeps
+ * the current snapshot in one global pointer and swaps it whole on reload
+ * (main thread, loop boundary); nothing edits a loaded config.
+ *
+ * One key table gives each key its type, bounds and default.  Secrets may be
+ * given inline (`secret`), from a file (`secret_file`), or from a systemd
+ * credential (`secret_credential`, read from $CREDENTIALS_DIRECTORY).
+ *
+ * Pure apart from reading the file(s) it is given; thread-safe.
+ */
+#ifndef TOCSIN_CONFIG_H
+#define TOCSIN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tocsin/err.h"
+#include "tocsin/log.h"
+
+enum tocsin_receiver_type {
+    TOCSIN_RECEIVER_WEBHOOK = 0,
+    /* issue 5 adds slack, ntfy, pagerduty, ... here */
+};
+
+struct tocsin_receiver_config {
+    char *name;                     /* unique, [A-Za-z0-9_.-]+ */
+    enum tocsin_receiver_type type; /* "webhook" */
+    char *url;                      /* http:// or https:// */
+    char *secret;        /* HMAC key for X-Tocsin-Signature, or NULL */
+    int timeout_ms;      /* per request; default 10000, 100..600000 */
+    int backoff_min_ms;  /* first retry delay; default 1000 */
+    int backoff_max_ms;  /* cap on retry delay; default 300000 */
+    int give_up_s;       /* then the event goes to the dead outbox;
+                            default 86400, 60..2592000 */
+    int send_resolved;   /* default 1 */
+    int max_concurrency; /* in-flight requests to this receiver; default 4 */
+};
+
+struct tocsin_config {
+    char *path; /* the file this was loaded from */
+
+    struct {
+        char *url;           /* "redis://[:password@]host[:port][/db]" or
+                                "unix:///path/to/redis.sock" */
+        char *password;      /* from url, `password` or `password_file` */
+        char **streams;      /* mention stream keys, at least one */
+        size_t nstreams;
+        char *group;         /* consumer group, default "tocsin" */
+        char *consumer;      /* consumer name, default the host name */
+        char *dead_suffix;   /* dead-letter stream = key + suffix,
+                                default ":dead" */
+        char *prefix;        /* prefix of tocsin's own keys (state,
+                                outbox), default "tocsin:" */
+        int batch;           /* XREADGROUP COUNT, default 1000, 1..100000 */
+        int block_ms;        /* XREADGROUP BLOCK, default 1000, 10..60000 */
+        int claim_idle_ms;   /* XAUTOCLAIM min idle, default 60000 */
+        int connect_timeout_ms; /* default 2000 */
+        int checkpoint_ms;   /* max time between checkpoints, default 1000,
+                                10..60000 */
+        int max_entry_bytes; /* an entry larger than this is dead-lettered;
+                                default 65536, 256..16777216 */
+        int max_field_bytes; /* any one field larger than this is
+                                dead-lettered; default 16384 */
+    } redis;
+
+    struct {
+        int bucket_s;          /* bucket width, default 60, 1..86400 */
+        int lateness_s;        /* allowed lateness, default 30, 0..86400 */
+        double min_mentions;   /* volume floor per window, default 10 */
+        double min_ratio;      /* observed/expected floor, default 3.0 */
+        double fire_score;     /* score that fires, default 0.9, (0,1] */
+        double resolve_score;  /* score below which it may resolve,
+                                  default 0.5, < fire_score */
+        int resolve_buckets;   /* calm closed buckets to resolve, default 5 */
+        int min_negative;      /* negatives floor per window, default 5 */
+        double negative_threshold; /* sentiment <= this is negative,
+                                      default -0.05, [-1, 1] */
+        int catchup_max_age_s; /* events whose time is older than this when
+                                  produced are counted, not sent;
+                                  default 900 */
+        int warmup_buckets;    /* buckets of history before a topic may
+                                  alert, default 30 */
+        int max_topics;        /* default 1000000 */
+        double sensitivity;    /* issue 4; default 0.5, [0, 1] */
+    } detection;
+
+    struct tocsin_receiver_config *receivers;
+    size_t nreceivers;
+
+    struct {
+        char *external_url; /* Alertmanager's externalURL, default
+                               "http://<hostname>:9797" */
+    } alerts;
+
+    struct {
+        enum tocsin_log_level level; /* default info */
+    } log;
+
+    /* Issue 3: addresses of the daemon's sockets (parsed, validated). */
+    struct {
+        char *listen; /* default "ipc:///run/tocsin/alerts.sock" */
+    } publish;
+    struct {
+        char *listen; /* default "ipc:///run/tocsin/control.sock" */
+    } control;
+    struct {
+        char *listen; /* default "127.0.0.1:9797" */
+    } http;
+
+    struct {
+        char *lexicons; /* directory of sentiment lexicons, default
+                           TOCSIN_DATADIR "/lexicons" */
+    } sentiment;
+};
+
+/*
+ * Load and validate path.  On success *out is a new config (free it with
+ * tocsin_config_free) and TOCSIN_OK is returned.  On failure returns
+ * TOCSIN_ECONFIG (or TOCSIN_EIO / TOCSIN_ENOMEM), leaves *out untouched and
+ * writes every error to errs (may be NULL), one "file:line: message\n"
+ * per error.
+ */
+struct tocsin_errbuf;
+tocsin_err tocsin_config_load(struct tocsin_config **out, const char *path,
+                              struct tocsin_errbuf *errs);
+
+/* The same from a string; `name` stands for the file name in messages. */
+tocsin_err tocsin_config_load_string(struct tocsin_config **out,
+                                     const char *text, const char *name,
+                                     struct tocsin_errbuf *errs);
+
+/* NULL does nothing. */
+void tocsin_config_free(struct tocsin_config *cfg);
+
+/* The receiver named name, or NULL (borrowed). */
+const struct tocsin_receiver_config *
+tocsin_config_receiver(const struct tocsin_config *cfg, const char *name);
+
+/* A growable list of error lines. */
+struct tocsin_errbuf {
+    char *text; /* NUL-terminated, lines end with '\n'; NULL when empty */
+    size_t len;
+    size_t cap;
+    int count;
+};
+void tocsin_errbuf_addf(struct tocsin_errbuf *eb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void tocsin_errbuf_clear(struct tocsin_errbuf *eb);
+
+#endif
