@@ -94,8 +94,9 @@ static jmp_buf tocsin_test_jmp;
     int main(void)                                                             \
     {                                                                          \
         static const struct tocsin_test_case cases_[] = {__VA_ARGS__};         \
-        int passed = 0, failed = 0;                                            \
-        for (size_t i = 0; i < sizeof cases_ / sizeof cases_[0]; i++) {        \
+        volatile int passed = 0, failed = 0;                                            \
+        for (volatile size_t i = 0; i < sizeof cases_ / sizeof cases_[0];      \
+             i++) {        \
             int before = tocsin_test_failed_checks;                            \
             if (setjmp(tocsin_test_jmp) == 0)                                  \
                 cases_[i].fn();                                                \

@@ -1,0 +1,1194 @@
+/*
+ * engine.c: the detection core (see engine.h).
+ *
+ * Owns the topic table (an insertion-ordered array plus an open-addressing
+ * index), each topic's bucket ring, baselines, alert states and evidence
+ * samples.  Runs on one thread: the ingest loop, or replay.  No I/O, no
+ * clock.
+ *
+ * Detectors, per closed bucket and windows of 1, 5 and 15 buckets:
+ *  - volume: observed count X against the baseline's expectation E for the
+ *    window, as an overdispersed count (quasi-Poisson with the dispersion
+ *    learned by the baseline); the tail probability becomes a score in
+ *    [0, 1], gated by the floors min_mentions and min_ratio.
+ *  - negativity: negatives K among N scored mentions against the topic's
+ *    usual share p0 (binomial tail), gated by min_negative and by how far
+ *    the share rose.
+ * The baseline is an exponentially weighted mean and variance of bucket
+ * counts, updated with winsorised counts (a spike does not inflate it) and
+ * almost frozen while the volume alert fires.
+ *
+ * Topics with no mention for 15 closed buckets and no alert are "dormant":
+ * global bucket closing skips them and they catch up, identically, when a
+ * mention arrives (unless score rows are wanted, which needs every row).
+ */
+#include "tocsin/engine.h"
+
+#include <math.h>
+#include "tocsin/stats.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define RING            32
+#define RING_MASK       (RING - 1)
+#define OPEN_MAX        10 /* open buckets at most: lateness <= 8 buckets */
+#define NWIN            3
+#define MAX_WIN         15
+#define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
+#define BUCKET_SAMPLES  3
+#define TEXT_MAX        560
+#define AUTHOR_MAX      64
+#define URL_MAX         512
+#define ID_MAX          64
+#define BASE_HALF_LIFE  60.0  /* buckets */
+#define NEG_HALF_LIFE   360.0 /* buckets */
+#define NEG_PRIOR_SHARE 0.15
+#define NEG_PRIOR_N     20.0
+#define MU_FLOOR        0.01
+#define SNAP_VERSION    1u
+#define META_VERSION    1u
+
+static const int windows[NWIN] = {1, 5, 15};
+
+struct bucket {
+    uint32_t count, neg, scored;
+    float mu; /* the baseline mean before this bucket was learned */
+};
+
+struct alert_state {
+    uint8_t firing;
+    uint8_t announced;
+    uint8_t critical;
+    uint8_t pad_;
+    uint32_t calm;
+    int64_t starts_ms;
+    int64_t window_ms;
+    float score, observed, expected, negatives, scored, neg_base;
+};
+
+/* Everything about a topic that is persisted, as one plain struct. */
+struct topic_state {
+    uint64_t seq;         /* insertion order */
+    int64_t closed_upto;  /* buckets with an index below this are closed */
+    int64_t next_eval_ms; /* next partial-bucket test */
+    uint32_t nclosed;     /* closed buckets so far (saturating) */
+    uint32_t zero_run;    /* consecutive closed buckets without mentions */
+    double mu, var;       /* volume baseline per bucket */
+    double neg_ew, scored_ew;
+    float last_vol, last_neg;
+    struct alert_state alert[2];
+    struct bucket ring[RING];
+};
+
+struct sample_rec {
+    int64_t followers;
+    int64_t ts;
+    char *blob; /* text \0 author \0 url \0 id \0 */
+    uint32_t len;
+    uint8_t neg;
+};
+
+struct samples {
+    int64_t bidx[2];
+    struct sample_rec bucket[2][BUCKET_SAMPLES];
+    struct sample_rec hot[HOT_SAMPLES];
+};
+
+struct topic {
+    char *name;
+    uint64_t hash;
+    uint8_t dirty;
+    struct samples *samples;
+    struct topic_state s;
+};
+
+struct tocsin_engine {
+    struct tocsin_engine_opts o;
+    struct tocsin_engine_hooks hooks;
+    double decades;   /* score scale from sensitivity */
+    double base_alpha, neg_alpha;
+    int64_t watermark;
+    int64_t max_ts;
+    int64_t closed_upto; /* global: buckets below are closed */
+    int64_t now;
+    uint64_t next_seq;
+    struct topic **topics; /* insertion order */
+    size_t ntopics, cap;
+    uint32_t *index; /* open addressing: topic position + 1, 0 = empty */
+    size_t index_cap;
+    struct tocsin_engine_stats st;
+};
+
+static const char *const alertnames[2] = {"MentionVolumeSpike",
+                                          "NegativityShift"};
+
+void
+tocsin_engine_opts_default(struct tocsin_engine_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bucket_ms = 60000;
+    o->lateness_ms = 30000;
+    o->min_mentions = 10;
+    o->min_ratio = 3.0;
+    o->fire_score = 0.9;
+    o->resolve_score = 0.5;
+    o->resolve_buckets = 5;
+    o->min_negative = 5;
+    o->negative_threshold = -0.05;
+    o->warmup_buckets = 30;
+    o->catchup_max_age_ms = 0;
+    o->max_topics = 1000000;
+    o->sensitivity = 0.5;
+}
+
+static uint64_t
+fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+tocsin_err
+tocsin_engine_new(struct tocsin_engine **out,
+                  const struct tocsin_engine_opts *opts,
+                  const struct tocsin_engine_hooks *hooks)
+{
+    if (opts->bucket_ms < 1000 || opts->lateness_ms < 0 ||
+        opts->lateness_ms > 8 * opts->bucket_ms || opts->max_topics < 1 ||
+        opts->resolve_buckets < 1 || !(opts->fire_score > 0) ||
+        !(opts->resolve_score < opts->fire_score) || opts->min_ratio <= 1.0)
+        return TOCSIN_EINVAL;
+    struct tocsin_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return TOCSIN_ENOMEM;
+    e->o = *opts;
+    if (hooks)
+        e->hooks = *hooks;
+    double sens = opts->sensitivity;
+    if (sens < 0)
+        sens = 0;
+    if (sens > 1)
+        sens = 1;
+    /* Sensitivity 0.5 needs p <= 1e-9 to reach score 0.9; each step of
+     * 0.5 halves or doubles the decades needed. */
+    e->decades = 10.0 * pow(4.0, 0.5 - sens);
+    e->base_alpha = 1.0 - pow(2.0, -1.0 / BASE_HALF_LIFE);
+    e->neg_alpha = 1.0 - pow(2.0, -1.0 / NEG_HALF_LIFE);
+    e->watermark = INT64_MIN;
+    e->max_ts = INT64_MIN;
+    e->closed_upto = INT64_MIN;
+    *out = e;
+    return TOCSIN_OK;
+}
+
+static void
+sample_clear(struct sample_rec *r)
+{
+    free(r->blob);
+    memset(r, 0, sizeof *r);
+}
+
+static void
+samples_free(struct samples *s)
+{
+    if (!s)
+        return;
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < BUCKET_SAMPLES; i++)
+            free(s->bucket[b][i].blob);
+    for (int i = 0; i < HOT_SAMPLES; i++)
+        free(s->hot[i].blob);
+    free(s);
+}
+
+void
+tocsin_engine_free(struct tocsin_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->ntopics; i++) {
+        samples_free(e->topics[i]->samples);
+        free(e->topics[i]->name);
+        free(e->topics[i]);
+    }
+    free(e->topics);
+    free(e->index);
+    free(e);
+}
+
+/* ---- topic table ---- */
+
+static struct topic *
+topic_find(const struct tocsin_engine *e, const char *name, size_t n,
+           uint64_t h)
+{
+    if (!e->index_cap)
+        return NULL;
+    size_t mask = e->index_cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        uint32_t v = e->index[i];
+        if (!v)
+            return NULL;
+        struct topic *t = e->topics[v - 1];
+        if (t->hash == h && strncmp(t->name, name, n) == 0 &&
+            t->name[n] == '\0')
+            return t;
+    }
+}
+
+static int
+index_grow(struct tocsin_engine *e)
+{
+    size_t cap = e->index_cap ? e->index_cap * 2 : 64;
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx)
+        return -1;
+    for (size_t k = 0; k < e->ntopics; k++) {
+        size_t i = (size_t)e->topics[k]->hash & (cap - 1);
+        while (idx[i])
+            i = (i + 1) & (cap - 1);
+        idx[i] = (uint32_t)(k + 1);
+    }
+    free(e->index);
+    e->index = idx;
+    e->index_cap = cap;
+    return 0;
+}
+
+static struct topic *
+topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
+{
+    if (e->ntopics >= e->o.max_topics)
+        return NULL;
+    if ((e->ntopics + 1) * 10 > e->index_cap * 7 && index_grow(e))
+        return NULL;
+    if (e->ntopics == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 64;
+        struct topic **v = realloc(e->topics, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        e->topics = v;
+        e->cap = cap;
+    }
+    struct topic *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->name = malloc(n + 1);
+    if (!t->name) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+    t->hash = h;
+    t->s.seq = e->next_seq++;
+    t->s.closed_upto = e->closed_upto;
+    t->s.mu = 0;
+    t->dirty = 1;
+    e->topics[e->ntopics++] = t;
+    size_t mask = e->index_cap - 1;
+    size_t i = (size_t)h & mask;
+    while (e->index[i])
+        i = (i + 1) & mask;
+    e->index[i] = (uint32_t)e->ntopics;
+    e->st.topics = e->ntopics;
+    return t;
+}
+
+/* ---- samples (evidence) ---- */
+
+/* Copy at most max bytes of s without cutting a UTF-8 sequence. */
+static size_t
+utf8_prefix(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    size_t k = max;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    return k;
+}
+
+static int
+rank_before(const struct sample_rec *a, const struct sample_rec *b,
+            int prefer_neg)
+{
+    if (prefer_neg && a->neg != b->neg)
+        return a->neg > b->neg;
+    if (a->followers != b->followers)
+        return a->followers > b->followers;
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->blob, b->blob, n);
+    return c ? c < 0 : a->len < b->len;
+}
+
+static int
+sample_same(const struct sample_rec *a, const struct sample_rec *b)
+{
+    return a->len == b->len && memcmp(a->blob, b->blob, a->len) == 0;
+}
+
+/* Insert a copy of r into the ranked array v[0..n); returns -1 on ENOMEM. */
+static int
+ranked_insert(struct sample_rec *v, int n, const struct sample_rec *r,
+              int prefer_neg)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i].blob && sample_same(&v[i], r))
+            return 0;
+    int pos = n;
+    for (int i = 0; i < n; i++) {
+        if (!v[i].blob || rank_before(r, &v[i], prefer_neg)) {
+            pos = i;
+            break;
+        }
+    }
+    if (pos == n)
+        return 0;
+    char *blob = malloc(r->len);
+    if (!blob)
+        return -1;
+    memcpy(blob, r->blob, r->len);
+    free(v[n - 1].blob);
+    memmove(&v[pos + 1], &v[pos], (size_t)(n - 1 - pos) * sizeof *v);
+    v[pos] = *r;
+    v[pos].blob = blob;
+    return 0;
+}
+
+static int
+any_firing(const struct topic *t)
+{
+    return t->s.alert[0].firing || t->s.alert[1].firing;
+}
+
+static void
+sample_add(struct topic *t, const struct tocsin_mention *m, int64_t b,
+           int neg)
+{
+    if (!m->text.n && !m->author.n && !m->url.n)
+        return;
+    if (!t->samples) {
+        t->samples = calloc(1, sizeof *t->samples);
+        if (!t->samples)
+            return;
+        t->samples->bidx[0] = t->samples->bidx[1] = INT64_MIN;
+    }
+    struct samples *S = t->samples;
+    int slot = (int)(b & 1);
+    if (S->bidx[slot] != b) {
+        if (S->bidx[slot] != INT64_MIN && b < S->bidx[slot])
+            goto hot; /* an older bucket than kept: only the hot set */
+        for (int i = 0; i < BUCKET_SAMPLES; i++)
+            sample_clear(&S->bucket[slot][i]);
+        S->bidx[slot] = b;
+    }
+hot:;
+    char buf[TEXT_MAX + AUTHOR_MAX + URL_MAX + ID_MAX + 4];
+    size_t o = 0;
+    const struct tocsin_str parts[4] = {m->text, m->author, m->url, m->id};
+    const size_t caps[4] = {TEXT_MAX, AUTHOR_MAX, URL_MAX, ID_MAX};
+    for (int i = 0; i < 4; i++) {
+        size_t k = utf8_prefix(parts[i].p, parts[i].n, caps[i]);
+        memcpy(buf + o, parts[i].p, k);
+        o += k;
+        buf[o++] = '\0';
+    }
+    struct sample_rec r = {m->followers, m->ts_ms, buf, (uint32_t)o,
+                           (uint8_t)neg};
+    if (S->bidx[slot] == b)
+        ranked_insert(S->bucket[slot], BUCKET_SAMPLES, &r, 0);
+    if (any_firing(t))
+        ranked_insert(S->hot, HOT_SAMPLES, &r,
+                      t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing);
+}
+
+/* The evidence samples for an alert: the best of the recent buckets and
+ * the hot set, newer than since_ms. */
+static void
+collect_samples(struct topic *t, int prefer_neg, int64_t since_ms,
+                struct tocsin_alert_event *ev)
+{
+    ev->nsamples = 0;
+    struct samples *S = t->samples;
+    if (!S)
+        return;
+    struct sample_rec best[HOT_SAMPLES];
+    memset(best, 0, sizeof best);
+    const struct sample_rec *cands[2 * BUCKET_SAMPLES + HOT_SAMPLES];
+    int nc = 0;
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < BUCKET_SAMPLES; i++)
+            if (S->bucket[b][i].blob)
+                cands[nc++] = &S->bucket[b][i];
+    for (int i = 0; i < HOT_SAMPLES; i++)
+        if (S->hot[i].blob)
+            cands[nc++] = &S->hot[i];
+    for (int i = 0; i < nc; i++)
+        if (cands[i]->ts >= since_ms)
+            ranked_insert(best, HOT_SAMPLES, cands[i], prefer_neg);
+    /* Keep them in the hot set so the resolved event can show them. */
+    for (int i = 0; i < HOT_SAMPLES; i++) {
+        if (!best[i].blob)
+            break;
+        ranked_insert(S->hot, HOT_SAMPLES, &best[i], prefer_neg);
+    }
+    for (int i = 0; i < HOT_SAMPLES && best[i].blob; i++)
+        sample_clear(&best[i]);
+    for (int i = 0; i < HOT_SAMPLES && S->hot[i].blob; i++) {
+        const struct sample_rec *r = &S->hot[i];
+        struct tocsin_sample *o = &ev->samples[ev->nsamples++];
+        o->text = r->blob;
+        o->author = o->text + strlen(o->text) + 1;
+        o->url = o->author + strlen(o->author) + 1;
+        o->id = o->url + strlen(o->url) + 1;
+        o->followers = r->followers;
+        o->ts_ms = r->ts;
+        o->negative = r->neg;
+    }
+}
+
+/* ---- detectors ---- */
+
+struct evidence {
+    int64_t window_ms;
+    double observed, expected, negatives, scored, neg_base, score;
+    int critical; /* any window tested was critical */
+};
+
+static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
+
+static double
+clamp01(double x)
+{
+    return x < 0 ? 0 : (x > 1 ? 1 : x);
+}
+
+static double
+neg_baseline(const struct topic *t)
+{
+    return (t->s.neg_ew + NEG_PRIOR_SHARE * NEG_PRIOR_N) /
+           (t->s.scored_ew + NEG_PRIOR_N);
+}
+
+static double
+dispersion(const struct topic *t)
+{
+    double mu = t->s.mu > MU_FLOOR ? t->s.mu : MU_FLOOR;
+    double d = t->s.var / mu;
+    return d > 1.0 ? (d < 50.0 ? d : 50.0) : 1.0;
+}
+
+static double
+volume_score(const struct tocsin_engine *e, double X, double E, double d)
+{
+    if (X <= 0)
+        return 0;
+    if (E < MU_FLOOR)
+        E = MU_FLOOR;
+    double raw = tocsin_score_from_log_p(tocsin_count_log_sf(X, E, E * d),
+                                         e->decades);
+    double g = clamp01(X / e->o.min_mentions) *
+               clamp01((X / E - 1.0) / (e->o.min_ratio - 1.0));
+    return raw * g;
+}
+
+static double
+negativity_score(const struct tocsin_engine *e, double K, double N,
+                 double p0)
+{
+    if (N <= 0 || K <= 0)
+        return 0;
+    double raw =
+        tocsin_score_from_log_p(tocsin_binom_log_sf(K, N, p0), e->decades);
+    double g = clamp01(K / e->o.min_negative) *
+               clamp01((K / N - p0 - 0.05) / 0.15);
+    return raw * g;
+}
+
+/* ---- alert lifecycle ---- */
+
+static void
+make_ids(struct tocsin_alert_event *ev)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = fnv1a(FNV_OFFSET, alertnames[ev->kind],
+                       strlen(alertnames[ev->kind]) + 1);
+    h = fnv1a(h, ev->topic, strlen(ev->topic));
+    for (int i = 0; i < 16; i++)
+        ev->fingerprint[i] = hex[(h >> (60 - 4 * i)) & 15];
+    ev->fingerprint[16] = '\0';
+    unsigned char st = (unsigned char)ev->status;
+    uint64_t a = fnv1a(FNV_OFFSET, ev->fingerprint, 16);
+    a = fnv1a(a, &ev->starts_ms, sizeof ev->starts_ms);
+    a = fnv1a(a, &st, 1);
+    uint64_t b = fnv1a(a ^ 0x9e3779b97f4a7c15ULL, ev->topic,
+                       strlen(ev->topic));
+    b = fnv1a(b, &ev->starts_ms, sizeof ev->starts_ms);
+    for (int i = 0; i < 16; i++) {
+        ev->delivery[i] = hex[(a >> (60 - 4 * i)) & 15];
+        ev->delivery[16 + i] = hex[(b >> (60 - 4 * i)) & 15];
+    }
+    ev->delivery[32] = '\0';
+}
+
+static void
+emit(struct tocsin_engine *e, struct topic *t, enum tocsin_alert_kind kind,
+     enum tocsin_alert_status status, int64_t at_ms)
+{
+    const struct alert_state *a = &t->s.alert[kind];
+    struct tocsin_alert_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = t->name;
+    ev.kind = kind;
+    ev.status = status;
+    ev.severity = a->critical ? "critical" : "warning";
+    ev.starts_ms = a->starts_ms;
+    ev.ends_ms = status == TOCSIN_ALERT_RESOLVED ? at_ms : 0;
+    ev.at_ms = at_ms;
+    ev.window_ms = a->window_ms;
+    ev.observed = a->observed;
+    ev.expected = a->expected;
+    ev.negatives = a->negatives;
+    ev.scored = a->scored;
+    ev.negative_share = a->scored > 0 ? a->negatives / a->scored : -1;
+    ev.negative_baseline = a->neg_base;
+    ev.score = a->score;
+    make_ids(&ev);
+    collect_samples(t, kind == TOCSIN_ALERT_NEGATIVITY,
+                    a->starts_ms - a->window_ms - e->o.bucket_ms, &ev);
+    e->st.events++;
+    if (e->hooks.on_event)
+        e->hooks.on_event(e->hooks.arg, &ev);
+}
+
+static int
+is_recent(const struct tocsin_engine *e, int64_t at_ms)
+{
+    return e->o.catchup_max_age_ms <= 0 || e->now == INT64_MAX ||
+           e->now - at_ms <= e->o.catchup_max_age_ms;
+}
+
+static int
+is_critical(enum tocsin_alert_kind kind, const struct evidence *v)
+{
+    double ratio = v->observed / (v->expected > MU_FLOOR ? v->expected
+                                                         : MU_FLOOR);
+    double share = v->scored > 0 ? v->negatives / v->scored : -1;
+    if (kind == TOCSIN_ALERT_VOLUME)
+        return ratio >= 5.0 && !(share >= 0 && share < v->neg_base + 0.05);
+    return share >= 0.5 && ratio >= 2.0;
+}
+
+static void
+note_peak(struct alert_state *a, const struct evidence *v)
+{
+    if (v->score < a->score && a->firing)
+        return;
+    a->score = (float)v->score;
+    a->window_ms = v->window_ms;
+    a->observed = (float)v->observed;
+    a->expected = (float)v->expected;
+    a->negatives = (float)v->negatives;
+    a->scored = (float)v->scored;
+    a->neg_base = (float)v->neg_base;
+    a->critical = (uint8_t)(a->critical || v->critical);
+}
+
+static void
+maybe_fire(struct tocsin_engine *e, struct topic *t,
+           enum tocsin_alert_kind kind, const struct evidence *v,
+           int64_t at_ms)
+{
+    struct alert_state *a = &t->s.alert[kind];
+    if (a->firing || v->score < e->o.fire_score ||
+        t->s.nclosed < (uint32_t)e->o.warmup_buckets)
+        return;
+    memset(a, 0, sizeof *a);
+    note_peak(a, v);
+    a->firing = 1;
+    a->starts_ms = at_ms;
+    e->st.firing++;
+    t->dirty = 1;
+    if (is_recent(e, at_ms)) {
+        a->announced = 1;
+        emit(e, t, kind, TOCSIN_ALERT_FIRING, at_ms);
+    } else {
+        e->st.suppressed++;
+    }
+}
+
+/* After a closed bucket: count calm buckets, resolve, or announce late. */
+static void
+lifecycle_closed(struct tocsin_engine *e, struct topic *t,
+                 enum tocsin_alert_kind kind, const struct evidence *v,
+                 int64_t at_ms)
+{
+    struct alert_state *a = &t->s.alert[kind];
+    if (!a->firing) {
+        maybe_fire(e, t, kind, v, at_ms);
+        return;
+    }
+    note_peak(a, v);
+    a->calm = v->score < e->o.resolve_score ? a->calm + 1 : 0;
+    if (!a->announced && is_recent(e, at_ms) &&
+        (int)a->calm < e->o.resolve_buckets) {
+        a->announced = 1;
+        emit(e, t, kind, TOCSIN_ALERT_FIRING, at_ms);
+    }
+    if ((int)a->calm >= e->o.resolve_buckets) {
+        if (a->announced) {
+            emit(e, t, kind, TOCSIN_ALERT_RESOLVED, at_ms);
+        } else {
+            e->st.suppressed++;
+            e->st.past_crises++;
+        }
+        a->firing = 0;
+        e->st.firing--;
+        if (!any_firing(t) && t->samples)
+            for (int i = 0; i < HOT_SAMPLES; i++)
+                sample_clear(&t->samples->hot[i]);
+    }
+}
+
+/* ---- bucket closing ---- */
+
+static void
+best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
+             struct evidence *vol, struct evidence *neg)
+{
+    memset(vol, 0, sizeof *vol);
+    memset(neg, 0, sizeof *neg);
+    double d = dispersion(t);
+    double p0 = neg_baseline(t);
+    double X = 0, K = 0, N = 0;
+    int w = 0;
+    for (int k = 0; k < NWIN; k++) {
+        for (; w < windows[k]; w++) {
+            const struct bucket *bk = &t->s.ring[(b - w) & RING_MASK];
+            X += bk->count;
+            K += bk->neg;
+            N += bk->scored;
+        }
+        if ((int64_t)t->s.nclosed + 1 < windows[k])
+            break;
+        double mu = t->s.ring[(b - windows[k] + 1) & RING_MASK].mu;
+        double E = windows[k] * (mu > MU_FLOOR ? mu : MU_FLOOR);
+        double vs = volume_score(e, X, E, d);
+        double ns = negativity_score(e, K, N, p0);
+        struct evidence v = {windows[k] * e->o.bucket_ms, X, E, K, N, p0, 0,
+                             0};
+        int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
+        int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
+        if (vs > vol->score || k == 0) {
+            *vol = v;
+            vol->score = vs;
+        }
+        if (ns > neg->score || k == 0) {
+            *neg = v;
+            neg->score = ns;
+        }
+        vol->critical = vc;
+        neg->critical = nc;
+    }
+}
+
+static void
+learn(struct tocsin_engine *e, struct topic *t, const struct bucket *bk)
+{
+    struct topic_state *s = &t->s;
+    double c = bk->count;
+    double alpha = e->base_alpha;
+    if (s->nclosed < (uint32_t)e->o.warmup_buckets) {
+        double a0 = 1.0 / (s->nclosed + 1.0);
+        alpha = a0 > alpha ? a0 : alpha;
+    } else {
+        double sd = sqrt(s->var > s->mu ? s->var : s->mu);
+        double cap = s->mu + 4.0 * sd + 1.0;
+        if (c > cap)
+            c = cap;
+        if (s->alert[TOCSIN_ALERT_VOLUME].firing)
+            alpha *= 0.25;
+    }
+    double dlt = c - s->mu;
+    s->mu += alpha * dlt;
+    s->var = (1.0 - alpha) * (s->var + alpha * dlt * dlt);
+    if (s->nclosed == 0)
+        s->var = s->mu;
+    double na = e->neg_alpha;
+    if (s->alert[TOCSIN_ALERT_NEGATIVITY].firing)
+        na *= 0.25;
+    s->neg_ew = (1.0 - na) * s->neg_ew + bk->neg;
+    s->scored_ew = (1.0 - na) * s->scored_ew + bk->scored;
+}
+
+static int
+is_dormant(const struct tocsin_engine *e, const struct topic *t)
+{
+    return !e->hooks.on_score && !any_firing(t) && t->s.zero_run >= MAX_WIN;
+}
+
+static void
+close_bucket(struct tocsin_engine *e, struct topic *t)
+{
+    int64_t b = t->s.closed_upto;
+    struct bucket *bk = &t->s.ring[b & RING_MASK];
+    bk->mu = (float)t->s.mu;
+    struct evidence vol, neg;
+    best_windows(e, t, b, &vol, &neg);
+    learn(e, t, bk);
+    if (t->s.nclosed < UINT32_MAX)
+        t->s.nclosed++;
+    t->s.zero_run = bk->count ? 0 : t->s.zero_run + 1;
+    int64_t end_ms = (b + 1) * e->o.bucket_ms;
+    lifecycle_closed(e, t, TOCSIN_ALERT_VOLUME, &vol, end_ms);
+    lifecycle_closed(e, t, TOCSIN_ALERT_NEGATIVITY, &neg, end_ms);
+    t->s.last_vol = (float)vol.score;
+    t->s.last_neg = (float)neg.score;
+    if (e->hooks.on_score) {
+        struct tocsin_score_row row = {t->name, b * e->o.bucket_ms,
+                                       bk->count, bk->neg, bk->scored,
+                                       vol.score, neg.score};
+        e->hooks.on_score(e->hooks.arg, &row);
+    }
+    /* The slot OPEN_MAX ahead will hold a future open bucket. */
+    memset(&t->s.ring[(b + OPEN_MAX) & RING_MASK], 0, sizeof(struct bucket));
+    t->s.closed_upto = b + 1;
+    t->dirty = 1;
+    if (t->samples && is_dormant(e, t)) {
+        samples_free(t->samples);
+        t->samples = NULL;
+    }
+}
+
+/* Bring a topic's closed buckets up to the global position. */
+static void
+topic_catch_up(struct tocsin_engine *e, struct topic *t)
+{
+    if (t->s.closed_upto == INT64_MIN || e->closed_upto == INT64_MIN)
+        t->s.closed_upto = e->closed_upto;
+    while (t->s.closed_upto < e->closed_upto)
+        close_bucket(e, t);
+}
+
+static void
+set_watermark(struct tocsin_engine *e, int64_t wm)
+{
+    if (wm <= e->watermark)
+        return;
+    e->watermark = wm;
+    int64_t target = floor_div(wm, e->o.bucket_ms);
+    if (e->closed_upto == INT64_MIN) {
+        e->closed_upto = target;
+        for (size_t i = 0; i < e->ntopics; i++)
+            if (e->topics[i]->s.closed_upto == INT64_MIN)
+                e->topics[i]->s.closed_upto = target;
+        return;
+    }
+    while (e->closed_upto < target) {
+        int64_t b = e->closed_upto;
+        for (size_t i = 0; i < e->ntopics; i++) {
+            struct topic *t = e->topics[i];
+            if (t->s.closed_upto == b && !is_dormant(e, t))
+                close_bucket(e, t);
+        }
+        e->closed_upto = b + 1;
+    }
+}
+
+void
+tocsin_engine_advance(struct tocsin_engine *e, int64_t watermark_ms,
+                      int64_t now_ms)
+{
+    e->now = now_ms;
+    set_watermark(e, watermark_ms);
+}
+
+int64_t
+tocsin_engine_watermark(const struct tocsin_engine *e)
+{
+    return e->watermark;
+}
+
+/* Test the open bucket holding ts before it closes (event time). */
+static void
+partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
+{
+    int64_t step = e->o.bucket_ms / 6;
+    if (step < 1000)
+        step = 1000;
+    if (ts < t->s.next_eval_ms || t->s.nclosed < (uint32_t)e->o.warmup_buckets)
+        return;
+    int64_t b = floor_div(ts, e->o.bucket_ms);
+    double f = (double)(ts - b * e->o.bucket_ms) / (double)e->o.bucket_ms;
+    if (f < 1.0 / 6.0)
+        return;
+    t->s.next_eval_ms = ts + step;
+    const struct bucket *cur = &t->s.ring[b & RING_MASK];
+    const struct bucket *prev = &t->s.ring[(b - 1) & RING_MASK];
+    double mu = t->s.mu > MU_FLOOR ? t->s.mu : MU_FLOOR;
+    double d = dispersion(t);
+    double p0 = neg_baseline(t);
+    struct evidence best_v = {0}, best_n = {0};
+    for (int k = 0; k < 2; k++) {
+        double X = cur->count + (k ? prev->count : 0);
+        double K = cur->neg + (k ? prev->neg : 0);
+        double N = cur->scored + (k ? prev->scored : 0);
+        double span = f + k;
+        struct evidence v = {(int64_t)(span * (double)e->o.bucket_ms),
+                             X, span * mu, K, N, p0, 0, 0};
+        double vs = volume_score(e, X, span * mu, d);
+        double ns = negativity_score(e, K, N, p0);
+        int vc = best_v.critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
+        int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
+        if (vs > best_v.score) {
+            best_v = v;
+            best_v.score = vs;
+        }
+        if (ns > best_n.score) {
+            best_n = v;
+            best_n.score = ns;
+        }
+        best_v.critical = vc;
+        best_n.critical = nc;
+    }
+    maybe_fire(e, t, TOCSIN_ALERT_VOLUME, &best_v, ts);
+    maybe_fire(e, t, TOCSIN_ALERT_NEGATIVITY, &best_n, ts);
+    for (int k = 0; k < 2; k++) {
+        struct alert_state *a = &t->s.alert[k];
+        const struct evidence *v = k ? &best_n : &best_v;
+        if (a->firing && v->score > a->score)
+            note_peak(a, v);
+    }
+}
+
+tocsin_err
+tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
+                  int64_t now_ms)
+{
+    e->now = now_ms;
+    int64_t ts = m->ts_ms;
+    if (ts > e->max_ts) {
+        e->max_ts = ts;
+        set_watermark(e, ts - e->o.lateness_ms);
+    }
+    int64_t b = floor_div(ts, e->o.bucket_ms);
+    if (e->closed_upto != INT64_MIN && b < e->closed_upto) {
+        e->st.late++;
+        return TOCSIN_OK;
+    }
+    uint32_t neg = 0, scored = 0;
+    if (m->has_negative) {
+        neg = m->negative;
+        scored = m->count;
+    } else if (m->has_sentiment) {
+        scored = m->count;
+        neg = m->sentiment <= e->o.negative_threshold ? m->count : 0;
+    }
+    /* Find or create every topic first, so a full table adds nothing. */
+    struct topic *ts_[TOCSIN_MENTION_MAX_TOPICS];
+    for (size_t i = 0; i < m->ntopics; i++) {
+        const struct tocsin_str *n = &m->topics[i];
+        uint64_t h = fnv1a(FNV_OFFSET, n->p, n->n);
+        struct topic *t = topic_find(e, n->p, n->n, h);
+        if (!t) {
+            t = topic_add(e, n->p, n->n, h);
+            if (!t) {
+                e->st.rejected++;
+                return TOCSIN_ERANGE;
+            }
+        }
+        ts_[i] = t;
+    }
+    for (size_t i = 0; i < m->ntopics; i++) {
+        struct topic *t = ts_[i];
+        topic_catch_up(e, t);
+        struct bucket *bk = &t->s.ring[b & RING_MASK];
+        bk->count += m->count;
+        bk->neg += neg;
+        bk->scored += scored;
+        t->dirty = 1;
+        sample_add(t, m, b, neg > 0);
+        partial_test(e, t, ts);
+        e->st.mentions++;
+    }
+    return TOCSIN_OK;
+}
+
+void
+tocsin_engine_get_stats(const struct tocsin_engine *e,
+                        struct tocsin_engine_stats *out)
+{
+    *out = e->st;
+}
+
+void
+tocsin_engine_foreach_topic(const struct tocsin_engine *e,
+                            void (*cb)(void *arg,
+                                       const struct tocsin_topic_info *t),
+                            void *arg)
+{
+    double per_min = 60000.0 / (double)e->o.bucket_ms;
+    for (size_t i = 0; i < e->ntopics; i++) {
+        const struct topic *t = e->topics[i];
+        int64_t lb = t->s.closed_upto == INT64_MIN ? 0 : t->s.closed_upto - 1;
+        const struct bucket *last = &t->s.ring[lb & RING_MASK];
+        struct tocsin_topic_info info = {
+            t->name,
+            last->count * per_min,
+            t->s.mu * per_min,
+            last->scored ? (double)last->neg / last->scored : -1,
+            neg_baseline(t),
+            t->s.last_vol,
+            t->s.last_neg,
+            {t->s.alert[0].firing, t->s.alert[1].firing},
+        };
+        cb(arg, &info);
+    }
+}
+
+/* ---- persistence ---- */
+
+struct wbuf {
+    unsigned char *p;
+    size_t len, cap;
+};
+
+static int
+wput(struct wbuf *w, const void *p, size_t n)
+{
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 1024;
+        while (cap < w->len + n)
+            cap *= 2;
+        unsigned char *np = realloc(w->p, cap);
+        if (!np)
+            return -1;
+        w->p = np;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->len, p, n);
+    w->len += n;
+    return 0;
+}
+
+static int
+put_sample(struct wbuf *w, const struct sample_rec *r)
+{
+    return wput(w, &r->followers, 8) || wput(w, &r->ts, 8) ||
+           wput(w, &r->neg, 1) || wput(w, &r->len, 4) ||
+           wput(w, r->blob, r->len);
+}
+
+tocsin_err
+tocsin_engine_save_dirty(struct tocsin_engine *e,
+                         int (*put)(void *arg, const char *topic,
+                                    const void *blob, size_t len),
+                         void *arg)
+{
+    struct wbuf w = {0};
+    tocsin_err err = TOCSIN_OK;
+    for (size_t i = 0; i < e->ntopics; i++) {
+        struct topic *t = e->topics[i];
+        if (!t->dirty)
+            continue;
+        w.len = 0;
+        uint32_t hdr[2] = {SNAP_VERSION, (uint32_t)sizeof t->s};
+        int bad = wput(&w, hdr, sizeof hdr) || wput(&w, &t->s, sizeof t->s);
+        uint8_t has = t->samples != NULL;
+        bad = bad || wput(&w, &has, 1);
+        if (has) {
+            const struct samples *S = t->samples;
+            bad = bad || wput(&w, S->bidx, sizeof S->bidx);
+            for (int b = 0; b < 2; b++)
+                for (int k = 0; k < BUCKET_SAMPLES; k++)
+                    bad = bad || put_sample(&w, &S->bucket[b][k]);
+            for (int k = 0; k < HOT_SAMPLES; k++)
+                bad = bad || put_sample(&w, &S->hot[k]);
+        }
+        if (bad) {
+            err = TOCSIN_ENOMEM;
+            break;
+        }
+        if (put(arg, t->name, w.p, w.len)) {
+            err = TOCSIN_EIO;
+            break;
+        }
+        t->dirty = 0;
+    }
+    free(w.p);
+    return err;
+}
+
+struct meta {
+    uint32_t version, size;
+    int64_t watermark, max_ts, closed_upto;
+    uint64_t next_seq;
+    struct tocsin_engine_stats st;
+};
+
+tocsin_err
+tocsin_engine_save_meta(const struct tocsin_engine *e, void *buf, size_t cap,
+                        size_t *len)
+{
+    struct meta m;
+    memset(&m, 0, sizeof m);
+    m.version = META_VERSION;
+    m.size = sizeof m;
+    m.watermark = e->watermark;
+    m.max_ts = e->max_ts;
+    m.closed_upto = e->closed_upto;
+    m.next_seq = e->next_seq;
+    m.st = e->st;
+    if (cap < sizeof m)
+        return TOCSIN_ERANGE;
+    memcpy(buf, &m, sizeof m);
+    *len = sizeof m;
+    return TOCSIN_OK;
+}
+
+tocsin_err
+tocsin_engine_restore_meta(struct tocsin_engine *e, const void *blob,
+                           size_t len)
+{
+    struct meta m;
+    if (len != sizeof m)
+        return TOCSIN_EINVAL;
+    memcpy(&m, blob, sizeof m);
+    if (m.version != META_VERSION || m.size != sizeof m)
+        return TOCSIN_EINVAL;
+    e->watermark = m.watermark;
+    e->max_ts = m.max_ts;
+    e->closed_upto = m.closed_upto;
+    e->next_seq = m.next_seq;
+    uint64_t topics = e->st.topics;
+    e->st = m.st;
+    e->st.topics = topics;
+    return TOCSIN_OK;
+}
+
+struct rbuf {
+    const unsigned char *p;
+    size_t len, off;
+};
+
+static int
+rget(struct rbuf *r, void *out, size_t n)
+{
+    if (r->off + n > r->len)
+        return -1;
+    memcpy(out, r->p + r->off, n);
+    r->off += n;
+    return 0;
+}
+
+static int
+get_sample(struct rbuf *r, struct sample_rec *s)
+{
+    memset(s, 0, sizeof *s);
+    if (rget(r, &s->followers, 8) || rget(r, &s->ts, 8) ||
+        rget(r, &s->neg, 1) || rget(r, &s->len, 4))
+        return -1;
+    if (!s->len)
+        return 0;
+    if (s->len > r->len - r->off || s->len > 4096)
+        return -1;
+    s->blob = malloc(s->len);
+    if (!s->blob)
+        return -1;
+    return rget(r, s->blob, s->len);
+}
+
+static int
+topic_cmp_seq(const void *a, const void *b)
+{
+    const struct topic *x = *(struct topic *const *)a;
+    const struct topic *y = *(struct topic *const *)b;
+    return x->s.seq < y->s.seq ? -1 : x->s.seq > y->s.seq;
+}
+
+tocsin_err
+tocsin_engine_restore_topic(struct tocsin_engine *e, const char *topic,
+                            const void *blob, size_t len)
+{
+    struct rbuf r = {blob, len, 0};
+    uint32_t hdr[2];
+    struct topic_state s;
+    if (rget(&r, hdr, sizeof hdr) || hdr[0] != SNAP_VERSION ||
+        hdr[1] != sizeof s || rget(&r, &s, sizeof s))
+        return TOCSIN_EINVAL;
+    size_t n = strlen(topic);
+    uint64_t h = fnv1a(FNV_OFFSET, topic, n);
+    if (topic_find(e, topic, n, h))
+        return TOCSIN_EINVAL;
+    struct samples *S = NULL;
+    uint8_t has;
+    if (rget(&r, &has, 1) || has > 1)
+        return TOCSIN_EINVAL;
+    if (has) {
+        S = calloc(1, sizeof *S);
+        if (!S)
+            return TOCSIN_ENOMEM;
+        int bad = rget(&r, S->bidx, sizeof S->bidx);
+        for (int b = 0; b < 2 && !bad; b++)
+            for (int k = 0; k < BUCKET_SAMPLES && !bad; k++)
+                bad = get_sample(&r, &S->bucket[b][k]);
+        for (int k = 0; k < HOT_SAMPLES && !bad; k++)
+            bad = get_sample(&r, &S->hot[k]);
+        if (bad) {
+            samples_free(S);
+            return TOCSIN_EINVAL;
+        }
+    }
+    if (r.off != len) {
+        samples_free(S);
+        return TOCSIN_EINVAL;
+    }
+    struct topic *t = topic_add(e, topic, n, h);
+    if (!t) {
+        samples_free(S);
+        return TOCSIN_ENOMEM;
+    }
+    t->s = s;
+    t->samples = S;
+    t->dirty = 0;
+    if (s.seq >= e->next_seq)
+        e->next_seq = s.seq + 1;
+    return TOCSIN_OK;
+}
+
+void
+tocsin_engine_restore_done(struct tocsin_engine *e)
+{
+    /* Topics come back in hash order: restore insertion order. */
+    qsort(e->topics, e->ntopics, sizeof *e->topics, topic_cmp_seq);
+    if (!e->index_cap)
+        return;
+    memset(e->index, 0, e->index_cap * sizeof *e->index);
+    for (size_t k = 0; k < e->ntopics; k++) {
+        size_t i = (size_t)e->topics[k]->hash & (e->index_cap - 1);
+        while (e->index[i])
+            i = (i + 1) & (e->index_cap - 1);
+        e->index[i] = (uint32_t)(k + 1);
+    }
+    uint64_t firing = 0;
+    for (size_t k = 0; k < e->ntopics; k++)
+        firing += (uint64_t)e->topics[k]->s.alert[0].firing +
+                  e->topics[k]->s.alert[1].firing;
+    e->st.firing = firing;
+}
