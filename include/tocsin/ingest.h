@@ -1,0 +1,74 @@
+/*
+ * ingest.h: the Redis edge of detection.  Reads mention streams through a
+ * consumer group into the engine, dead-letters entries that break the
+ * contract, and commits durably.
+ *
+ * Durability: nothing is acknowledged when it is read.  A checkpoint is one
+ * MULTI/EXEC that writes the dirty topics' state and the engine's meta, adds
+ * the alert events to the outbox stream (one entry per receiver) and the
+ * bad entries to their dead-letter streams, and XACKs every entry processed
+ * since the last checkpoint.  After a crash or a lost connection the state
+ * is reloaded from Redis and the entries still pending are read again, so no
+ * mention is counted twice or missed and no alert event is lost or made
+ * twice.
+ *
+ * Owns its hiredis context and the engine it drives.  Runs on the main
+ * thread (the daemon's loop); not thread-safe.
+ */
+#ifndef TOCSIN_INGEST_H
+#define TOCSIN_INGEST_H
+
+#include <stdint.h>
+
+#include "tocsin/config.h"
+#include "tocsin/engine.h"
+#include "tocsin/err.h"
+
+struct tocsin_ingest;
+struct tocsin_sentiment;
+
+struct tocsin_ingest_stats {
+    uint64_t entries;       /* stream entries processed */
+    uint64_t dead;          /* dead-lettered */
+    uint64_t checkpoints;
+    uint64_t outbox;        /* outbox entries written */
+    uint64_t reconnects;
+    uint64_t claimed;       /* taken over from dead consumers */
+    uint64_t scored;        /* mentions scored by the built-in scorer */
+    int caught_up;          /* 1 once the backlog is read */
+    struct tocsin_engine_stats engine;
+};
+
+/*
+ * Connect, create the groups (MKSTREAM, from the start of each stream),
+ * restore the engine from Redis.  The sentiment scorer is borrowed and may
+ * be NULL (then mentions without a score do not count for negativity).
+ * Returns TOCSIN_EIO when Redis cannot be reached (retry later).
+ */
+tocsin_err tocsin_ingest_new(struct tocsin_ingest **out,
+                             const struct tocsin_config *cfg,
+                             const struct tocsin_sentiment *scorer);
+void tocsin_ingest_free(struct tocsin_ingest *in);
+
+/*
+ * One step: read a batch (blocking up to block_ms when caught up), feed the
+ * engine, checkpoint when due.  now_ms is the wall clock.  On a Redis
+ * failure it reconnects (with backoff, up to a few seconds per call) and
+ * rebuilds its state from Redis; returns TOCSIN_EAGAIN while Redis is away.
+ */
+tocsin_err tocsin_ingest_step(struct tocsin_ingest *in, int64_t now_ms);
+
+/* Commit what is in hand (on shutdown). */
+tocsin_err tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms);
+
+void tocsin_ingest_get_stats(const struct tocsin_ingest *in,
+                             struct tocsin_ingest_stats *out);
+
+/* The engine, borrowed (read-only views for operators). */
+const struct tocsin_engine *tocsin_ingest_engine(const struct tocsin_ingest *in);
+
+/* Engine options from a config (shared with replay). */
+void tocsin_engine_opts_from_config(struct tocsin_engine_opts *o,
+                                    const struct tocsin_config *cfg);
+
+#endif

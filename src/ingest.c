@@ -1,0 +1,804 @@
+/*
+ * ingest.c: mention streams -> engine -> durable checkpoint (see ingest.h).
+ *
+ * Owns the hiredis context of the ingest loop, the engine, and the work in
+ * hand since the last checkpoint (ids to acknowledge, outbox entries,
+ * dead letters).  Runs on the daemon's main thread.
+ */
+#include "tocsin/ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tocsin/event.h"
+#include "tocsin/log.h"
+#include "tocsin/mention.h"
+#include "tocsin/redis.h"
+#include "tocsin/sentiment.h"
+
+#define MAX_FUTURE_MS   300000 /* event time this far ahead is refused */
+#define ACK_FLUSH       50000  /* checkpoint when this many are unacked */
+#define HSET_CHUNK      512
+#define XACK_CHUNK      4096
+#define DEAD_VALUE_MAX  4096
+#define BACKOFF_MIN_MS  100
+#define BACKOFF_MAX_MS  5000
+
+/* A growable list of owned byte strings (a command's arguments). */
+struct strvec {
+    char **v;
+    size_t *len;
+    size_t n, cap;
+};
+
+static int
+sv_push(struct strvec *sv, const void *p, size_t n)
+{
+    if (sv->n == sv->cap) {
+        size_t cap = sv->cap ? sv->cap * 2 : 16;
+        char **v = realloc(sv->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        sv->v = v;
+        size_t *len = realloc(sv->len, cap * sizeof *len);
+        if (!len)
+            return -1;
+        sv->len = len;
+        sv->cap = cap;
+    }
+    char *c = malloc(n + 1);
+    if (!c)
+        return -1;
+    memcpy(c, p, n);
+    c[n] = '\0';
+    sv->v[sv->n] = c;
+    sv->len[sv->n++] = n;
+    return 0;
+}
+
+static int
+sv_pushs(struct strvec *sv, const char *s)
+{
+    return sv_push(sv, s, strlen(s));
+}
+
+static void
+sv_clear(struct strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        free(sv->v[i]);
+    sv->n = 0;
+}
+
+static void
+sv_free(struct strvec *sv)
+{
+    sv_clear(sv);
+    free(sv->v);
+    free(sv->len);
+    memset(sv, 0, sizeof *sv);
+}
+
+struct tocsin_ingest {
+    const struct tocsin_config *cfg;
+    const struct tocsin_sentiment *scorer;
+    redisContext *rc;
+    struct tocsin_engine *eng;
+    struct tocsin_engine_opts eopts;
+    int live;              /* 0 while re-reading our own pending entries */
+    char (*pend_id)[48];   /* per stream: where the pending re-read stands */
+    struct strvec *acks;   /* per stream: ids to XACK */
+    struct strvec *cmds;   /* XADDs for the checkpoint (outbox, dead) */
+    size_t ncmds, capcmds;
+    size_t unacked;
+    int64_t last_checkpoint_ms;
+    int64_t last_claim_ms;
+    int64_t retry_at_ms;
+    int64_t backoff_ms;
+    int64_t now_ms;
+    int failed;            /* a hook could not queue its work */
+    struct tocsin_ingest_stats st;
+    char key_state[256], key_meta[256], key_outbox[256];
+};
+
+void
+tocsin_engine_opts_from_config(struct tocsin_engine_opts *o,
+                               const struct tocsin_config *cfg)
+{
+    tocsin_engine_opts_default(o);
+    o->bucket_ms = (int64_t)cfg->detection.bucket_s * 1000;
+    o->lateness_ms = (int64_t)cfg->detection.lateness_s * 1000;
+    if (o->lateness_ms > 8 * o->bucket_ms)
+        o->lateness_ms = 8 * o->bucket_ms;
+    o->min_mentions = cfg->detection.min_mentions;
+    o->min_ratio = cfg->detection.min_ratio;
+    o->fire_score = cfg->detection.fire_score;
+    o->resolve_score = cfg->detection.resolve_score;
+    o->resolve_buckets = cfg->detection.resolve_buckets;
+    o->min_negative = cfg->detection.min_negative;
+    o->negative_threshold = cfg->detection.negative_threshold;
+    o->warmup_buckets = cfg->detection.warmup_buckets;
+    o->catchup_max_age_ms = (int64_t)cfg->detection.catchup_max_age_s * 1000;
+    o->max_topics = (size_t)cfg->detection.max_topics;
+    o->sensitivity = cfg->detection.sensitivity;
+}
+
+/* ---- checkpoint work in hand ---- */
+
+static struct strvec *
+new_cmd(struct tocsin_ingest *in)
+{
+    if (in->ncmds == in->capcmds) {
+        size_t cap = in->capcmds ? in->capcmds * 2 : 16;
+        struct strvec *v = realloc(in->cmds, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + in->capcmds, 0, (cap - in->capcmds) * sizeof *v);
+        in->cmds = v;
+        in->capcmds = cap;
+    }
+    return &in->cmds[in->ncmds++];
+}
+
+static void
+drop_work(struct tocsin_ingest *in)
+{
+    for (size_t i = 0; i < in->ncmds; i++)
+        sv_clear(&in->cmds[i]);
+    in->ncmds = 0;
+    for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
+        sv_clear(&in->acks[i]);
+    in->unacked = 0;
+}
+
+static void
+on_event(void *arg, const struct tocsin_alert_event *ev)
+{
+    struct tocsin_ingest *in = arg;
+    const struct tocsin_config *cfg = in->cfg;
+    char summary[512];
+    tocsin_event_summary(ev, summary, sizeof summary);
+    tocsin_log_notice(ev->status == TOCSIN_ALERT_FIRING ? "ALERT-FIRING"
+                                                        : "ALERT-RESOLVED",
+                      "%s %s severity=%s delivery=%s",
+                      tocsin_alertname(ev->kind), summary, ev->severity,
+                      ev->delivery);
+    char created[24];
+    snprintf(created, sizeof created, "%lld", (long long)in->now_ms);
+    for (size_t i = 0; i < cfg->nreceivers; i++) {
+        const struct tocsin_receiver_config *r = &cfg->receivers[i];
+        if (ev->status == TOCSIN_ALERT_RESOLVED && !r->send_resolved)
+            continue;
+        char *body = NULL;
+        if (tocsin_event_body(&body, ev, r->name, cfg->alerts.external_url)) {
+            in->failed = 1;
+            return;
+        }
+        struct strvec *c = new_cmd(in);
+        if (!c || sv_pushs(c, "XADD") || sv_pushs(c, in->key_outbox) ||
+            sv_pushs(c, "*") || sv_pushs(c, "delivery") ||
+            sv_pushs(c, ev->delivery) || sv_pushs(c, "receiver") ||
+            sv_pushs(c, r->name) || sv_pushs(c, "body") ||
+            sv_pushs(c, body) || sv_pushs(c, "created") ||
+            sv_pushs(c, created))
+            in->failed = 1;
+        free(body);
+        in->st.outbox++;
+    }
+}
+
+static void
+engine_hooks(struct tocsin_ingest *in, struct tocsin_engine_hooks *h)
+{
+    h->on_event = on_event;
+    h->on_score = NULL;
+    h->arg = in;
+}
+
+/* ---- connection and state ---- */
+
+static int
+reply_ok(const redisReply *r)
+{
+    return r && r->type != REDIS_REPLY_ERROR;
+}
+
+static tocsin_err
+create_groups(struct tocsin_ingest *in)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    for (size_t i = 0; i < cfg->redis.nstreams; i++) {
+        redisReply *r = redisCommand(in->rc, "XGROUP CREATE %s %s 0 MKSTREAM",
+                                     cfg->redis.streams[i], cfg->redis.group);
+        if (!r)
+            return TOCSIN_EIO;
+        int ok = r->type != REDIS_REPLY_ERROR ||
+                 strncmp(r->str, "BUSYGROUP", 9) == 0;
+        if (!ok)
+            tocsin_log_err("INGEST-GROUP", "XGROUP CREATE %s %s: %s",
+                           cfg->redis.streams[i], cfg->redis.group, r->str);
+        freeReplyObject(r);
+        if (!ok)
+            return TOCSIN_EPROTO;
+    }
+    return TOCSIN_OK;
+}
+
+/* Build a fresh engine from the state saved in Redis. */
+static tocsin_err
+restore(struct tocsin_ingest *in)
+{
+    struct tocsin_engine_hooks h;
+    engine_hooks(in, &h);
+    struct tocsin_engine *eng = NULL;
+    tocsin_err err = tocsin_engine_new(&eng, &in->eopts, &h);
+    if (err)
+        return err;
+    redisReply *r = redisCommand(in->rc, "GET %s", in->key_meta);
+    if (!r) {
+        tocsin_engine_free(eng);
+        return TOCSIN_EIO;
+    }
+    int fresh = r->type != REDIS_REPLY_STRING;
+    if (!fresh &&
+        tocsin_engine_restore_meta(eng, r->str, (size_t)r->len) != TOCSIN_OK) {
+        tocsin_log_warn("STATE-RESTORE",
+                        "saved state is from another version; relearning");
+        fresh = 1;
+    }
+    freeReplyObject(r);
+    size_t topics = 0, skipped = 0;
+    if (!fresh) {
+        char cursor[32] = "0";
+        do {
+            r = redisCommand(in->rc, "HSCAN %s %s COUNT 1000", in->key_state,
+                             cursor);
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                if (r)
+                    freeReplyObject(r);
+                tocsin_engine_free(eng);
+                return TOCSIN_EIO;
+            }
+            snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+            redisReply *kv = r->element[1];
+            for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+                if (tocsin_engine_restore_topic(eng, kv->element[i]->str,
+                                                kv->element[i + 1]->str,
+                                                (size_t)kv->element[i + 1]
+                                                    ->len) == TOCSIN_OK)
+                    topics++;
+                else
+                    skipped++;
+            }
+            freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0);
+        tocsin_engine_restore_done(eng);
+    }
+    if (skipped)
+        tocsin_log_warn("STATE-RESTORE", "%zu topics had unreadable state",
+                        skipped);
+    tocsin_log_info("STATE-RESTORE", "restored %zu topics%s", topics,
+                    fresh ? " (fresh start)" : "");
+    tocsin_engine_free(in->eng);
+    in->eng = eng;
+    return TOCSIN_OK;
+}
+
+static void
+disconnect(struct tocsin_ingest *in)
+{
+    if (in->rc)
+        redisFree(in->rc);
+    in->rc = NULL;
+}
+
+/* Connect and rebuild everything from Redis. */
+static tocsin_err
+reconnect(struct tocsin_ingest *in)
+{
+    disconnect(in);
+    drop_work(in);
+    int timeout = in->cfg->redis.block_ms + 10000;
+    tocsin_err err = tocsin_redis_connect(&in->rc, in->cfg, timeout);
+    if (!err)
+        err = create_groups(in);
+    if (!err)
+        err = restore(in);
+    if (err) {
+        disconnect(in);
+        return err;
+    }
+    in->live = 0;
+    for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
+        strcpy(in->pend_id[i], "0");
+    in->last_claim_ms = 0;
+    return TOCSIN_OK;
+}
+
+static void
+schedule_retry(struct tocsin_ingest *in, int64_t now_ms, const char *why)
+{
+    disconnect(in);
+    in->backoff_ms = in->backoff_ms ? in->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (in->backoff_ms > BACKOFF_MAX_MS)
+        in->backoff_ms = BACKOFF_MAX_MS;
+    in->retry_at_ms = now_ms + in->backoff_ms;
+    in->st.reconnects++;
+    tocsin_log_warn("INGEST-RECONNECT", "%s; retrying in %lld ms", why,
+                    (long long)in->backoff_ms);
+}
+
+tocsin_err
+tocsin_ingest_new(struct tocsin_ingest **out, const struct tocsin_config *cfg,
+                  const struct tocsin_sentiment *scorer)
+{
+    struct tocsin_ingest *in = calloc(1, sizeof *in);
+    if (!in)
+        return TOCSIN_ENOMEM;
+    in->cfg = cfg;
+    in->scorer = scorer;
+    tocsin_engine_opts_from_config(&in->eopts, cfg);
+    snprintf(in->key_state, sizeof in->key_state, "%sstate:topics",
+             cfg->redis.prefix);
+    snprintf(in->key_meta, sizeof in->key_meta, "%sstate:meta",
+             cfg->redis.prefix);
+    snprintf(in->key_outbox, sizeof in->key_outbox, "%soutbox",
+             cfg->redis.prefix);
+    in->pend_id = calloc(cfg->redis.nstreams, sizeof *in->pend_id);
+    in->acks = calloc(cfg->redis.nstreams, sizeof *in->acks);
+    if (!in->pend_id || !in->acks) {
+        tocsin_ingest_free(in);
+        return TOCSIN_ENOMEM;
+    }
+    tocsin_err err = reconnect(in);
+    if (err) {
+        tocsin_ingest_free(in);
+        return err;
+    }
+    *out = in;
+    return TOCSIN_OK;
+}
+
+void
+tocsin_ingest_free(struct tocsin_ingest *in)
+{
+    if (!in)
+        return;
+    disconnect(in);
+    tocsin_engine_free(in->eng);
+    if (in->acks)
+        for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
+            sv_free(&in->acks[i]);
+    for (size_t i = 0; i < in->capcmds; i++)
+        sv_free(&in->cmds[i]);
+    free(in->cmds);
+    free(in->acks);
+    free(in->pend_id);
+    free(in);
+}
+
+/* ---- processing entries ---- */
+
+static int64_t
+id_time(const char *id)
+{
+    return strtoll(id, NULL, 10);
+}
+
+static void
+dead_letter(struct tocsin_ingest *in, size_t si, const redisReply *id,
+            const redisReply *fields, const char *reason)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    char key[512];
+    snprintf(key, sizeof key, "%s%s", cfg->redis.streams[si],
+             cfg->redis.dead_suffix);
+    struct strvec *c = new_cmd(in);
+    if (!c || sv_pushs(c, "XADD") || sv_pushs(c, key) || sv_pushs(c, "*") ||
+        sv_pushs(c, "tocsin_reason") || sv_pushs(c, reason) ||
+        sv_pushs(c, "tocsin_source_id") || sv_push(c, id->str, id->len)) {
+        in->failed = 1;
+        return;
+    }
+    /* The original fields, each value cut to a readable size (the entry
+     * itself stays in its stream). */
+    if (fields && fields->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+            const redisReply *n = fields->element[i], *v = fields->element[i + 1];
+            size_t vl = (size_t)v->len < DEAD_VALUE_MAX ? (size_t)v->len
+                                                        : DEAD_VALUE_MAX;
+            if (sv_push(c, n->str, (size_t)n->len) || sv_push(c, v->str, vl)) {
+                in->failed = 1;
+                return;
+            }
+        }
+    in->st.dead++;
+    tocsin_log_warn("INGEST-DEAD", "stream=%s id=%s: %s",
+                    cfg->redis.streams[si], id->str, reason);
+}
+
+static void
+score_text(struct tocsin_ingest *in, struct tocsin_mention *m)
+{
+    if (!in->scorer || m->has_sentiment || m->has_negative || !m->text.n)
+        return;
+    char lang[16] = "";
+    if (m->lang.n && m->lang.n < sizeof lang) {
+        memcpy(lang, m->lang.p, m->lang.n);
+        lang[m->lang.n] = '\0';
+    }
+    m->sentiment = tocsin_sentiment_score(in->scorer, m->text.p, m->text.n,
+                                          tocsin_lang_parse(lang));
+    m->has_sentiment = 1;
+    in->st.scored++;
+}
+
+static void
+process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const redisReply *id = entry->element[0], *fields = entry->element[1];
+    if (sv_push(&in->acks[si], id->str, (size_t)id->len)) {
+        in->failed = 1;
+        return;
+    }
+    in->unacked++;
+    in->st.entries++;
+    if (fields->type != REDIS_REPLY_ARRAY) {
+        /* Deleted from the stream while pending: nothing left to read. */
+        tocsin_log_warn("INGEST-GONE", "stream=%s id=%s was deleted",
+                        cfg->redis.streams[si], id->str);
+        return;
+    }
+    struct tocsin_str names[64], values[64];
+    size_t n = fields->elements / 2;
+    char reason[256];
+    struct tocsin_mention m;
+    struct tocsin_mention_limits lim = {(size_t)cfg->redis.max_entry_bytes,
+                                        (size_t)cfg->redis.max_field_bytes};
+    if (n > 64) {
+        dead_letter(in, si, id, fields, "entry: more than 64 fields");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        names[i].p = fields->element[2 * i]->str;
+        names[i].n = (size_t)fields->element[2 * i]->len;
+        values[i].p = fields->element[2 * i + 1]->str;
+        values[i].n = (size_t)fields->element[2 * i + 1]->len;
+    }
+    if (tocsin_mention_decode_fields(&m, names, values, n, id_time(id->str),
+                                     &lim, reason, sizeof reason)) {
+        dead_letter(in, si, id, fields, reason);
+        return;
+    }
+    if (m.ts_ms > in->now_ms + MAX_FUTURE_MS) {
+        snprintf(reason, sizeof reason,
+                 "ts: %lld s in the future (more than %d s)",
+                 (long long)((m.ts_ms - in->now_ms) / 1000),
+                 MAX_FUTURE_MS / 1000);
+        tocsin_mention_release(&m);
+        dead_letter(in, si, id, fields, reason);
+        return;
+    }
+    score_text(in, &m);
+    tocsin_err err = tocsin_engine_add(in->eng, &m, in->now_ms);
+    tocsin_mention_release(&m);
+    if (err == TOCSIN_ERANGE) {
+        snprintf(reason, sizeof reason, "topic limit reached (max_topics %d)",
+                 cfg->detection.max_topics);
+        dead_letter(in, si, id, fields, reason);
+    }
+}
+
+/* Handle an XREADGROUP reply; returns the number of entries seen. */
+static size_t
+process_read(struct tocsin_ingest *in, const redisReply *r, int pending)
+{
+    size_t seen = 0;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t k = 0; k < r->elements; k++) {
+        const redisReply *s = r->element[k];
+        if (s->type != REDIS_REPLY_ARRAY || s->elements != 2)
+            continue;
+        size_t si = 0;
+        while (si < in->cfg->redis.nstreams &&
+               strcmp(in->cfg->redis.streams[si], s->element[0]->str) != 0)
+            si++;
+        if (si == in->cfg->redis.nstreams)
+            continue;
+        const redisReply *entries = s->element[1];
+        for (size_t i = 0; i < entries->elements; i++) {
+            process_entry(in, si, entries->element[i]);
+            if (pending && entries->element[i]->type == REDIS_REPLY_ARRAY)
+                snprintf(in->pend_id[si], sizeof in->pend_id[si], "%s",
+                         entries->element[i]->element[0]->str);
+        }
+        seen += entries->elements;
+    }
+    return seen;
+}
+
+static tocsin_err
+read_batch(struct tocsin_ingest *in, size_t *seen)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    size_t ns = cfg->redis.nstreams;
+    const char **argv = calloc(8 + 2 * ns, sizeof *argv);
+    if (!argv)
+        return TOCSIN_ENOMEM;
+    char count[16], block[16];
+    snprintf(count, sizeof count, "%d", cfg->redis.batch);
+    snprintf(block, sizeof block, "%d", cfg->redis.block_ms);
+    int argc = 0;
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = cfg->redis.group;
+    argv[argc++] = cfg->redis.consumer;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    if (in->live) {
+        argv[argc++] = "BLOCK";
+        argv[argc++] = block;
+    }
+    argv[argc++] = "STREAMS";
+    for (size_t i = 0; i < ns; i++)
+        argv[argc++] = cfg->redis.streams[i];
+    for (size_t i = 0; i < ns; i++)
+        argv[argc++] = in->live ? ">" : in->pend_id[i];
+    redisReply *r = tocsin_redis_cmd(in->rc, argc, argv, NULL);
+    free(argv);
+    if (!r)
+        return TOCSIN_EIO;
+    if (r->type == REDIS_REPLY_ERROR) {
+        tocsin_log_err("INGEST-READ", "XREADGROUP: %s", r->str);
+        freeReplyObject(r);
+        return TOCSIN_EPROTO;
+    }
+    *seen = process_read(in, r, !in->live);
+    freeReplyObject(r);
+    if (!in->live && *seen == 0) {
+        in->live = 1;
+        tocsin_log_info("INGEST-LIVE", "pending entries re-read; reading new");
+    }
+    return TOCSIN_OK;
+}
+
+/* Take over entries left pending by consumers that died. */
+static tocsin_err
+claim(struct tocsin_ingest *in)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    for (size_t si = 0; si < cfg->redis.nstreams; si++) {
+        char start[48] = "0-0";
+        for (int rounds = 0; rounds < 100; rounds++) {
+            redisReply *r = redisCommand(
+                in->rc, "XAUTOCLAIM %s %s %s %d %s COUNT %d",
+                cfg->redis.streams[si], cfg->redis.group, cfg->redis.consumer,
+                cfg->redis.claim_idle_ms, start, cfg->redis.batch);
+            if (!r)
+                return TOCSIN_EIO;
+            if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+                freeReplyObject(r);
+                return TOCSIN_EPROTO;
+            }
+            const redisReply *entries = r->element[1];
+            for (size_t i = 0; i < entries->elements; i++)
+                process_entry(in, si, entries->element[i]);
+            in->st.claimed += entries->elements;
+            if (entries->elements)
+                tocsin_log_info("INGEST-CLAIM",
+                                "stream=%s: took over %zu pending entries",
+                                cfg->redis.streams[si], entries->elements);
+            snprintf(start, sizeof start, "%s", r->element[0]->str);
+            freeReplyObject(r);
+            if (strcmp(start, "0-0") == 0)
+                break;
+        }
+    }
+    return TOCSIN_OK;
+}
+
+/* ---- checkpoint ---- */
+
+struct hset_ctx {
+    struct tocsin_ingest *in;
+    struct strvec args;
+    size_t pairs;
+    size_t queued; /* HSET commands queued */
+};
+
+static int
+queue(struct tocsin_ingest *in, const struct strvec *sv)
+{
+    return redisAppendCommandArgv(in->rc, (int)sv->n, (const char **)sv->v,
+                                  sv->len) == REDIS_OK
+               ? 0
+               : -1;
+}
+
+static int
+flush_hset(struct hset_ctx *h)
+{
+    if (!h->pairs)
+        return 0;
+    int r = queue(h->in, &h->args);
+    sv_clear(&h->args);
+    h->pairs = 0;
+    h->queued++;
+    return r;
+}
+
+static int
+put_topic(void *arg, const char *topic, const void *blob, size_t len)
+{
+    struct hset_ctx *h = arg;
+    if (!h->args.n &&
+        (sv_pushs(&h->args, "HSET") || sv_pushs(&h->args, h->in->key_state)))
+        return -1;
+    if (sv_pushs(&h->args, topic) || sv_push(&h->args, blob, len))
+        return -1;
+    if (++h->pairs == HSET_CHUNK && flush_hset(h))
+        return -1;
+    return 0;
+}
+
+tocsin_err
+tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
+{
+    if (!in->rc)
+        return TOCSIN_EAGAIN;
+    if (in->failed)
+        return TOCSIN_ENOMEM;
+    const struct tocsin_config *cfg = in->cfg;
+    size_t queued = 0;
+    const char *multi[] = {"MULTI"};
+    if (redisAppendCommandArgv(in->rc, 1, multi, NULL) != REDIS_OK)
+        return TOCSIN_EIO;
+    queued++;
+    struct hset_ctx h = {in, {0}, 0, 0};
+    tocsin_err err = tocsin_engine_save_dirty(in->eng, put_topic, &h);
+    if (!err && flush_hset(&h))
+        err = TOCSIN_EIO;
+    sv_free(&h.args);
+    queued += h.queued;
+    if (err)
+        return err;
+    char meta[1024];
+    size_t mlen;
+    err = tocsin_engine_save_meta(in->eng, meta, sizeof meta, &mlen);
+    if (err)
+        return err;
+    const char *set[] = {"SET", in->key_meta, meta};
+    size_t setlen[] = {3, strlen(in->key_meta), mlen};
+    if (redisAppendCommandArgv(in->rc, 3, set, setlen) != REDIS_OK)
+        return TOCSIN_EIO;
+    queued++;
+    for (size_t i = 0; i < in->ncmds; i++) {
+        if (queue(in, &in->cmds[i]))
+            return TOCSIN_EIO;
+        queued++;
+    }
+    for (size_t si = 0; si < cfg->redis.nstreams; si++) {
+        struct strvec *a = &in->acks[si];
+        for (size_t off = 0; off < a->n; off += XACK_CHUNK) {
+            size_t n = a->n - off < XACK_CHUNK ? a->n - off : XACK_CHUNK;
+            const char **argv = malloc((n + 3) * sizeof *argv);
+            size_t *lens = malloc((n + 3) * sizeof *lens);
+            if (!argv || !lens) {
+                free(argv);
+                free(lens);
+                return TOCSIN_ENOMEM;
+            }
+            argv[0] = "XACK";
+            argv[1] = cfg->redis.streams[si];
+            argv[2] = cfg->redis.group;
+            for (int k = 0; k < 3; k++)
+                lens[k] = strlen(argv[k]);
+            for (size_t k = 0; k < n; k++) {
+                argv[3 + k] = a->v[off + k];
+                lens[3 + k] = a->len[off + k];
+            }
+            int r = redisAppendCommandArgv(in->rc, (int)(n + 3), argv, lens);
+            free(argv);
+            free(lens);
+            if (r != REDIS_OK)
+                return TOCSIN_EIO;
+            queued++;
+        }
+    }
+    const char *exec[] = {"EXEC"};
+    if (redisAppendCommandArgv(in->rc, 1, exec, NULL) != REDIS_OK)
+        return TOCSIN_EIO;
+    queued++;
+    /* Read every reply; the last one (EXEC) says whether it all applied. */
+    int ok = 1;
+    for (size_t i = 0; i < queued; i++) {
+        void *rp = NULL;
+        if (redisGetReply(in->rc, &rp) != REDIS_OK)
+            return TOCSIN_EIO;
+        redisReply *r = rp;
+        if (i == queued - 1)
+            ok = r->type == REDIS_REPLY_ARRAY;
+        if (!reply_ok(r)) {
+            tocsin_log_err("CHECKPOINT-FAIL", "%s", r->str);
+            ok = 0;
+        }
+        freeReplyObject(r);
+    }
+    if (!ok)
+        return TOCSIN_EPROTO;
+    drop_work(in);
+    in->last_checkpoint_ms = now_ms;
+    in->st.checkpoints++;
+    return TOCSIN_OK;
+}
+
+static int
+checkpoint_due(const struct tocsin_ingest *in, int64_t now_ms)
+{
+    return in->ncmds > 0 || in->unacked >= ACK_FLUSH ||
+           now_ms - in->last_checkpoint_ms >= in->cfg->redis.checkpoint_ms;
+}
+
+tocsin_err
+tocsin_ingest_step(struct tocsin_ingest *in, int64_t now_ms)
+{
+    in->now_ms = now_ms;
+    if (!in->rc) {
+        if (now_ms < in->retry_at_ms)
+            return TOCSIN_EAGAIN;
+        if (reconnect(in)) {
+            schedule_retry(in, now_ms, "redis unavailable");
+            return TOCSIN_EAGAIN;
+        }
+        tocsin_log_notice("INGEST-RECONNECT", "connected to redis again");
+        in->backoff_ms = 0;
+    }
+    size_t seen = 0;
+    tocsin_err err = TOCSIN_OK;
+    if (in->live && now_ms - in->last_claim_ms >= in->cfg->redis.claim_idle_ms / 2) {
+        in->last_claim_ms = now_ms;
+        err = claim(in);
+    }
+    if (!err)
+        err = read_batch(in, &seen);
+    if (!err && in->live && seen == 0) {
+        /* Idle: time passes for every topic, so quiet ones resolve. */
+        tocsin_engine_advance(in->eng, now_ms - in->eopts.lateness_ms,
+                              now_ms);
+    }
+    in->st.caught_up = in->live && seen < (size_t)in->cfg->redis.batch;
+    if (!err && in->failed)
+        err = TOCSIN_ENOMEM;
+    if (!err && checkpoint_due(in, now_ms))
+        err = tocsin_ingest_checkpoint(in, now_ms);
+    if (err) {
+        in->failed = 0;
+        schedule_retry(in, now_ms,
+                       in->rc && in->rc->err ? in->rc->errstr
+                                             : tocsin_strerror(err));
+        return TOCSIN_EAGAIN;
+    }
+    return TOCSIN_OK;
+}
+
+void
+tocsin_ingest_get_stats(const struct tocsin_ingest *in,
+                        struct tocsin_ingest_stats *out)
+{
+    *out = in->st;
+    if (in->eng)
+        tocsin_engine_get_stats(in->eng, &out->engine);
+}
+
+const struct tocsin_engine *
+tocsin_ingest_engine(const struct tocsin_ingest *in)
+{
+    return in->eng;
+}
