@@ -116,15 +116,18 @@ cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* The main file is read from memory (no source file); an @included
+     * one is named as written, relative to the main file's directory. */
     const char *file = s ? config_setting_source_file(s) : NULL;
+    const char *dir = "";
     if (!file)
         file = c->name;
+    else if (file[0] != '/' && strcmp(c->dir, ".") != 0)
+        dir = c->dir;
     c->nerr++;
-    if (s)
-        tocsin_errbuf_addf(c->errs, "%s:%u: %s", file,
-                           (unsigned)config_setting_source_line(s), msg);
-    else
-        tocsin_errbuf_addf(c->errs, "%s: %s", file, msg);
+    const char *sep = *dir && dir[strlen(dir) - 1] != '/' ? "/" : "";
+    tocsin_errbuf_addf(c->errs, "%s%s%s:%u: %s", dir, sep, file,
+                       s ? (unsigned)config_setting_source_line(s) : 0u, msg);
 }
 
 static char *
@@ -286,9 +289,8 @@ prescan(struct ctx *c, const char *p)
 static int
 wrapped_value(struct ctx *c, const config_setting_t *s, long long *v)
 {
-    if (config_setting_source_file(s) &&
-        strcmp(config_setting_source_file(s), c->name) != 0)
-        return 0; /* an included file: not scanned */
+    if (config_setting_source_file(s))
+        return 0; /* an @included file: not scanned */
     unsigned line = config_setting_source_line(s);
     int count = 0, overflow = 0, huge = 0;
     for (size_t i = 0; i < c->nlits; i++) {
@@ -626,7 +628,9 @@ resolve_path(struct ctx *c, const char *path)
         c->oom = 1;
         return NULL;
     }
-    snprintf(p, n, "%s/%s", c->dir, path);
+    size_t dl = strlen(c->dir);
+    snprintf(p, n, "%s%s%s", c->dir, dl && c->dir[dl - 1] == '/' ? "" : "/",
+             path);
     return p;
 }
 

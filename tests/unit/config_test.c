@@ -367,6 +367,31 @@ test_err_secret_file_empty(void)
 }
 
 static void
+test_err_in_included_file(void)
+{
+    char *dir = make_tmpdir();
+    char path[512], want[1024];
+    snprintf(path, sizeof path, "%s/detection.conf", dir);
+    write_file(path, "detection = {\n  bucket = 0;\n};\n");
+    snprintf(path, sizeof path, "%s/tocsind.conf", dir);
+    write_file(path, "redis = { };\n@include \"detection.conf\"\n"
+                     "log = { level = \"loud\"; };\n");
+    snprintf(want, sizeof want,
+             "%s/detection.conf:2: detection.bucket: 0 is below the minimum "
+             "1\n"
+             "%s/tocsind.conf:3: log.level: unknown level \"loud\" (known: "
+             "error, warning, notice, info, debug)\n",
+             dir, dir);
+    struct tocsin_errbuf eb = {0};
+    struct tocsin_config *cfg = SENTINEL;
+    CHECK_ERR(tocsin_config_load(&cfg, path, &eb), TOCSIN_ECONFIG);
+    CHECK(cfg == SENTINEL);
+    CHECK_STR(eb.text, want);
+    tocsin_errbuf_clear(&eb);
+    rm_tmpdir(dir);
+}
+
+static void
 test_err_secret_file_too_large(void)
 {
     char *dir = make_tmpdir();
@@ -771,6 +796,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_secret_file_unreadable),
     TOCSIN_TEST(test_err_secret_file_empty),
     TOCSIN_TEST(test_err_secret_file_too_large),
+    TOCSIN_TEST(test_err_in_included_file),
     TOCSIN_TEST(test_err_secret_conflict), TOCSIN_TEST(test_err_syntax),
     TOCSIN_TEST(test_err_expected_integer_got_string),
     TOCSIN_TEST(test_err_expected_integer_got_float),
