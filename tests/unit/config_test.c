@@ -210,6 +210,80 @@ test_example_file_loads(void)
     tocsin_errbuf_clear(&eb);
 }
 
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The example file and the man page mention every key. */
+static void
+test_docs_list_every_key(void)
+{
+    static const char *const keys[] = {"url",
+                                       "password",
+                                       "password_file",
+                                       "streams",
+                                       "group",
+                                       "consumer",
+                                       "dead_suffix",
+                                       "prefix",
+                                       "batch",
+                                       "block_ms",
+                                       "claim_idle_ms",
+                                       "connect_timeout_ms",
+                                       "checkpoint_ms",
+                                       "max_entry_bytes",
+                                       "max_field_bytes",
+                                       "bucket",
+                                       "lateness",
+                                       "min_mentions",
+                                       "min_ratio",
+                                       "fire_score",
+                                       "resolve_score",
+                                       "resolve_buckets",
+                                       "min_negative",
+                                       "negative_threshold",
+                                       "catchup_max_age",
+                                       "warmup_buckets",
+                                       "max_topics",
+                                       "sensitivity",
+                                       "name",
+                                       "type",
+                                       "secret",
+                                       "secret_file",
+                                       "secret_credential",
+                                       "timeout_ms",
+                                       "backoff_min_ms",
+                                       "backoff_max_ms",
+                                       "give_up",
+                                       "send_resolved",
+                                       "max_concurrency",
+                                       "external_url",
+                                       "level",
+                                       "listen",
+                                       "lexicons"};
+    static const char *const files[] = {TOCSIN_SOURCE_DATADIR "/tocsind.conf",
+                                        TOCSIN_SOURCE_DATADIR "/tocsin.conf.5"};
+    for (size_t f = 0; f < 2; f++) {
+        const char *text = slurp(files[f]);
+        REQUIRE(text);
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            if (!strstr(text, keys[i])) {
+                fprintf(stderr, "%s does not mention %s\n", files[f], keys[i]);
+                tocsin_test_failed_checks++;
+            }
+        }
+    }
+}
+
 static void
 test_receiver_lookup(void)
 {
@@ -787,9 +861,9 @@ test_secrets_never_echoed(void)
 TOCSIN_TESTS(
     TOCSIN_TEST(test_minimal_defaults), TOCSIN_TEST(test_empty_file_loads),
     TOCSIN_TEST(test_values_override), TOCSIN_TEST(test_example_file_loads),
-    TOCSIN_TEST(test_receiver_lookup), TOCSIN_TEST(test_free_null),
-    TOCSIN_TEST(test_errbuf), TOCSIN_TEST(test_secret_file_relative),
-    TOCSIN_TEST(test_secret_credential),
+    TOCSIN_TEST(test_docs_list_every_key), TOCSIN_TEST(test_receiver_lookup),
+    TOCSIN_TEST(test_free_null), TOCSIN_TEST(test_errbuf),
+    TOCSIN_TEST(test_secret_file_relative), TOCSIN_TEST(test_secret_credential),
     TOCSIN_TEST(test_err_credential_missing),
     TOCSIN_TEST(test_err_credentials_directory_unset),
     TOCSIN_TEST(test_err_credential_name),
