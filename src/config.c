@@ -101,6 +101,8 @@ struct ctx {
     int oom;
     struct intlit *lits; /* integer literals of the main file */
     size_t nlits, caplits;
+    const config_setting_t **bad; /* settings already reported */
+    size_t nbad, capbad;
     char hostname[256];
 };
 
@@ -125,9 +127,37 @@ cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
     else if (file[0] != '/' && strcmp(c->dir, ".") != 0)
         dir = c->dir;
     c->nerr++;
+    if (s && c->nbad == c->capbad) {
+        size_t cap = c->capbad ? c->capbad * 2 : 16;
+        const config_setting_t **b = realloc(c->bad, cap * sizeof *b);
+        if (b) {
+            c->bad = b;
+            c->capbad = cap;
+        }
+    }
+    if (s && c->nbad < c->capbad)
+        c->bad[c->nbad++] = s;
     const char *sep = *dir && dir[strlen(dir) - 1] != '/' ? "/" : "";
     tocsin_errbuf_addf(c->errs, "%s%s%s:%u: %s", dir, sep, file,
                        s ? (unsigned)config_setting_source_line(s) : 0u, msg);
+}
+
+/* Whether an error was reported at s (cross-key checks skip those). */
+static int
+reported(const struct ctx *c, const config_setting_t *s)
+{
+    for (size_t i = 0; i < c->nbad; i++)
+        if (c->bad[i] == s)
+            return 1;
+    return 0;
+}
+
+/* A member of g that is present and was not reported, or NULL. */
+static const config_setting_t *
+good_member(const struct ctx *c, const config_setting_t *g, const char *name)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    return s && !reported(c, s) ? s : NULL;
 }
 
 static char *
@@ -294,7 +324,7 @@ wrapped_value(struct ctx *c, const config_setting_t *s, long long *v)
     unsigned line = config_setting_source_line(s);
     int count = 0, overflow = 0, huge = 0;
     for (size_t i = 0; i < c->nlits; i++) {
-        if (c->lits[i].line != line)
+        if ((unsigned short)c->lits[i].line != line)
             continue;
         count++;
         if (c->lits[i].overflow) {
@@ -363,7 +393,6 @@ enum ktype {
 
 #define KF_NONEMPTY 1u  /* a string must not be "" */
 #define KF_GT_MIN   2u  /* min is exclusive */
-#define KF_SECRET   4u  /* the value is a secret */
 #define KF_REQUIRED 8u  /* must be given */
 #define KF_PATH     16u /* relative to the config file's directory */
 
@@ -371,7 +400,7 @@ struct key;
 typedef int (*kcheck_fn)(struct ctx *c, const config_setting_t *s,
                          const char *path, const char *v);
 typedef void (*kpost_fn)(struct ctx *c, const config_setting_t *g,
-                         struct tocsin_config *cfg, int clean);
+                         struct tocsin_config *cfg);
 
 struct key {
     const char *name;
@@ -416,15 +445,15 @@ static int check_hostport(struct ctx *, const config_setting_t *, const char *,
 static int check_name(struct ctx *, const config_setting_t *, const char *,
                       const char *);
 static void post_redis(struct ctx *, const config_setting_t *,
-                       struct tocsin_config *, int);
+                       struct tocsin_config *);
 static void post_detection(struct ctx *, const config_setting_t *,
-                           struct tocsin_config *, int);
+                           struct tocsin_config *);
 
 /* Defaults written NULL here are filled in at load time (host name). */
 static const struct key redis_keys[] = {
-    KSTR("url", CF(redis.url), "redis://127.0.0.1:6379",
-         KF_NONEMPTY | KF_SECRET, check_redis_url),
-    KSTR("password", CF(redis.password), NULL, KF_NONEMPTY | KF_SECRET, NULL),
+    KSTR("url", CF(redis.url), "redis://127.0.0.1:6379", KF_NONEMPTY,
+         check_redis_url),
+    KSTR("password", CF(redis.password), NULL, KF_NONEMPTY, NULL),
     {.name = "password_file", .type = K_FILE, .off = CF(redis.password)},
     {.name = "streams",
      .type = K_STRS,
@@ -464,9 +493,8 @@ static const struct key detection_keys[] = {
 static const struct key receiver_keys[] = {
     KSTR("name", RF(name), NULL, KF_NONEMPTY | KF_REQUIRED, check_name),
     {.name = "type", .type = K_RTYPE, .off = RF(type), .flags = KF_REQUIRED},
-    KSTR("url", RF(url), NULL, KF_NONEMPTY | KF_REQUIRED | KF_SECRET,
-         check_http_url),
-    KSTR("secret", RF(secret), NULL, KF_NONEMPTY | KF_SECRET, NULL),
+    KSTR("url", RF(url), NULL, KF_NONEMPTY | KF_REQUIRED, check_http_url),
+    KSTR("secret", RF(secret), NULL, KF_NONEMPTY, NULL),
     {.name = "secret_file", .type = K_FILE, .off = RF(secret)},
     {.name = "secret_credential", .type = K_CRED, .off = RF(secret)},
     KINT("timeout_ms", RF(timeout_ms), 100, 600000, 10000),
@@ -1075,10 +1103,9 @@ parse_value(struct ctx *c, const config_setting_t *s, const char *path,
             type_error(c, s, path, "a group");
             return;
         }
-        int before = c->nerr;
         parse_group(c, s, path, k->sub, k->nsub, base);
         if (k->post)
-            k->post(c, s, base, c->nerr == before);
+            k->post(c, s, base);
         return;
     }
     case K_RECEIVERS:
@@ -1156,13 +1183,13 @@ secret_conflicts(struct ctx *c, const config_setting_t *g, const char *gpath,
 }
 
 static void
-post_redis(struct ctx *c, const config_setting_t *g, struct tocsin_config *cfg,
-           int clean)
+post_redis(struct ctx *c, const config_setting_t *g, struct tocsin_config *cfg)
 {
     static const char *const names[] = {"password", "password_file", NULL};
     struct tocsin_redis_addr a;
     int url_pw = 0;
-    if (tocsin_redis_parse_url(cfg->redis.url, &a) == TOCSIN_OK) {
+    if (cfg->redis.url &&
+        tocsin_redis_parse_url(cfg->redis.url, &a) == TOCSIN_OK) {
         url_pw = a.password[0] != '\0';
         if (url_pw && !cfg->redis.password)
             cfg->redis.password = xstrdup(c, a.password);
@@ -1170,9 +1197,12 @@ post_redis(struct ctx *c, const config_setting_t *g, struct tocsin_config *cfg,
     }
     secret_conflicts(c, g, "redis", names,
                      "a password in url, password and password_file", url_pw);
-    const config_setting_t *mf =
-        config_setting_get_member(g, "max_field_bytes");
-    if (clean && mf && cfg->redis.max_field_bytes > cfg->redis.max_entry_bytes)
+    /* Compare only values that were given and valid (or defaults). */
+    const config_setting_t *mf = good_member(c, g, "max_field_bytes");
+    const config_setting_t *me =
+        config_setting_get_member(g, "max_entry_bytes");
+    if (mf && !(me && reported(c, me)) &&
+        cfg->redis.max_field_bytes > cfg->redis.max_entry_bytes)
         cerr(c, mf,
              "redis.max_field_bytes: %d is above "
              "redis.max_entry_bytes (%d)",
@@ -1181,13 +1211,14 @@ post_redis(struct ctx *c, const config_setting_t *g, struct tocsin_config *cfg,
 
 static void
 post_detection(struct ctx *c, const config_setting_t *g,
-               struct tocsin_config *cfg, int clean)
+               struct tocsin_config *cfg)
 {
-    if (!clean || cfg->detection.resolve_score < cfg->detection.fire_score)
+    const config_setting_t *rs = config_setting_get_member(g, "resolve_score");
+    const config_setting_t *fs = config_setting_get_member(g, "fire_score");
+    if ((rs && reported(c, rs)) || (fs && reported(c, fs)) ||
+        cfg->detection.resolve_score < cfg->detection.fire_score)
         return;
-    const config_setting_t *s = config_setting_get_member(g, "resolve_score");
-    if (!s)
-        s = config_setting_get_member(g, "fire_score");
+    const config_setting_t *s = rs ? rs : fs;
     cerr(c, s,
          "detection.resolve_score: %g must be below "
          "detection.fire_score (%g)",
@@ -1225,13 +1256,14 @@ parse_receivers(struct ctx *c, const config_setting_t *s,
             type_error(c, e, path, "a group");
             continue;
         }
-        int before = c->nerr;
         parse_group(c, e, path, receiver_keys, NKEYS(receiver_keys), r);
         secret_conflicts(c, e, path, names,
                          "secret, secret_file and secret_credential", 0);
-        const config_setting_t *bm =
-            config_setting_get_member(e, "backoff_max_ms");
-        if (c->nerr == before && bm && r->backoff_max_ms < r->backoff_min_ms)
+        const config_setting_t *bm = good_member(c, e, "backoff_max_ms");
+        const config_setting_t *bn =
+            config_setting_get_member(e, "backoff_min_ms");
+        if (bm && !(bn && reported(c, bn)) &&
+            r->backoff_max_ms < r->backoff_min_ms)
             cerr(c, bm, "%s.backoff_max_ms: %d is below %s.backoff_min_ms (%d)",
                  path, r->backoff_max_ms, path, r->backoff_min_ms);
         if (!r->name)
@@ -1309,6 +1341,7 @@ load_text(struct tocsin_config **out, const char *text, const char *name,
 out:
     config_destroy(&lc);
     free(c.lits);
+    free(c.bad);
     free(c.dir);
     if (rc == TOCSIN_OK)
         *out = cfg;

@@ -841,6 +841,22 @@ test_multiple_errors_all_reported(void)
                   "t.conf:7: unknown key \"logg\" (did you mean \"log\"?)\n");
 }
 
+/* Cross-key checks still run beside other errors, but not on a value that
+ * was itself rejected. */
+static void
+test_cross_checks_beside_other_errors(void)
+{
+    EXPECT_ERRORS("detection = { bukcet = 60;\n"
+                  "  fire_score = 0.5; resolve_score = 0.6; };\n",
+                  "t.conf:1: detection: unknown key \"bukcet\" (did you mean "
+                  "\"bucket\"?)\n"
+                  "t.conf:2: detection.resolve_score: 0.6 must be below "
+                  "detection.fire_score (0.5)\n");
+    EXPECT_ERRORS("detection = { fire_score = 2;\n  resolve_score = 0.95; };\n",
+                  "t.conf:1: detection.fire_score: 2 is above the maximum "
+                  "1\n");
+}
+
 static void
 test_secrets_never_echoed(void)
 {
@@ -901,4 +917,5 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_log_level), TOCSIN_TEST(test_err_nn_address),
     TOCSIN_TEST(test_err_host_port), TOCSIN_TEST(test_err_missing_file),
     TOCSIN_TEST(test_multiple_errors_all_reported),
+    TOCSIN_TEST(test_cross_checks_beside_other_errors),
     TOCSIN_TEST(test_secrets_never_echoed))
