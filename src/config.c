@@ -1,0 +1,1457 @@
+/*
+ * config.c: load tocsind's libconfig file into a fresh struct tocsin_config.
+ *
+ * One key table per group gives every key its type, bounds, default and
+ * validator (like Redis's config.c).  Loading fills a new config with the
+ * defaults, walks the file's settings in file order, and reports every
+ * problem as "file:line: path: message" into a tocsin_errbuf (like
+ * OpenSMTPD) instead of stopping at the first.  Unknown keys get a "did you
+ * mean" from an edit distance against the keys valid at that level (like
+ * haproxy).  Secrets (redis password, receiver HMAC keys) are never echoed.
+ *
+ * libconfig 1.5 silently wraps integer literals that do not fit 32 bits, so
+ * the main file's text is scanned first with strtoll and such literals are
+ * reported with their real value.
+ *
+ * Ownership: the loader owns everything until it hands the finished config
+ * to the caller, who frees it with tocsin_config_free().  No globals; safe
+ * to call from any thread.
+ */
+#include "tocsin/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "tocsin/redis.h"
+
+#ifndef TOCSIN_DATADIR
+#define TOCSIN_DATADIR "/usr/share/tocsin"
+#endif
+
+#define CONFIG_MAX_FILE_BYTES   (16 * 1024 * 1024)
+#define CONFIG_MAX_SECRET_BYTES 65536
+#define CONFIG_SHOWN_MAX        80
+
+/* ---- error buffer ---- */
+
+void
+tocsin_errbuf_addf(struct tocsin_errbuf *eb, const char *fmt, ...)
+{
+    if (!eb)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t need = eb->len + (size_t)n + 2;
+    if (need > eb->cap) {
+        size_t cap = eb->cap ? eb->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *t = realloc(eb->text, cap);
+        if (!t)
+            return;
+        eb->text = t;
+        eb->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(eb->text + eb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    eb->len += (size_t)n;
+    if (n == 0 || eb->text[eb->len - 1] != '\n')
+        eb->text[eb->len++] = '\n';
+    eb->text[eb->len] = '\0';
+    eb->count++;
+}
+
+void
+tocsin_errbuf_clear(struct tocsin_errbuf *eb)
+{
+    if (!eb)
+        return;
+    free(eb->text);
+    memset(eb, 0, sizeof *eb);
+}
+
+/* ---- loader context ---- */
+
+struct intlit {
+    unsigned line;
+    int overflow;    /* 1: beyond 32 bits, 2: beyond 64 bits */
+    long long value; /* when overflow < 2 */
+};
+
+struct ctx {
+    const char *name; /* the main file's name, as given */
+    char *dir;        /* base for relative paths */
+    struct tocsin_errbuf *errs;
+    int nerr;
+    int oom;
+    struct intlit *lits; /* integer literals of the main file */
+    size_t nlits, caplits;
+    const config_setting_t **bad; /* settings already reported */
+    size_t nbad, capbad;
+    char hostname[256];
+};
+
+static void cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Report one error at setting s (NULL: no line). */
+static void
+cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* The main file is read from memory (no source file); an @included
+     * one is named as written, relative to the main file's directory. */
+    const char *file = s ? config_setting_source_file(s) : NULL;
+    const char *dir = "";
+    if (!file)
+        file = c->name;
+    else if (file[0] != '/' && strcmp(c->dir, ".") != 0)
+        dir = c->dir;
+    c->nerr++;
+    if (s && c->nbad == c->capbad) {
+        size_t cap = c->capbad ? c->capbad * 2 : 16;
+        const config_setting_t **b = realloc(c->bad, cap * sizeof *b);
+        if (b) {
+            c->bad = b;
+            c->capbad = cap;
+        }
+    }
+    if (s && c->nbad < c->capbad)
+        c->bad[c->nbad++] = s;
+    const char *sep = *dir && dir[strlen(dir) - 1] != '/' ? "/" : "";
+    tocsin_errbuf_addf(c->errs, "%s%s%s:%u: %s", dir, sep, file,
+                       s ? (unsigned)config_setting_source_line(s) : 0u, msg);
+}
+
+/* Whether an error was reported at s (cross-key checks skip those). */
+static int
+reported(const struct ctx *c, const config_setting_t *s)
+{
+    for (size_t i = 0; i < c->nbad; i++)
+        if (c->bad[i] == s)
+            return 1;
+    return 0;
+}
+
+/* A member of g that is present and was not reported, or NULL. */
+static const config_setting_t *
+good_member(const struct ctx *c, const config_setting_t *g, const char *name)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    return s && !reported(c, s) ? s : NULL;
+}
+
+static char *
+xstrdup(struct ctx *c, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        c->oom = 1;
+    return d;
+}
+
+/* A user-supplied string made safe to show on one line. */
+static const char *
+shown(const char *s, char *buf, size_t n)
+{
+    size_t o = 0, i = 0;
+    for (; s[i] && o + 4 < n && i < CONFIG_SHOWN_MAX; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        buf[o++] = (ch < 0x20 || ch == 0x7f || ch == '"') ? '?' : (char)ch;
+    }
+    if (s[i]) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *
+type_name(int t)
+{
+    switch (t) {
+    case CONFIG_TYPE_GROUP:
+        return "a group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a float";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "a boolean";
+    case CONFIG_TYPE_ARRAY:
+        return "an array";
+    case CONFIG_TYPE_LIST:
+        return "a list";
+    default:
+        return "nothing";
+    }
+}
+
+/* ---- integer literals (libconfig 1.5 wraps them silently) ---- */
+
+static void
+add_lit(struct ctx *c, unsigned line, int overflow, long long v)
+{
+    if (c->nlits == c->caplits) {
+        size_t cap = c->caplits ? c->caplits * 2 : 64;
+        struct intlit *l = realloc(c->lits, cap * sizeof *l);
+        if (!l) {
+            c->oom = 1;
+            return;
+        }
+        c->lits = l;
+        c->caplits = cap;
+    }
+    c->lits[c->nlits++] = (struct intlit){line, overflow, v};
+}
+
+static int
+is_name_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '*';
+}
+
+/* Classify one numeric token of libconfig's grammar. */
+static void
+scan_number(struct ctx *c, const char *tok, size_t n, unsigned line)
+{
+    char buf[64];
+    int neg = tok[0] == '-';
+    if (n && (tok[n - 1] == 'L' || tok[n - 1] == 'l'))
+        return; /* 64-bit literal: libconfig keeps it whole */
+    int hex = memchr(tok, 'x', n) || memchr(tok, 'X', n);
+    if (!hex &&
+        (memchr(tok, '.', n) || memchr(tok, 'e', n) || memchr(tok, 'E', n)))
+        return; /* float */
+    if (n >= sizeof buf) {
+        add_lit(c, line, 2, neg ? LLONG_MIN : LLONG_MAX);
+        return;
+    }
+    memcpy(buf, tok, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    if (hex) {
+        unsigned long long u = strtoull(buf, &end, 16);
+        if (*end)
+            return; /* libconfig will call it a syntax error */
+        int of = errno == ERANGE || u > LLONG_MAX ? 2 : u > INT_MAX;
+        add_lit(c, line, of, of == 2 ? LLONG_MAX : (long long)u);
+        return;
+    }
+    long long v = strtoll(buf, &end, 10);
+    if (*end)
+        return;
+    add_lit(c, line, errno == ERANGE ? 2 : v < INT_MIN || v > INT_MAX, v);
+}
+
+static void
+prescan(struct ctx *c, const char *p)
+{
+    unsigned line = 1;
+    while (*p) {
+        if (*p == '\n') {
+            line++;
+            p++;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                if (*p == '\n')
+                    line++;
+            }
+            if (*p)
+                p++;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                if (*p == '\n')
+                    line++;
+            if (*p)
+                p += 2;
+        } else if (isalpha((unsigned char)*p) || *p == '*' || *p == '@') {
+            for (p++; is_name_char(*p);)
+                p++;
+        } else if (isdigit((unsigned char)*p) ||
+                   ((*p == '-' || *p == '+') &&
+                    (isdigit((unsigned char)p[1]) || p[1] == '.'))) {
+            const char *s = p++;
+            while (isalnum((unsigned char)*p) || *p == '.' ||
+                   ((*p == '-' || *p == '+') && (p[-1] == 'e' || p[-1] == 'E')))
+                p++;
+            scan_number(c, s, (size_t)(p - s), line);
+        } else {
+            p++;
+        }
+    }
+}
+
+/*
+ * The real value of an integer setting when libconfig wrapped it: 0 if it
+ * was not wrapped, 1 with *v set, 2 if unknown (the line has several
+ * integers, or the literal does not fit 64 bits either).
+ */
+static int
+wrapped_value(struct ctx *c, const config_setting_t *s, long long *v)
+{
+    if (config_setting_source_file(s))
+        return 0; /* an @included file: not scanned */
+    unsigned line = config_setting_source_line(s);
+    int count = 0, overflow = 0, huge = 0;
+    for (size_t i = 0; i < c->nlits; i++) {
+        if ((unsigned short)c->lits[i].line != line)
+            continue;
+        count++;
+        if (c->lits[i].overflow) {
+            overflow = 1;
+            huge = c->lits[i].overflow == 2;
+            *v = c->lits[i].value;
+        }
+    }
+    if (!overflow)
+        return 0;
+    return count == 1 && !huge ? 1 : 2;
+}
+
+/* ---- "did you mean" ---- */
+
+#define DIST_MAX 64
+
+/* Optimal string alignment distance (Damerau-Levenshtein), ignoring case. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+    static const size_t big = (size_t)-1 / 2;
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > DIST_MAX || lb > DIST_MAX)
+        return big;
+    size_t d[DIST_MAX + 1][DIST_MAX + 1];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]);
+            int cb = tolower((unsigned char)b[j - 1]);
+            size_t cost = ca != cb;
+            size_t v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    }
+    return d[la][lb];
+}
+
+/* ---- key tables ---- */
+
+enum ktype {
+    K_INT,       /* int */
+    K_FLOAT,     /* double; integers accepted */
+    K_BOOL,      /* int 0/1 */
+    K_STR,       /* char * */
+    K_STRS,      /* char ** with a size_t count at noff */
+    K_FILE,      /* read a secret file into the char * */
+    K_CRED,      /* read $CREDENTIALS_DIRECTORY/name into the char * */
+    K_LEVEL,     /* enum tocsin_log_level */
+    K_RTYPE,     /* enum tocsin_receiver_type */
+    K_GROUP,     /* a group with its own table */
+    K_RECEIVERS, /* the receivers list */
+};
+
+#define KF_NONEMPTY 1u  /* a string must not be "" */
+#define KF_GT_MIN   2u  /* min is exclusive */
+#define KF_REQUIRED 8u  /* must be given */
+#define KF_PATH     16u /* relative to the config file's directory */
+
+struct key;
+typedef int (*kcheck_fn)(struct ctx *c, const config_setting_t *s,
+                         const char *path, const char *v);
+typedef void (*kpost_fn)(struct ctx *c, const config_setting_t *g,
+                         struct tocsin_config *cfg);
+
+struct key {
+    const char *name;
+    enum ktype type;
+    size_t off;  /* field in the target struct */
+    size_t noff; /* K_STRS: the count field */
+    double min, max, def;
+    const char *defstr;
+    unsigned flags;
+    kcheck_fn check;
+    const struct key *sub; /* K_GROUP */
+    size_t nsub;
+    kpost_fn post; /* K_GROUP: cross-key checks */
+};
+
+#define CF(f) offsetof(struct tocsin_config, f)
+#define RF(f) offsetof(struct tocsin_receiver_config, f)
+
+#define KINT(n, o, lo, hi, d)                                                  \
+    {                                                                          \
+        .name = n, .type = K_INT, .off = o, .min = lo, .max = hi, .def = d     \
+    }
+#define KFLOAT(n, o, lo, hi, d, fl)                                            \
+    {                                                                          \
+        .name = n, .type = K_FLOAT, .off = o, .min = lo, .max = hi, .def = d,  \
+        .flags = fl                                                            \
+    }
+#define KSTR(n, o, d, fl, chk)                                                 \
+    {                                                                          \
+        .name = n, .type = K_STR, .off = o, .defstr = d, .flags = fl,          \
+        .check = chk                                                           \
+    }
+
+static int check_redis_url(struct ctx *, const config_setting_t *, const char *,
+                           const char *);
+static int check_http_url(struct ctx *, const config_setting_t *, const char *,
+                          const char *);
+static int check_nn_addr(struct ctx *, const config_setting_t *, const char *,
+                         const char *);
+static int check_hostport(struct ctx *, const config_setting_t *, const char *,
+                          const char *);
+static int check_name(struct ctx *, const config_setting_t *, const char *,
+                      const char *);
+static void post_redis(struct ctx *, const config_setting_t *,
+                       struct tocsin_config *);
+static void post_detection(struct ctx *, const config_setting_t *,
+                           struct tocsin_config *);
+
+/* Defaults written NULL here are filled in at load time (host name). */
+static const struct key redis_keys[] = {
+    KSTR("url", CF(redis.url), "redis://127.0.0.1:6379", KF_NONEMPTY,
+         check_redis_url),
+    KSTR("password", CF(redis.password), NULL, KF_NONEMPTY, NULL),
+    {.name = "password_file", .type = K_FILE, .off = CF(redis.password)},
+    {.name = "streams",
+     .type = K_STRS,
+     .off = CF(redis.streams),
+     .noff = CF(redis.nstreams),
+     .defstr = "mentions"},
+    KSTR("group", CF(redis.group), "tocsin", KF_NONEMPTY, NULL),
+    KSTR("consumer", CF(redis.consumer), NULL, KF_NONEMPTY, NULL),
+    KSTR("dead_suffix", CF(redis.dead_suffix), ":dead", KF_NONEMPTY, NULL),
+    KSTR("prefix", CF(redis.prefix), "tocsin:", KF_NONEMPTY, NULL),
+    KINT("batch", CF(redis.batch), 1, 100000, 1000),
+    KINT("block_ms", CF(redis.block_ms), 10, 60000, 1000),
+    KINT("claim_idle_ms", CF(redis.claim_idle_ms), 1000, 86400000, 60000),
+    KINT("connect_timeout_ms", CF(redis.connect_timeout_ms), 100, 600000, 2000),
+    KINT("checkpoint_ms", CF(redis.checkpoint_ms), 10, 60000, 1000),
+    KINT("max_entry_bytes", CF(redis.max_entry_bytes), 256, 16777216, 65536),
+    KINT("max_field_bytes", CF(redis.max_field_bytes), 16, 16777216, 16384),
+};
+
+static const struct key detection_keys[] = {
+    KINT("bucket", CF(detection.bucket_s), 1, 86400, 60),
+    KINT("lateness", CF(detection.lateness_s), 0, 86400, 30),
+    KFLOAT("min_mentions", CF(detection.min_mentions), 0, 1e9, 10, 0),
+    KFLOAT("min_ratio", CF(detection.min_ratio), 1, 1e6, 3.0, 0),
+    KFLOAT("fire_score", CF(detection.fire_score), 0, 1, 0.9, KF_GT_MIN),
+    KFLOAT("resolve_score", CF(detection.resolve_score), 0, 1, 0.5, 0),
+    KINT("resolve_buckets", CF(detection.resolve_buckets), 1, 10000, 5),
+    KINT("min_negative", CF(detection.min_negative), 0, 1000000000, 5),
+    KFLOAT("negative_threshold", CF(detection.negative_threshold), -1, 1, -0.05,
+           0),
+    KINT("catchup_max_age", CF(detection.catchup_max_age_s), 0, 2592000, 900),
+    KINT("warmup_buckets", CF(detection.warmup_buckets), 0, 100000, 30),
+    KINT("max_topics", CF(detection.max_topics), 1, 100000000, 1000000),
+    KFLOAT("sensitivity", CF(detection.sensitivity), 0, 1, 0.5, 0),
+};
+
+static const struct key receiver_keys[] = {
+    KSTR("name", RF(name), NULL, KF_NONEMPTY | KF_REQUIRED, check_name),
+    {.name = "type", .type = K_RTYPE, .off = RF(type), .flags = KF_REQUIRED},
+    KSTR("url", RF(url), NULL, KF_NONEMPTY | KF_REQUIRED, check_http_url),
+    KSTR("secret", RF(secret), NULL, KF_NONEMPTY, NULL),
+    {.name = "secret_file", .type = K_FILE, .off = RF(secret)},
+    {.name = "secret_credential", .type = K_CRED, .off = RF(secret)},
+    KINT("timeout_ms", RF(timeout_ms), 100, 600000, 10000),
+    KINT("backoff_min_ms", RF(backoff_min_ms), 10, 3600000, 1000),
+    KINT("backoff_max_ms", RF(backoff_max_ms), 10, 86400000, 300000),
+    KINT("give_up", RF(give_up_s), 60, 2592000, 86400),
+    {.name = "send_resolved",
+     .type = K_BOOL,
+     .off = RF(send_resolved),
+     .def = 1},
+    KINT("max_concurrency", RF(max_concurrency), 1, 256, 4),
+};
+
+static const struct key alerts_keys[] = {
+    KSTR("external_url", CF(alerts.external_url), NULL, KF_NONEMPTY,
+         check_http_url),
+};
+
+static const struct key log_keys[] = {
+    {.name = "level",
+     .type = K_LEVEL,
+     .off = CF(log.level),
+     .def = TOCSIN_LOG_INFO},
+};
+
+static const struct key publish_keys[] = {
+    KSTR("listen", CF(publish.listen), "ipc:///run/tocsin/alerts.sock",
+         KF_NONEMPTY, check_nn_addr),
+};
+
+static const struct key control_keys[] = {
+    KSTR("listen", CF(control.listen), "ipc:///run/tocsin/control.sock",
+         KF_NONEMPTY, check_nn_addr),
+};
+
+static const struct key http_keys[] = {
+    KSTR("listen", CF(http.listen), "127.0.0.1:9797", KF_NONEMPTY,
+         check_hostport),
+};
+
+static const struct key sentiment_keys[] = {
+    KSTR("lexicons", CF(sentiment.lexicons), TOCSIN_DATADIR "/lexicons",
+         KF_NONEMPTY | KF_PATH, NULL),
+};
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+#define KGROUP(n, t, p)                                                        \
+    {                                                                          \
+        .name = n, .type = K_GROUP, .sub = t, .nsub = NKEYS(t), .post = p      \
+    }
+
+static const struct key root_keys[] = {
+    KGROUP("redis", redis_keys, post_redis),
+    KGROUP("detection", detection_keys, post_detection),
+    {.name = "receivers", .type = K_RECEIVERS},
+    KGROUP("alerts", alerts_keys, NULL),
+    KGROUP("log", log_keys, NULL),
+    KGROUP("publish", publish_keys, NULL),
+    KGROUP("control", control_keys, NULL),
+    KGROUP("http", http_keys, NULL),
+    KGROUP("sentiment", sentiment_keys, NULL),
+};
+
+/* ---- field access ---- */
+
+static int *
+f_int(void *base, const struct key *k)
+{
+    return (int *)(void *)((char *)base + k->off);
+}
+
+static double *
+f_double(void *base, const struct key *k)
+{
+    return (double *)(void *)((char *)base + k->off);
+}
+
+static char **
+f_str(void *base, const struct key *k)
+{
+    return (char **)(void *)((char *)base + k->off);
+}
+
+static void
+wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Replace a string field, taking ownership of v. */
+static void
+set_str(void *base, const struct key *k, char *v)
+{
+    char **f = f_str(base, k);
+    wipe_free(*f);
+    *f = v;
+}
+
+static void
+set_defaults(struct ctx *c, const struct key *keys, size_t n, void *base)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct key *k = &keys[i];
+        switch (k->type) {
+        case K_INT:
+        case K_BOOL:
+            *f_int(base, k) = (int)k->def;
+            break;
+        case K_FLOAT:
+            *f_double(base, k) = k->def;
+            break;
+        case K_STR:
+            if (k->defstr)
+                *f_str(base, k) = xstrdup(c, k->defstr);
+            break;
+        case K_STRS:
+            if (k->defstr) {
+                char **v = calloc(1, sizeof *v);
+                if (!v) {
+                    c->oom = 1;
+                    break;
+                }
+                v[0] = xstrdup(c, k->defstr);
+                *(char ***)(void *)((char *)base + k->off) = v;
+                *(size_t *)(void *)((char *)base + k->noff) = 1;
+            }
+            break;
+        case K_LEVEL:
+            *(enum tocsin_log_level *)(void *)((char *)base + k->off) =
+                (enum tocsin_log_level)k->def;
+            break;
+        case K_RTYPE:
+            *(enum tocsin_receiver_type *)(void *)((char *)base + k->off) =
+                TOCSIN_RECEIVER_WEBHOOK;
+            break;
+        case K_GROUP:
+            set_defaults(c, k->sub, k->nsub, base);
+            break;
+        case K_FILE:
+        case K_CRED:
+        case K_RECEIVERS:
+            break;
+        }
+    }
+}
+
+/* dir + "/" + path unless path is absolute. */
+static char *
+resolve_path(struct ctx *c, const char *path)
+{
+    if (path[0] == '/')
+        return xstrdup(c, path);
+    size_t n = strlen(c->dir) + strlen(path) + 2;
+    char *p = malloc(n);
+    if (!p) {
+        c->oom = 1;
+        return NULL;
+    }
+    size_t dl = strlen(c->dir);
+    snprintf(p, n, "%s%s%s", c->dir, dl && c->dir[dl - 1] == '/' ? "" : "/",
+             path);
+    return p;
+}
+
+/* Read a secret from file; strips one trailing newline. */
+static char *
+read_secret(struct ctx *c, const config_setting_t *s, const char *path,
+            const char *file, const char *what)
+{
+    char fs[CONFIG_SHOWN_MAX + 8];
+    char *buf = NULL;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cerr(c, s, "%s: cannot read %s \"%s\": %s", path, what,
+             shown(file, fs, sizeof fs), strerror(errno));
+        return NULL;
+    }
+    buf = malloc(CONFIG_MAX_SECRET_BYTES + 2);
+    if (!buf) {
+        c->oom = 1;
+        close(fd);
+        return NULL;
+    }
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + len, CONFIG_MAX_SECRET_BYTES + 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            cerr(c, s, "%s: cannot read %s \"%s\": %s", path, what,
+                 shown(file, fs, sizeof fs), strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > CONFIG_MAX_SECRET_BYTES) {
+            cerr(c, s, "%s: %s \"%s\" is larger than %d bytes", path, what,
+                 shown(file, fs, sizeof fs), CONFIG_MAX_SECRET_BYTES);
+            goto fail;
+        }
+    }
+    close(fd);
+    fd = -1;
+    if (len && buf[len - 1] == '\n') {
+        len--;
+        if (len && buf[len - 1] == '\r')
+            len--;
+    }
+    buf[len] = '\0';
+    if (len == 0 || memchr(buf, '\0', len)) {
+        cerr(c, s, "%s: %s \"%s\" %s", path, what, shown(file, fs, sizeof fs),
+             len ? "contains a NUL byte" : "is empty");
+        goto fail;
+    }
+    return buf;
+fail:
+    if (fd >= 0)
+        close(fd);
+    explicit_bzero(buf, CONFIG_MAX_SECRET_BYTES + 2);
+    free(buf);
+    return NULL;
+}
+
+/* ---- validators: return 0 if v is acceptable, else report and -1 ---- */
+
+static int
+check_redis_url(struct ctx *c, const config_setting_t *s, const char *path,
+                const char *v)
+{
+    struct tocsin_redis_addr a;
+    if (tocsin_redis_parse_url(v, &a) == TOCSIN_OK) {
+        explicit_bzero(&a, sizeof a);
+        return 0;
+    }
+    char red[512], sh[CONFIG_SHOWN_MAX + 8];
+    tocsin_log_redact_url(v, red, sizeof red);
+    cerr(c, s,
+         "%s: cannot parse \"%s\" (expected redis://[[USER]:PASSWORD@]HOST"
+         "[:PORT][/DB] or unix:///PATH[?db=DB])",
+         path, shown(red, sh, sizeof sh));
+    return -1;
+}
+
+static int
+check_http_url(struct ctx *c, const config_setting_t *s, const char *path,
+               const char *v)
+{
+    const char *rest = NULL;
+    if (strncasecmp(v, "http://", 7) == 0)
+        rest = v + 7;
+    else if (strncasecmp(v, "https://", 8) == 0)
+        rest = v + 8;
+    if (rest && *rest && *rest != '/' && *rest != '?' && *rest != '#' &&
+        !strpbrk(v, " \t\r\n"))
+        return 0;
+    char red[512], sh[CONFIG_SHOWN_MAX + 8];
+    tocsin_log_redact_url(v, red, sizeof red);
+    cerr(c, s, "%s: \"%s\" is not an http:// or https:// URL", path,
+         shown(red, sh, sizeof sh));
+    return -1;
+}
+
+/* "HOST:PORT", "[V6]:PORT" or "*:PORT" with PORT 1..65535 (n bytes). */
+static int
+valid_hostport(const char *v, size_t n)
+{
+    const char *colon;
+    const char *end = v + n;
+    if (n && v[0] == '[') {
+        const char *rb = memchr(v, ']', n);
+        if (!rb || rb == v + 1 || rb + 1 >= end || rb[1] != ':')
+            return 0;
+        colon = rb + 1;
+    } else {
+        colon = NULL;
+        for (const char *p = v; p < end; p++)
+            if (*p == ':')
+                colon = p;
+        if (!colon || colon == v || memchr(v, ':', (size_t)(colon - v)))
+            return 0;
+    }
+    char port[8];
+    size_t pn = (size_t)(end - colon - 1);
+    if (pn == 0 || pn >= sizeof port)
+        return 0;
+    memcpy(port, colon + 1, pn);
+    port[pn] = '\0';
+    if (!isdigit((unsigned char)port[0]))
+        return 0;
+    char *e;
+    errno = 0;
+    long p = strtol(port, &e, 10);
+    return !*e && errno == 0 && p >= 1 && p <= 65535;
+}
+
+static int
+check_hostport(struct ctx *c, const config_setting_t *s, const char *path,
+               const char *v)
+{
+    if (valid_hostport(v, strlen(v)))
+        return 0;
+    char sh[CONFIG_SHOWN_MAX + 8];
+    cerr(c, s, "%s: cannot parse \"%s\" (expected HOST:PORT)", path,
+         shown(v, sh, sizeof sh));
+    return -1;
+}
+
+static int
+check_nn_addr(struct ctx *c, const config_setting_t *s, const char *path,
+              const char *v)
+{
+    int ok = 0;
+    if (strncmp(v, "ipc://", 6) == 0)
+        ok = v[6] != '\0';
+    else if (strncmp(v, "inproc://", 9) == 0)
+        ok = v[9] != '\0';
+    else if (strncmp(v, "tcp://", 6) == 0)
+        ok = valid_hostport(v + 6, strlen(v + 6));
+    else if (strncmp(v, "ws://", 5) == 0)
+        ok = valid_hostport(v + 5, strcspn(v + 5, "/"));
+    if (ok)
+        return 0;
+    char sh[CONFIG_SHOWN_MAX + 8];
+    cerr(c, s,
+         "%s: cannot parse \"%s\" (expected ipc://PATH, tcp://HOST:PORT, "
+         "ws://HOST:PORT[/PATH] or inproc://NAME)",
+         path, shown(v, sh, sizeof sh));
+    return -1;
+}
+
+static int
+check_name(struct ctx *c, const config_setting_t *s, const char *path,
+           const char *v)
+{
+    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_.-") == strlen(v))
+        return 0;
+    char sh[CONFIG_SHOWN_MAX + 8];
+    cerr(c, s, "%s: \"%s\" may contain only letters, digits, '_', '.' and '-'",
+         path, shown(v, sh, sizeof sh));
+    return -1;
+}
+
+/* ---- values ---- */
+
+static void
+type_error(struct ctx *c, const config_setting_t *s, const char *path,
+           const char *want)
+{
+    cerr(c, s, "%s: expected %s, got %s", path, want,
+         type_name(config_setting_type(s)));
+}
+
+static int
+get_number(struct ctx *c, const config_setting_t *s, const char *path,
+           int want_int, double *out)
+{
+    int t = config_setting_type(s);
+    long long iv;
+    if (t == CONFIG_TYPE_INT) {
+        switch (wrapped_value(c, s, &iv)) {
+        case 0:
+            iv = config_setting_get_int(s);
+            break;
+        case 1:
+            break;
+        default:
+            cerr(c, s, "%s: integer out of range", path);
+            return -1;
+        }
+        *out = (double)iv;
+        return 0;
+    }
+    if (t == CONFIG_TYPE_INT64) {
+        *out = (double)config_setting_get_int64(s);
+        return 0;
+    }
+    if (t == CONFIG_TYPE_FLOAT && !want_int) {
+        *out = config_setting_get_float(s);
+        return 0;
+    }
+    type_error(c, s, path, want_int ? "an integer" : "a number");
+    return -1;
+}
+
+static int
+check_range(struct ctx *c, const config_setting_t *s, const char *path,
+            const struct key *k, double v)
+{
+    int isint = k->type == K_INT;
+    if ((k->flags & KF_GT_MIN) ? !(v > k->min) : !(v >= k->min)) {
+        if (isint)
+            cerr(c, s, "%s: %.0f is below the minimum %.0f", path, v, k->min);
+        else if (k->flags & KF_GT_MIN)
+            cerr(c, s, "%s: %g must be greater than %g", path, v, k->min);
+        else
+            cerr(c, s, "%s: %g is below the minimum %g", path, v, k->min);
+        return -1;
+    }
+    if (!(v <= k->max)) {
+        if (isint)
+            cerr(c, s, "%s: %.0f is above the maximum %.0f", path, v, k->max);
+        else
+            cerr(c, s, "%s: %g is above the maximum %g", path, v, k->max);
+        return -1;
+    }
+    return 0;
+}
+
+/* The string value of s after type and emptiness checks, or NULL. */
+static const char *
+get_string(struct ctx *c, const config_setting_t *s, const char *path,
+           const struct key *k)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        type_error(c, s, path, "a string");
+        return NULL;
+    }
+    const char *v = config_setting_get_string(s);
+    if (!v || ((k->flags & KF_NONEMPTY) && !*v)) {
+        cerr(c, s, "%s: must not be empty", path);
+        return NULL;
+    }
+    return v;
+}
+
+static void
+parse_streams(struct ctx *c, const config_setting_t *s, const char *path,
+              const struct key *k, void *base)
+{
+    char ***fv = (char ***)(void *)((char *)base + k->off);
+    size_t *fn = (size_t *)(void *)((char *)base + k->noff);
+    int t = config_setting_type(s);
+    size_t n = 1;
+    if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
+        n = (size_t)config_setting_length(s);
+        if (n == 0) {
+            cerr(c, s, "%s: at least one stream is required", path);
+            return;
+        }
+    } else if (t != CONFIG_TYPE_STRING) {
+        type_error(c, s, path, "a string or an array of strings");
+        return;
+    }
+    char **v = calloc(n, sizeof *v);
+    if (!v) {
+        c->oom = 1;
+        return;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *e =
+            t == CONFIG_TYPE_STRING ? s : config_setting_get_elem(s, (int)i);
+        char epath[256];
+        if (t == CONFIG_TYPE_STRING)
+            snprintf(epath, sizeof epath, "%s", path);
+        else
+            snprintf(epath, sizeof epath, "%s[%zu]", path, i);
+        const char *str = get_string(c, e, epath, k);
+        if (!str) {
+            bad = 1;
+            continue;
+        }
+        int dup = 0;
+        for (size_t j = 0; j < i; j++)
+            dup |= v[j] && strcmp(v[j], str) == 0;
+        if (dup) {
+            char sh[CONFIG_SHOWN_MAX + 8];
+            cerr(c, e, "%s: duplicate stream \"%s\"", epath,
+                 shown(str, sh, sizeof sh));
+            bad = 1;
+            continue;
+        }
+        v[i] = xstrdup(c, str);
+    }
+    char **old = *fv;
+    size_t oldn = *fn;
+    if (bad) {
+        old = v;
+        oldn = n;
+    } else {
+        *fv = v;
+        *fn = n;
+    }
+    for (size_t i = 0; i < oldn; i++)
+        free(old[i]);
+    free(old);
+}
+
+static void parse_group(struct ctx *c, const config_setting_t *g,
+                        const char *gpath, const struct key *keys, size_t n,
+                        void *base);
+static void parse_receivers(struct ctx *c, const config_setting_t *s,
+                            struct tocsin_config *cfg);
+
+static void
+parse_value(struct ctx *c, const config_setting_t *s, const char *path,
+            const struct key *k, void *base)
+{
+    const char *str;
+    double num;
+    char sh[CONFIG_SHOWN_MAX + 8];
+    switch (k->type) {
+    case K_INT:
+    case K_FLOAT:
+        if (get_number(c, s, path, k->type == K_INT, &num) ||
+            check_range(c, s, path, k, num))
+            return;
+        if (k->type == K_INT)
+            *f_int(base, k) = (int)num;
+        else
+            *f_double(base, k) = num;
+        return;
+    case K_BOOL:
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+            type_error(c, s, path, "a boolean (true or false)");
+            return;
+        }
+        *f_int(base, k) = config_setting_get_bool(s) ? 1 : 0;
+        return;
+    case K_STR:
+        if (!(str = get_string(c, s, path, k)))
+            return;
+        if (k->check && k->check(c, s, path, str))
+            return;
+        set_str(base, k,
+                (k->flags & KF_PATH) ? resolve_path(c, str) : xstrdup(c, str));
+        return;
+    case K_STRS:
+        parse_streams(c, s, path, k, base);
+        return;
+    case K_FILE: {
+        if (!(str = get_string(c, s, path, k)))
+            return;
+        if (!*str) {
+            cerr(c, s, "%s: must not be empty", path);
+            return;
+        }
+        char *file = resolve_path(c, str);
+        if (!file)
+            return;
+        char *secret = read_secret(c, s, path, file, "file");
+        free(file);
+        if (secret)
+            set_str(base, k, secret);
+        return;
+    }
+    case K_CRED: {
+        if (!(str = get_string(c, s, path, k)))
+            return;
+        if (!*str || strchr(str, '/') || strcmp(str, ".") == 0 ||
+            strcmp(str, "..") == 0) {
+            cerr(c, s, "%s: \"%s\" is not a credential name", path,
+                 shown(str, sh, sizeof sh));
+            return;
+        }
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (!dir || !*dir) {
+            cerr(c, s, "%s: $CREDENTIALS_DIRECTORY is not set", path);
+            return;
+        }
+        size_t n = strlen(dir) + strlen(str) + 2;
+        char *file = malloc(n);
+        if (!file) {
+            c->oom = 1;
+            return;
+        }
+        snprintf(file, n, "%s/%s", dir, str);
+        char *secret = read_secret(c, s, path, file, "credential");
+        free(file);
+        if (secret)
+            set_str(base, k, secret);
+        return;
+    }
+    case K_LEVEL: {
+        enum tocsin_log_level lv;
+        if (!(str = get_string(c, s, path, k)))
+            return;
+        if (tocsin_log_parse_level(str, &lv) != 0) {
+            cerr(c, s,
+                 "%s: unknown level \"%s\" (known: error, warning, notice, "
+                 "info, debug)",
+                 path, shown(str, sh, sizeof sh));
+            return;
+        }
+        *(enum tocsin_log_level *)(void *)((char *)base + k->off) = lv;
+        return;
+    }
+    case K_RTYPE:
+        if (!(str = get_string(c, s, path, k)))
+            return;
+        if (strcmp(str, "webhook") != 0) {
+            cerr(c, s, "%s: unknown receiver type \"%s\" (known: webhook)",
+                 path, shown(str, sh, sizeof sh));
+            return;
+        }
+        *(enum tocsin_receiver_type *)(void *)((char *)base + k->off) =
+            TOCSIN_RECEIVER_WEBHOOK;
+        return;
+    case K_GROUP: {
+        if (!config_setting_is_group(s)) {
+            type_error(c, s, path, "a group");
+            return;
+        }
+        parse_group(c, s, path, k->sub, k->nsub, base);
+        if (k->post)
+            k->post(c, s, base);
+        return;
+    }
+    case K_RECEIVERS:
+        parse_receivers(c, s, base);
+        return;
+    }
+}
+
+static void
+unknown_key(struct ctx *c, const config_setting_t *s, const char *gpath,
+            const struct key *keys, size_t n)
+{
+    const char *name = config_setting_name(s);
+    const char *best = NULL;
+    size_t bestd = (size_t)-1;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(name, keys[i].name);
+        if (d < bestd) {
+            bestd = d;
+            best = keys[i].name;
+        }
+    }
+    char sh[CONFIG_SHOWN_MAX + 8];
+    char prefix[300] = "";
+    if (*gpath)
+        snprintf(prefix, sizeof prefix, "%s: ", gpath);
+    if (best && bestd < len && (bestd <= 2 || bestd * 3 <= strlen(best)))
+        cerr(c, s, "%sunknown key \"%s\" (did you mean \"%s\"?)", prefix,
+             shown(name, sh, sizeof sh), best);
+    else
+        cerr(c, s, "%sunknown key \"%s\"", prefix, shown(name, sh, sizeof sh));
+}
+
+static void
+parse_group(struct ctx *c, const config_setting_t *g, const char *gpath,
+            const struct key *keys, size_t n, void *base)
+{
+    unsigned long long seen = 0;
+    int len = config_setting_length(g);
+    for (int i = 0; i < len; i++) {
+        const config_setting_t *m = config_setting_get_elem(g, i);
+        const char *name = config_setting_name(m);
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (name && strcmp(name, keys[k].name) == 0)
+                break;
+        if (k == n) {
+            unknown_key(c, m, gpath, keys, n);
+            continue;
+        }
+        seen |= 1ull << k;
+        char path[300];
+        snprintf(path, sizeof path, "%s%s%s", gpath, *gpath ? "." : "", name);
+        parse_value(c, m, path, &keys[k], base);
+    }
+    for (size_t k = 0; k < n; k++)
+        if ((keys[k].flags & KF_REQUIRED) && !(seen & (1ull << k)))
+            cerr(c, g, "%s: missing required key \"%s\"", gpath, keys[k].name);
+}
+
+/* Report every secret source after the first one given in g. */
+static int
+secret_conflicts(struct ctx *c, const config_setting_t *g, const char *gpath,
+                 const char *const *names, const char *list, int given)
+{
+    for (const char *const *p = names; *p; p++) {
+        const config_setting_t *s = config_setting_get_member(g, *p);
+        if (!s)
+            continue;
+        if (given++)
+            cerr(c, s, "%s.%s: only one of %s may be given", gpath, *p, list);
+    }
+    return given;
+}
+
+static void
+post_redis(struct ctx *c, const config_setting_t *g, struct tocsin_config *cfg)
+{
+    static const char *const names[] = {"password", "password_file", NULL};
+    struct tocsin_redis_addr a;
+    int url_pw = 0;
+    if (cfg->redis.url &&
+        tocsin_redis_parse_url(cfg->redis.url, &a) == TOCSIN_OK) {
+        url_pw = a.password[0] != '\0';
+        if (url_pw && !cfg->redis.password)
+            cfg->redis.password = xstrdup(c, a.password);
+        explicit_bzero(&a, sizeof a);
+    }
+    secret_conflicts(c, g, "redis", names,
+                     "a password in url, password and password_file", url_pw);
+    /* Compare only values that were given and valid (or defaults). */
+    const config_setting_t *mf = good_member(c, g, "max_field_bytes");
+    const config_setting_t *me =
+        config_setting_get_member(g, "max_entry_bytes");
+    if (mf && !(me && reported(c, me)) &&
+        cfg->redis.max_field_bytes > cfg->redis.max_entry_bytes)
+        cerr(c, mf,
+             "redis.max_field_bytes: %d is above "
+             "redis.max_entry_bytes (%d)",
+             cfg->redis.max_field_bytes, cfg->redis.max_entry_bytes);
+}
+
+static void
+post_detection(struct ctx *c, const config_setting_t *g,
+               struct tocsin_config *cfg)
+{
+    const config_setting_t *rs = config_setting_get_member(g, "resolve_score");
+    const config_setting_t *fs = config_setting_get_member(g, "fire_score");
+    if ((rs && reported(c, rs)) || (fs && reported(c, fs)) ||
+        cfg->detection.resolve_score < cfg->detection.fire_score)
+        return;
+    const config_setting_t *s = rs ? rs : fs;
+    cerr(c, s,
+         "detection.resolve_score: %g must be below "
+         "detection.fire_score (%g)",
+         cfg->detection.resolve_score, cfg->detection.fire_score);
+}
+
+static void
+parse_receivers(struct ctx *c, const config_setting_t *s,
+                struct tocsin_config *cfg)
+{
+    static const char *const names[] = {"secret", "secret_file",
+                                        "secret_credential", NULL};
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_LIST &&
+        !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)) {
+        type_error(c, s, "receivers", "a list");
+        return;
+    }
+    size_t n = (size_t)config_setting_length(s);
+    if (n == 0)
+        return;
+    cfg->receivers = calloc(n, sizeof *cfg->receivers);
+    if (!cfg->receivers) {
+        c->oom = 1;
+        return;
+    }
+    cfg->nreceivers = n;
+    for (size_t i = 0; i < n; i++) {
+        struct tocsin_receiver_config *r = &cfg->receivers[i];
+        const config_setting_t *e = config_setting_get_elem(s, (int)i);
+        char path[64];
+        snprintf(path, sizeof path, "receivers[%zu]", i);
+        set_defaults(c, receiver_keys, NKEYS(receiver_keys), r);
+        if (!config_setting_is_group(e)) {
+            type_error(c, e, path, "a group");
+            continue;
+        }
+        parse_group(c, e, path, receiver_keys, NKEYS(receiver_keys), r);
+        secret_conflicts(c, e, path, names,
+                         "secret, secret_file and secret_credential", 0);
+        const config_setting_t *bm = good_member(c, e, "backoff_max_ms");
+        const config_setting_t *bn =
+            config_setting_get_member(e, "backoff_min_ms");
+        if (bm && !(bn && reported(c, bn)) &&
+            r->backoff_max_ms < r->backoff_min_ms)
+            cerr(c, bm, "%s.backoff_max_ms: %d is below %s.backoff_min_ms (%d)",
+                 path, r->backoff_max_ms, path, r->backoff_min_ms);
+        if (!r->name)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            if (cfg->receivers[j].name &&
+                strcmp(cfg->receivers[j].name, r->name) == 0) {
+                char sh[CONFIG_SHOWN_MAX + 8];
+                cerr(c, config_setting_get_member(e, "name"),
+                     "%s.name: duplicate receiver name \"%s\"", path,
+                     shown(r->name, sh, sizeof sh));
+                break;
+            }
+        }
+    }
+}
+
+/* ---- loading ---- */
+
+static void
+set_dynamic_defaults(struct ctx *c, struct tocsin_config *cfg)
+{
+    if (gethostname(c->hostname, sizeof c->hostname) != 0 || !c->hostname[0])
+        snprintf(c->hostname, sizeof c->hostname, "localhost");
+    c->hostname[sizeof c->hostname - 1] = '\0';
+    cfg->redis.consumer = xstrdup(c, c->hostname);
+    size_t n = strlen(c->hostname) + sizeof "http://:9797";
+    cfg->alerts.external_url = malloc(n);
+    if (!cfg->alerts.external_url) {
+        c->oom = 1;
+        return;
+    }
+    snprintf(cfg->alerts.external_url, n, "http://%s:9797", c->hostname);
+}
+
+static tocsin_err
+load_text(struct tocsin_config **out, const char *text, const char *name,
+          struct tocsin_errbuf *errs)
+{
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    c.name = name;
+    c.errs = errs;
+    const char *slash = strrchr(name, '/');
+    c.dir = slash ? strndup(name, slash == name ? 1 : (size_t)(slash - name))
+                  : strdup(".");
+    struct tocsin_config *cfg = calloc(1, sizeof *cfg);
+    config_t lc;
+    config_init(&lc);
+    tocsin_err rc = TOCSIN_ENOMEM;
+    if (!c.dir || !cfg)
+        goto out;
+    cfg->path = xstrdup(&c, name);
+    config_set_include_dir(&lc, c.dir);
+    if (!config_read_string(&lc, text)) {
+        const char *f = config_error_file(&lc);
+        tocsin_errbuf_addf(errs, "%s:%d: syntax error: %s", f ? f : name,
+                           config_error_line(&lc), config_error_text(&lc));
+        rc = TOCSIN_ECONFIG;
+        goto out;
+    }
+    prescan(&c, text);
+    set_defaults(&c, root_keys, NKEYS(root_keys), cfg);
+    set_dynamic_defaults(&c, cfg);
+    if (c.oom)
+        goto out;
+    parse_group(&c, config_root_setting(&lc), "", root_keys, NKEYS(root_keys),
+                cfg);
+    if (c.oom)
+        rc = TOCSIN_ENOMEM;
+    else if (c.nerr)
+        rc = TOCSIN_ECONFIG;
+    else
+        rc = TOCSIN_OK;
+out:
+    config_destroy(&lc);
+    free(c.lits);
+    free(c.bad);
+    free(c.dir);
+    if (rc == TOCSIN_OK)
+        *out = cfg;
+    else
+        tocsin_config_free(cfg);
+    return rc;
+}
+
+tocsin_err
+tocsin_config_load_string(struct tocsin_config **out, const char *text,
+                          const char *name, struct tocsin_errbuf *errs)
+{
+    if (!out || !text || !name)
+        return TOCSIN_EINVAL;
+    return load_text(out, text, name, errs);
+}
+
+tocsin_err
+tocsin_config_load(struct tocsin_config **out, const char *path,
+                   struct tocsin_errbuf *errs)
+{
+    if (!out || !path)
+        return TOCSIN_EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        tocsin_errbuf_addf(errs, "%s: cannot open: %s", path, strerror(errno));
+        return TOCSIN_EIO;
+    }
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    tocsin_err rc = TOCSIN_ENOMEM;
+    if (!text)
+        goto out;
+    for (;;) {
+        if (len + 1 == cap) {
+            if (cap >= CONFIG_MAX_FILE_BYTES) {
+                tocsin_errbuf_addf(errs, "%s: larger than %d bytes", path,
+                                   CONFIG_MAX_FILE_BYTES);
+                rc = TOCSIN_EIO;
+                goto out;
+            }
+            char *t = realloc(text, cap * 2);
+            if (!t)
+                goto out;
+            text = t;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, text + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            tocsin_errbuf_addf(errs, "%s: cannot read: %s", path,
+                               strerror(errno));
+            rc = TOCSIN_EIO;
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        tocsin_errbuf_addf(errs, "%s: contains a NUL byte", path);
+        rc = TOCSIN_ECONFIG;
+        goto out;
+    }
+    rc = load_text(out, text, path, errs);
+out:
+    close(fd);
+    free(text);
+    return rc;
+}
+
+void
+tocsin_config_free(struct tocsin_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    wipe_free(cfg->redis.url); /* may hold a password */
+    wipe_free(cfg->redis.password);
+    for (size_t i = 0; i < cfg->redis.nstreams; i++)
+        free(cfg->redis.streams[i]);
+    free(cfg->redis.streams);
+    free(cfg->redis.group);
+    free(cfg->redis.consumer);
+    free(cfg->redis.dead_suffix);
+    free(cfg->redis.prefix);
+    for (size_t i = 0; i < cfg->nreceivers; i++) {
+        struct tocsin_receiver_config *r = &cfg->receivers[i];
+        free(r->name);
+        free(r->url);
+        wipe_free(r->secret);
+    }
+    free(cfg->receivers);
+    free(cfg->alerts.external_url);
+    free(cfg->publish.listen);
+    free(cfg->control.listen);
+    free(cfg->http.listen);
+    free(cfg->sentiment.lexicons);
+    free(cfg);
+}
+
+const struct tocsin_receiver_config *
+tocsin_config_receiver(const struct tocsin_config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (size_t i = 0; i < cfg->nreceivers; i++)
+        if (cfg->receivers[i].name && strcmp(cfg->receivers[i].name, name) == 0)
+            return &cfg->receivers[i];
+    return NULL;
+}
