@@ -1,0 +1,694 @@
+/*
+ * sentiment.c: the sentiment scorer's hot path: tokeniser, language guess
+ * and VADER-style rules, for English and French.
+ *
+ * Owns nothing: it reads the immutable lexicon table built by
+ * sentiment_lex.c and keeps all per-text state on the stack (a block of at
+ * most TOK_CAP tokens; longer texts are scored block by block with three
+ * tokens of context carried over).  Pure and thread-safe; any thread may
+ * call it (ingest workers in the daemon, the --score-text loop).
+ */
+#include "sentiment_int.h"
+
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tocsin/sentiment.h"
+
+#define TOK_CAP        256 /* tokens per block */
+#define CHUNK_MAX_TOKS 64  /* tokens kept from one whitespace-free run */
+#define CHUNK_BUF      256 /* bytes of one run decoded at a time */
+
+/* VADER's constants (Hutto & Gilbert 2014, vaderSentiment 3.3.2). */
+#define C_INCR     0.733
+#define N_SCALAR   (-0.74)
+#define BUT_BEFORE 0.5
+#define BUT_AFTER  1.5
+#define EXCL_INCR  0.292
+#define QM_INCR    0.18
+#define QM_MAX     0.96
+#define ALPHA      15.0
+/* Elongated words ("soooo good") get the same emphasis as a booster. */
+#define ELONG_INCR 0.293
+
+struct tok {
+    const struct sent_entry *e; /* NULL: not in any lexicon or list */
+    uint8_t caps;               /* ALL-CAPS word */
+    uint8_t elong;              /* had a letter repeated 3+ times */
+    uint8_t nt;                 /* English contraction ending in n't */
+    uint8_t elis;               /* followed a French elision (l', d' ...) */
+    uint8_t accent;             /* contained an accented letter */
+};
+
+struct scan {
+    const unsigned char *p, *end;
+    int excl, qm;
+};
+
+struct block {
+    struct tok t[TOK_CAP];
+    int n;     /* tokens in t */
+    int limit; /* emit() drops tokens at or past this index */
+};
+
+/* Decode one UTF-8 sequence at p (< end); sets *cp, returns its length
+ * (1 with *cp = 0xFFFD for an invalid byte). */
+static int
+utf8_next(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    int n;
+    uint32_t v, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1Fu;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0Fu;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07u;
+        min = 0x10000;
+    } else {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    if (end - p < n) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = (v << 6) | (p[i] & 0x3Fu);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = v;
+    return n;
+}
+
+static int
+is_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+}
+
+/* Letters of other scripts and accented Latin count as word characters;
+ * Latin-1 punctuation (« » ¡ ¿ no-break space ...) and × ÷ do not. */
+static int
+is_word_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return is_alnum((unsigned char)cp);
+    if (cp < 0xC0)
+        return 0;
+    if (cp == 0xD7 || cp == 0xF7)
+        return 0;
+    return cp < 0x2000;
+}
+
+static int
+is_apostrophe(uint32_t cp)
+{
+    return cp == '\'' || cp == 0x2019 || cp == 0x2018 || cp == 0x2BC;
+}
+
+static void
+push(struct block *b, const struct sent_entry *e, const struct tok *proto)
+{
+    if (b->n >= b->limit)
+        return;
+    struct tok *t = &b->t[b->n++];
+    *t = *proto;
+    t->e = e;
+}
+
+/* Collapse runs of 3+ equal bytes to `keep` (1 or 2) bytes. */
+static size_t
+collapse(const char *in, size_t n, char *out, size_t keep)
+{
+    size_t o = 0, run = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = (i > 0 && in[i] == in[i - 1]) ? run + 1 : 1;
+        if (run <= keep || (unsigned char)in[i] >= 0x80)
+            out[o++] = in[i];
+    }
+    return o;
+}
+
+static int
+has_run3(const char *w, size_t n)
+{
+    for (size_t i = 2; i < n; i++)
+        if (w[i] == w[i - 1] && w[i] == w[i - 2] &&
+            (unsigned char)w[i] < 0x80 && !(w[i] >= '0' && w[i] <= '9'))
+            return 1;
+    return 0;
+}
+
+/* Length of a French elision prefix ("l'", "qu'", "jusqu'") or 0. */
+static size_t
+elision_len(const char *w, size_t n)
+{
+    static const char *const pre[] = {"qu'", "jusqu'", "lorsqu'",
+                                      "puisqu'", "quoiqu'"};
+    if (n >= 3 && w[1] == '\'' && strchr("cdjlmnst", w[0]))
+        return 2;
+    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
+        size_t pl = strlen(pre[i]);
+        if (n > pl && memcmp(w, pre[i], pl) == 0)
+            return pl;
+    }
+    return 0;
+}
+
+/* Emit the tokens of one normalised word w: whole-word lookup first, then
+ * French elision, elongation, accents and hyphens. */
+static void
+emit_norm(const struct tocsin_sentiment *s, struct block *b, const char *w,
+          size_t n, struct tok proto, int depth)
+{
+    const struct sent_entry *e = tocsin_sent_get(s, w, n);
+    if (e) {
+        push(b, e, &proto);
+        return;
+    }
+    if (depth > 2) {
+        push(b, NULL, &proto);
+        return;
+    }
+    size_t el = elision_len(w, n);
+    if (el) {
+        if (w[0] == 'n' && el == 2)
+            push(b, tocsin_sent_get(s, "n'", 2), &proto);
+        proto.elis = 1;
+        emit_norm(s, b, w + el, n - el, proto, depth + 1);
+        return;
+    }
+    char buf[SENT_MAX_KEY + 8];
+    if (has_run3(w, n)) {
+        proto.elong = 1;
+        size_t cn = collapse(w, n, buf, 2);
+        if ((e = tocsin_sent_get(s, buf, cn)) == NULL) {
+            cn = collapse(w, n, buf, 1);
+            e = tocsin_sent_get(s, buf, cn);
+        }
+        if (e) {
+            push(b, e, &proto);
+            return;
+        }
+    }
+    if (proto.accent) {
+        size_t un = tocsin_sent_unaccent(w, n, buf, sizeof buf);
+        if (un && (e = tocsin_sent_get(s, buf, un)) != NULL) {
+            push(b, e, &proto);
+            return;
+        }
+    }
+    const char *h = memchr(w, '-', n);
+    if (h) {
+        size_t a = (size_t)(h - w);
+        if (a > 1)
+            emit_norm(s, b, w, a, proto, depth + 1);
+        if (n - a - 1 > 1)
+            emit_norm(s, b, h + 1, n - a - 1, proto, depth + 1);
+        return;
+    }
+    push(b, NULL, &proto);
+}
+
+static void
+emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
+          size_t n)
+{
+    if (n < 2)
+        return; /* VADER ignores one-character tokens */
+    struct tok proto = {0};
+    int upper = 0, lower = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (c >= 'A' && c <= 'Z')
+            upper++;
+        else if (c >= 'a' && c <= 'z')
+            lower++;
+        else if (c == 0xC3 && i + 1 < n) {
+            unsigned char d = (unsigned char)w[i + 1];
+            proto.accent = 1;
+            if (d >= 0x80 && d <= 0x9E)
+                upper++;
+            else if (d >= 0x9F)
+                lower++;
+        }
+    }
+    proto.caps = upper >= 2 && lower == 0;
+    char nb[SENT_MAX_KEY + 8];
+    size_t nn = tocsin_sent_norm(w, n, nb, sizeof nb);
+    if (nn == 0 || nn > SENT_MAX_KEY) {
+        push(b, NULL, &proto);
+        return;
+    }
+    proto.nt = nn > 3 && memcmp(nb + nn - 3, "n't", 3) == 0;
+    emit_norm(s, b, nb, nn, proto, 0);
+}
+
+/* Decode HTML entities (&amp; &lt; &gt; &quot; &apos; &#NN; &#xNN;). */
+static size_t
+decode_entities(const unsigned char *in, size_t n, char *out)
+{
+    static const struct {
+        const char *name;
+        char c;
+    } ent[] = {{"amp;", '&'},  {"lt;", '<'},   {"gt;", '>'},
+               {"quot;", '"'}, {"apos;", '\''}, {"nbsp;", ' '}};
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (in[i] != '&') {
+            out[o++] = (char)in[i++];
+            continue;
+        }
+        size_t rest = n - i - 1;
+        const char *r = (const char *)in + i + 1;
+        size_t k;
+        for (k = 0; k < sizeof ent / sizeof ent[0]; k++) {
+            size_t l = strlen(ent[k].name);
+            if (rest >= l && memcmp(r, ent[k].name, l) == 0) {
+                out[o++] = ent[k].c;
+                i += 1 + l;
+                break;
+            }
+        }
+        if (k < sizeof ent / sizeof ent[0])
+            continue;
+        if (rest >= 3 && r[0] == '#') {
+            uint32_t v = 0;
+            size_t j = 1;
+            int hex = r[1] == 'x' || r[1] == 'X';
+            if (hex)
+                j++;
+            size_t digits = 0;
+            for (; j < rest && digits < 7; j++, digits++) {
+                char c = r[j];
+                int d = (c >= '0' && c <= '9')   ? c - '0'
+                        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                      : -1;
+                if (d < 0)
+                    break;
+                v = v * (hex ? 16u : 10u) + (uint32_t)d;
+            }
+            if (digits && j < rest && r[j] == ';' && v > 0 && v < 0x80) {
+                out[o++] = (char)v;
+                i += 1 + j + 1;
+                continue;
+            }
+        }
+        out[o++] = '&';
+        i++;
+    }
+    return o;
+}
+
+static int
+has_emoticon_punct(const char *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)c[i];
+        if (x < 0x80 && !is_alnum(x) && x != '\'' && x != '-' && x != '#')
+            return 1;
+    }
+    return 0;
+}
+
+/* A whole run that is an emoticon (":-(", "<3", ":D", "xD!!"). */
+static const struct sent_entry *
+emoticon(const struct tocsin_sentiment *s, const char *c, size_t n)
+{
+    while (n > 2 && strchr(".,!?;\"", c[n - 1]))
+        n--;
+    if (n < 2 || n > 12 || !has_emoticon_punct(c, n))
+        return NULL;
+    const struct sent_entry *e = tocsin_sent_get(s, c, n);
+    if (!e || !e->emo) {
+        char nb[SENT_MAX_KEY + 8];
+        size_t nn = tocsin_sent_norm(c, n, nb, sizeof nb);
+        e = nn ? tocsin_sent_get(s, nb, nn) : NULL;
+    }
+    return e && e->emo ? e : NULL;
+}
+
+/* Tokenise one decoded run of non-blank bytes. */
+static void
+scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
+         size_t n)
+{
+    const struct sent_entry *e = emoticon(s, c, n);
+    if (e) {
+        struct tok proto = {0};
+        push(b, e, &proto);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)c, *end = p + n;
+    while (p < end) {
+        uint32_t cp;
+        int l = utf8_next(p, end, &cp);
+        if (is_word_cp(cp)) {
+            const unsigned char *w = p;
+            p += l;
+            while (p < end) {
+                l = utf8_next(p, end, &cp);
+                if (is_word_cp(cp)) {
+                    p += l;
+                    continue;
+                }
+                if (is_apostrophe(cp) || cp == '-') {
+                    uint32_t nx;
+                    if (p + l < end && (utf8_next(p + l, end, &nx), 1) &&
+                        is_word_cp(nx)) {
+                        p += l;
+                        continue;
+                    }
+                }
+                break;
+            }
+            emit_word(s, b, (const char *)w, (size_t)(p - w));
+            continue;
+        }
+        if (cp >= 0x2000 && cp != 0xFFFD) {
+            /* Emoji and symbols: one token each, modifiers skipped. */
+            if (!(cp == 0xFE0F || cp == 0x200D || cp == 0x20E3 ||
+                  (cp >= 0x1F3FB && cp <= 0x1F3FF))) {
+                const struct sent_entry *x =
+                    tocsin_sent_get(s, (const char *)p, (size_t)l);
+                if (x) {
+                    struct tok proto = {0};
+                    push(b, x, &proto);
+                }
+            }
+        }
+        p += l;
+    }
+}
+
+static int
+is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+/* Fill b with tokens; returns 1 if text remains for another block. */
+static int
+fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
+{
+    char buf[CHUNK_BUF * 2];
+    for (;;) {
+        while (sc->p < sc->end && is_space(*sc->p))
+            sc->p++;
+        if (sc->p >= sc->end)
+            return 0;
+        if (b->n + CHUNK_MAX_TOKS > TOK_CAP)
+            return 1;
+        const unsigned char *r = sc->p;
+        while (sc->p < sc->end && !is_space(*sc->p)) {
+            if (*sc->p == '!')
+                sc->excl++;
+            else if (*sc->p == '?')
+                sc->qm++;
+            sc->p++;
+        }
+        size_t n = (size_t)(sc->p - r);
+        if (r[0] == '@')
+            continue;
+        if ((n >= 4 && strncasecmp((const char *)r, "http", 4) == 0) ||
+            (n >= 4 && strncasecmp((const char *)r, "www.", 4) == 0)) {
+            for (const unsigned char *q = r; q < sc->p; q++)
+                if (*q == '!')
+                    sc->excl--;
+                else if (*q == '?')
+                    sc->qm--;
+            continue;
+        }
+        b->limit = b->n + CHUNK_MAX_TOKS;
+        while (n > 0 && b->n < b->limit) {
+            size_t take = n;
+            if (take > CHUNK_BUF) {
+                take = CHUNK_BUF;
+                while (take > 1 && (r[take] & 0xC0) == 0x80)
+                    take--;
+            }
+            size_t dn = decode_entities(r, take, buf);
+            scan_run(s, b, buf, dn);
+            r += take;
+            n -= take;
+        }
+    }
+}
+
+static enum tocsin_lang
+guess(const struct tok *t, int n)
+{
+    double en = 0, fr = 0;
+    for (int i = 0; i < n; i++) {
+        const struct sent_entry *e = t[i].e;
+        if (t[i].elis)
+            fr += 1.0;
+        if (t[i].accent)
+            fr += 0.5;
+        if (!e)
+            continue;
+        if (e->flags[SENT_EN] & SF_STOP)
+            en += 1.0;
+        if (e->flags[SENT_FR] & (SF_STOP | SF_NE))
+            fr += 1.0;
+        if (e->has == 1u << SENT_EN && !e->emo)
+            en += 0.5;
+        else if (e->has == 1u << SENT_FR && !e->emo)
+            fr += 0.5;
+    }
+    return fr > en ? TOCSIN_LANG_FR : TOCSIN_LANG_EN;
+}
+
+struct acc {
+    double pre, post; /* sums before / after the first but/mais */
+    int seen_but;
+};
+
+static int
+has_val(const struct tok *t, int L)
+{
+    return t->e && (t->e->has >> L & 1u);
+}
+
+static unsigned
+flags_of(const struct tok *t, int L)
+{
+    return t->e ? t->e->flags[L] : 0u;
+}
+
+/* Whether toks[j] negates what follows, in language L. */
+static int
+negates(const struct tok *t, int j, int L)
+{
+    unsigned f = flags_of(&t[j], L);
+    if (f & SF_NEG)
+        return 1;
+    if (L == SENT_EN)
+        return t[j].nt;
+    if (f & SF_NEGNE)
+        for (int k = j - 1; k >= 0 && k >= j - 3; k--)
+            if (flags_of(&t[k], L) & SF_NE)
+                return 1;
+    return 0;
+}
+
+static int
+key_is(const struct tocsin_sentiment *s, const struct tok *t, const char *k)
+{
+    size_t n = strlen(k);
+    return t->e && t->e->key_len == n &&
+           memcmp(s->keys + t->e->key_off, k, n) == 0;
+}
+
+static void
+score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
+            int from, int to, int L, int capdiff, struct acc *a)
+{
+    for (int i = from; i < to; i++) {
+        const struct sent_entry *e = t[i].e;
+        if (!e)
+            continue;
+        unsigned f = e->flags[L];
+        if ((f & SF_BUT) && !a->seen_but) {
+            a->seen_but = 1;
+            continue;
+        }
+        if (!(e->has >> L & 1u))
+            continue;
+        int next_val = i + 1 < n && has_val(&t[i + 1], L);
+        /* A booster with its own valence ("super", "incredibly") boosts
+         * the next sentiment word instead of counting itself. */
+        if ((f & (SF_BOOST | SF_NO)) && next_val)
+            continue;
+        double v = e->val[L];
+        if (L == SENT_EN && ((i > 0 && (flags_of(&t[i - 1], L) & SF_NO)) ||
+                             (i > 1 && (flags_of(&t[i - 2], L) & SF_NO)))) {
+            v *= N_SCALAR;
+        } else {
+            if (t[i].caps && capdiff && !e->emo)
+                v += v > 0 ? C_INCR : -C_INCR;
+            if (t[i].elong && !e->emo)
+                v += v > 0 ? ELONG_INCR : -ELONG_INCR;
+        }
+        int negated = 0;
+        for (int k = 0; k < 3; k++) {
+            int j = i - k - 1;
+            if (j < 0)
+                break;
+            if (has_val(&t[j], L))
+                continue;
+            unsigned fj = flags_of(&t[j], L);
+            int neg = negates(t, j, L);
+            if ((fj & SF_BOOST) && !neg) {
+                double sc = t[j].e->boost[L];
+                if (v < 0)
+                    sc = -sc;
+                if (t[j].caps && capdiff)
+                    sc += v > 0 ? C_INCR : -C_INCR;
+                if (k == 1)
+                    sc *= 0.95;
+                else if (k == 2)
+                    sc *= 0.9;
+                v += sc;
+            }
+            if (neg && (L == SENT_EN || !negated)) {
+                v *= N_SCALAR;
+                negated = 1;
+            }
+        }
+        if (L == SENT_EN && i > 0 && (flags_of(&t[i - 1], L) & SF_LEAST) &&
+            !(i > 1 && key_is(s, &t[i - 2], "at")))
+            v *= N_SCALAR;
+        if (a->seen_but)
+            a->post += v;
+        else
+            a->pre += v;
+    }
+}
+
+static int
+cap_diff(const struct tok *t, int n)
+{
+    int caps = 0;
+    for (int i = 0; i < n; i++)
+        caps += t[i].caps;
+    return caps > 0 && caps < n;
+}
+
+enum tocsin_lang
+tocsin_sentiment_detect(const struct tocsin_sentiment *s, const char *text,
+                        size_t len)
+{
+    if (!s || !text)
+        return TOCSIN_LANG_EN;
+    struct scan sc = {(const unsigned char *)text,
+                      (const unsigned char *)text + len, 0, 0};
+    struct block b;
+    b.n = 0;
+    fill(s, &sc, &b);
+    return guess(b.t, b.n);
+}
+
+double
+tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
+                       size_t len, enum tocsin_lang lang)
+{
+    if (!s || !text || len == 0)
+        return 0.0;
+    struct scan sc = {(const unsigned char *)text,
+                      (const unsigned char *)text + len, 0, 0};
+    struct block b;
+    struct acc a = {0, 0, 0};
+    int from = 0, first = 1, L = SENT_EN, capdiff = 0;
+    b.n = 0;
+    for (;;) {
+        int more = fill(s, &sc, &b);
+        if (first) {
+            if (lang == TOCSIN_LANG_AUTO)
+                lang = guess(b.t, b.n);
+            L = lang == TOCSIN_LANG_FR ? SENT_FR : SENT_EN;
+            capdiff = cap_diff(b.t, b.n);
+            first = 0;
+        }
+        if (!more || b.n < 4) {
+            score_range(s, b.t, b.n, from, b.n, L, capdiff, &a);
+            if (!more)
+                break;
+            from = b.n;
+            continue;
+        }
+        score_range(s, b.t, b.n, from, b.n - 1, L, capdiff, &a);
+        memmove(b.t, b.t + b.n - 4, 4 * sizeof b.t[0]);
+        b.n = 4;
+        from = 3;
+    }
+    double sum = a.seen_but ? a.pre * BUT_BEFORE + a.post * BUT_AFTER : a.pre;
+    if (sum != 0.0) {
+        double amp = (sc.excl > 4 ? 4 : (sc.excl < 0 ? 0 : sc.excl)) *
+                     EXCL_INCR;
+        if (sc.qm > 1)
+            amp += sc.qm <= 3 ? sc.qm * QM_INCR : QM_MAX;
+        sum += sum > 0 ? amp : -amp;
+    }
+    double c = sum / sqrt(sum * sum + ALPHA);
+    if (c > 1.0)
+        c = 1.0;
+    if (c < -1.0)
+        c = -1.0;
+    return c;
+}
+
+enum tocsin_lang
+tocsin_lang_parse(const char *s)
+{
+    if (!s)
+        return TOCSIN_LANG_AUTO;
+    size_t n = strcspn(s, "-_.@");
+    if ((n == 2 && strncasecmp(s, "en", 2) == 0) ||
+        (n == 3 && strncasecmp(s, "eng", 3) == 0) ||
+        strcasecmp(s, "english") == 0)
+        return TOCSIN_LANG_EN;
+    if ((n == 2 && strncasecmp(s, "fr", 2) == 0) ||
+        (n == 3 && (strncasecmp(s, "fra", 3) == 0 ||
+                    strncasecmp(s, "fre", 3) == 0)) ||
+        strcasecmp(s, "french") == 0 || strcasecmp(s, "francais") == 0 ||
+        strcmp(s, "français") == 0 || strcmp(s, "Français") == 0)
+        return TOCSIN_LANG_FR;
+    return TOCSIN_LANG_AUTO;
+}
+
+const char *
+tocsin_lang_name(enum tocsin_lang lang)
+{
+    switch (lang) {
+    case TOCSIN_LANG_EN:
+        return "en";
+    case TOCSIN_LANG_FR:
+        return "fr";
+    case TOCSIN_LANG_AUTO:
+        break;
+    }
+    return "auto";
+}

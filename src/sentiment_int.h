@@ -1,0 +1,67 @@
+/*
+ * sentiment_int.h: internals shared by sentiment_lex.c (loading, hash
+ * table) and sentiment.c (tokeniser, scoring).  Not installed.
+ *
+ * All lexicons live in one open-addressing hash table keyed by the
+ * normalised token (lower-cased UTF-8, typographic apostrophes folded to
+ * ASCII).  Each entry carries a valence and word-class flags for English
+ * and for French, so one probe answers both languages.  The table is built
+ * by tocsin_sentiment_new() and read-only afterwards.
+ */
+#ifndef TOCSIN_SENTIMENT_INT_H
+#define TOCSIN_SENTIMENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tocsin/err.h"
+
+#define SENT_EN 0
+#define SENT_FR 1
+
+/* Word-class flags, per language. */
+#define SF_NEG   0x01u /* negator: not, never, pas, jamais, sans ... */
+#define SF_BOOST 0x02u /* booster or dampener, value in boost[] */
+#define SF_BUT   0x04u /* contrast: but, mais */
+#define SF_STOP  0x08u /* frequent function word, for language detection */
+#define SF_NE    0x10u /* French "ne" / "n'" */
+#define SF_NEGNE 0x20u /* negates only after "ne" (plus, que) */
+#define SF_NO    0x40u /* English "no" */
+#define SF_LEAST 0x80u /* English "least" */
+
+/* Longest normalised token that is looked up. */
+#define SENT_MAX_KEY 64
+
+struct sent_entry {
+    uint32_t hash;
+    uint32_t key_off;
+    uint16_t key_len;
+    uint8_t has;        /* bit L set: val[L] is a lexicon valence */
+    uint8_t emo;        /* emoji or emoticon: no caps emphasis */
+    uint8_t derived;    /* bit L set: val[L] came from an accented spelling */
+    uint8_t flags[2];   /* SF_* for SENT_EN, SENT_FR */
+    float val[2];       /* VADER scale, about -4 .. +4 */
+    float boost[2];     /* booster increment when SF_BOOST */
+};
+
+struct tocsin_sentiment {
+    struct sent_entry *ents;
+    uint32_t nents, ents_cap;
+    uint32_t *slots; /* entry index + 1, 0 = empty */
+    uint32_t mask;
+    char *keys;
+    size_t keys_len, keys_cap;
+};
+
+uint32_t tocsin_sent_hash(const char *k, size_t n);
+const struct sent_entry *tocsin_sent_get(const struct tocsin_sentiment *s,
+                                         const char *k, size_t n);
+/* Lower-case (ASCII and Latin-1/Latin Extended-A letters) and fold
+ * typographic apostrophes; returns the output length, or 0 if it would
+ * not fit in cap bytes. */
+size_t tocsin_sent_norm(const char *in, size_t n, char *out, size_t cap);
+/* Replace accented Latin letters by their base letters (lower case in,
+ * lower case out); returns the output length, 0 if it would not fit. */
+size_t tocsin_sent_unaccent(const char *in, size_t n, char *out, size_t cap);
+
+#endif
