@@ -952,7 +952,7 @@ parse_streams(struct ctx *c, const config_setting_t *s, const char *path,
     for (size_t i = 0; i < n; i++) {
         const config_setting_t *e =
             t == CONFIG_TYPE_STRING ? s : config_setting_get_elem(s, (int)i);
-        char epath[256];
+        char epath[340];
         if (t == CONFIG_TYPE_STRING)
             snprintf(epath, sizeof epath, "%s", path);
         else
