@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1053,6 +1054,12 @@ static void *
 run(void *arg)
 {
     struct tocsin_notifier *n = arg;
+    /* A Redis restart makes hiredis write to a dead socket: take EPIPE
+     * rather than a process-killing SIGPIPE (curl guards its own). */
+    sigset_t sigpipe_set;
+    sigemptyset(&sigpipe_set);
+    sigaddset(&sigpipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe_set, NULL);
     while (!atomic_load(&n->stop)) {
         const struct tocsin_config *before = n->cfg;
         adopt_config(n);
