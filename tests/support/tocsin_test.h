@@ -28,7 +28,10 @@ struct tocsin_test_case {
 static int tocsin_test_failed_checks;
 static jmp_buf tocsin_test_jmp;
 
-#define TOCSIN_TEST(f) {#f, f}
+#define TOCSIN_TEST(f)                                                         \
+    {                                                                          \
+#f, f                                                                  \
+    }
 
 #define CHECK(expr)                                                            \
     do {                                                                       \
