@@ -30,7 +30,9 @@
 #define QM_MAX     0.96
 #define ALPHA      15.0
 /* Elongated words ("soooo good") get the same emphasis as a booster. */
+#ifndef ELONG_INCR
 #define ELONG_INCR 0.293
+#endif
 
 struct tok {
     const struct sent_entry *e; /* NULL: not in any lexicon or list */
@@ -232,10 +234,18 @@ emit_norm(const struct tocsin_sentiment *s, struct block *b, const char *w,
 
 static void
 emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
-          size_t n)
+          size_t n, int hashtag);
+static int split_camel(const struct tocsin_sentiment *s, struct block *b,
+                       const char *w, size_t n);
+
+static void
+emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
+          size_t n, int hashtag)
 {
     if (n < 2)
         return; /* VADER ignores one-character tokens */
+    if (hashtag && split_camel(s, b, w, n))
+        return;
     struct tok proto = {0};
     int upper = 0, lower = 0;
     for (size_t i = 0; i < n; i++) {
@@ -262,6 +272,33 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
     }
     proto.nt = nn > 3 && memcmp(nb + nn - 3, "n't", 3) == 0;
     emit_norm(s, b, nb, nn, proto, 0);
+}
+
+/* "#EpicFail" -> "epic" "fail" when the whole tag is unknown; returns 1
+ * if it split the tag. */
+static int
+split_camel(const struct tocsin_sentiment *s, struct block *b, const char *w,
+            size_t n)
+{
+    size_t cuts = 0;
+    for (size_t i = 1; i < n; i++)
+        if (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z')
+            cuts++;
+    if (cuts == 0)
+        return 0;
+    char nb[SENT_MAX_KEY + 8];
+    size_t nn = tocsin_sent_norm(w, n, nb, sizeof nb);
+    if (nn && tocsin_sent_get(s, nb, nn))
+        return 0;
+    size_t start = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i == n ||
+            (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z')) {
+            emit_word(s, b, w + start, i - start, 0);
+            start = i;
+        }
+    }
+    return 1;
 }
 
 /* Decode HTML entities (&amp; &lt; &gt; &quot; &apos; &#NN; &#xNN;). */
@@ -383,7 +420,8 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
                 }
                 break;
             }
-            emit_word(s, b, (const char *)w, (size_t)(p - w));
+            emit_word(s, b, (const char *)w, (size_t)(p - w),
+                      w > (const unsigned char *)c && w[-1] == '#');
             continue;
         }
         if (cp >= 0x2000 && cp != 0xFFFD) {

@@ -19,7 +19,9 @@
 
 /* Emoji Sentiment Ranking scores are in -1 .. +1; VADER's scale is
  * about -4 .. +4 with most words within +-2.5. */
-#define EMOJI_SCALE     3.0
+#ifndef EMOJI_SCALE
+#define EMOJI_SCALE 3.0
+#endif
 #define EMOJI_MIN_OCCUR 5L
 
 uint32_t
