@@ -165,8 +165,8 @@ has_run3(const char *w, size_t n)
 static size_t
 elision_len(const char *w, size_t n)
 {
-    static const char *const pre[] = {"qu'", "jusqu'", "lorsqu'",
-                                      "puisqu'", "quoiqu'"};
+    static const char *const pre[] = {"qu'", "jusqu'", "lorsqu'", "puisqu'",
+                                      "quoiqu'"};
     if (n >= 3 && w[1] == '\'' && strchr("cdjlmnst", w[0]))
         return 2;
     for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
@@ -232,9 +232,8 @@ emit_norm(const struct tocsin_sentiment *s, struct block *b, const char *w,
     push(b, NULL, &proto);
 }
 
-static void
-emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
-          size_t n, int hashtag);
+static void emit_word(const struct tocsin_sentiment *s, struct block *b,
+                      const char *w, size_t n, int hashtag);
 static int split_camel(const struct tocsin_sentiment *s, struct block *b,
                        const char *w, size_t n);
 
@@ -292,8 +291,8 @@ split_camel(const struct tocsin_sentiment *s, struct block *b, const char *w,
         return 0;
     size_t start = 0;
     for (size_t i = 1; i <= n; i++) {
-        if (i == n ||
-            (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z')) {
+        if (i == n || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' &&
+                       w[i - 1] <= 'z')) {
             emit_word(s, b, w + start, i - start, 0);
             start = i;
         }
@@ -308,7 +307,7 @@ decode_entities(const unsigned char *in, size_t n, char *out)
     static const struct {
         const char *name;
         char c;
-    } ent[] = {{"amp;", '&'},  {"lt;", '<'},   {"gt;", '>'},
+    } ent[] = {{"amp;", '&'},  {"lt;", '<'},    {"gt;", '>'},
                {"quot;", '"'}, {"apos;", '\''}, {"nbsp;", ' '}};
     size_t o = 0;
     for (size_t i = 0; i < n;) {
@@ -338,7 +337,7 @@ decode_entities(const unsigned char *in, size_t n, char *out)
             size_t digits = 0;
             for (; j < rest && digits < 7; j++, digits++) {
                 char c = r[j];
-                int d = (c >= '0' && c <= '9')   ? c - '0'
+                int d = (c >= '0' && c <= '9')        ? c - '0'
                         : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
                         : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                       : -1;
@@ -595,9 +594,11 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             int j = i - k - 1;
             if (j < 0)
                 break;
-            if (has_val(&t[j], L))
-                continue;
             unsigned fj = flags_of(&t[j], L);
+            /* Sentiment words end VADER's look-back, except a booster
+             * with its own valence right before this word. */
+            if (has_val(&t[j], L) && !(k == 0 && (fj & SF_BOOST)))
+                continue;
             int neg = negates(t, j, L);
             if ((fj & SF_BOOST) && !neg) {
                 double sc = t[j].e->boost[L];
@@ -684,8 +685,8 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
     }
     double sum = a.seen_but ? a.pre * BUT_BEFORE + a.post * BUT_AFTER : a.pre;
     if (sum != 0.0) {
-        double amp = (sc.excl > 4 ? 4 : (sc.excl < 0 ? 0 : sc.excl)) *
-                     EXCL_INCR;
+        double amp =
+            (sc.excl > 4 ? 4 : (sc.excl < 0 ? 0 : sc.excl)) * EXCL_INCR;
         if (sc.qm > 1)
             amp += sc.qm <= 3 ? sc.qm * QM_INCR : QM_MAX;
         sum += sum > 0 ? amp : -amp;
@@ -709,8 +710,8 @@ tocsin_lang_parse(const char *s)
         strcasecmp(s, "english") == 0)
         return TOCSIN_LANG_EN;
     if ((n == 2 && strncasecmp(s, "fr", 2) == 0) ||
-        (n == 3 && (strncasecmp(s, "fra", 3) == 0 ||
-                    strncasecmp(s, "fre", 3) == 0)) ||
+        (n == 3 &&
+         (strncasecmp(s, "fra", 3) == 0 || strncasecmp(s, "fre", 3) == 0)) ||
         strcasecmp(s, "french") == 0 || strcasecmp(s, "francais") == 0 ||
         strcmp(s, "français") == 0 || strcmp(s, "Français") == 0)
         return TOCSIN_LANG_FR;

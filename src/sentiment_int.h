@@ -36,12 +36,12 @@ struct sent_entry {
     uint32_t hash;
     uint32_t key_off;
     uint16_t key_len;
-    uint8_t has;        /* bit L set: val[L] is a lexicon valence */
-    uint8_t emo;        /* emoji or emoticon: no caps emphasis */
-    uint8_t derived;    /* bit L set: val[L] came from an accented spelling */
-    uint8_t flags[2];   /* SF_* for SENT_EN, SENT_FR */
-    float val[2];       /* VADER scale, about -4 .. +4 */
-    float boost[2];     /* booster increment when SF_BOOST */
+    uint8_t has;      /* bit L set: val[L] is a lexicon valence */
+    uint8_t emo;      /* emoji or emoticon: no caps emphasis */
+    uint8_t derived;  /* bit L set: val[L] came from an accented spelling */
+    uint8_t flags[2]; /* SF_* for SENT_EN, SENT_FR */
+    float val[2];     /* VADER scale, about -4 .. +4 */
+    float boost[2];   /* booster increment when SF_BOOST */
 };
 
 struct tocsin_sentiment {
