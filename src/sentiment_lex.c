@@ -27,25 +27,36 @@
 uint32_t
 tocsin_sent_hash(const char *k, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)k[i];
-        h *= 16777619u;
-    }
-    return h ^ (h >> 15);
+    uint32_t h = SENT_HASH_INIT;
+    for (size_t i = 0; i < n; i++)
+        h = SENT_HASH_STEP(h, (unsigned char)k[i]);
+    return SENT_HASH_FINAL(h);
 }
 
 const struct sent_entry *
 tocsin_sent_get(const struct tocsin_sentiment *s, const char *k, size_t n)
 {
-    uint32_t h = tocsin_sent_hash(k, n);
+    return tocsin_sent_get_h(s, k, n, tocsin_sent_hash(k, n));
+}
+
+const struct sent_entry *
+tocsin_sent_get_h(const struct tocsin_sentiment *s, const char *k, size_t n,
+                  uint32_t h)
+{
     for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
-        uint32_t ix = s->slots[i];
-        if (ix == 0)
+        uint64_t sl = s->slots[i];
+        if (sl == 0)
             return NULL;
-        const struct sent_entry *e = &s->ents[ix - 1];
-        if (e->hash == h && e->key_len == n &&
-            memcmp(s->keys + e->key_off, k, n) == 0)
+        if ((uint32_t)(sl >> 32) != h)
+            continue;
+        const struct sent_entry *e = &s->ents[(uint32_t)sl - 1];
+        if (e->key_len != n)
+            continue;
+        const char *key = s->keys + e->key_off;
+        size_t j = 0;
+        while (j < n && key[j] == k[j])
+            j++;
+        if (j == n)
             return e;
     }
 }
@@ -126,7 +137,7 @@ tocsin_sent_unaccent(const char *in, size_t n, char *out, size_t cap)
 static tocsin_err
 grow_slots(struct tocsin_sentiment *s, uint32_t nslots)
 {
-    uint32_t *ns = calloc(nslots, sizeof *ns);
+    uint64_t *ns = calloc(nslots, sizeof *ns);
     if (!ns)
         return TOCSIN_ENOMEM;
     uint32_t mask = nslots - 1;
@@ -134,7 +145,7 @@ grow_slots(struct tocsin_sentiment *s, uint32_t nslots)
         uint32_t i = s->ents[ix].hash & mask;
         while (ns[i])
             i = (i + 1) & mask;
-        ns[i] = ix + 1;
+        ns[i] = (uint64_t)s->ents[ix].hash << 32 | (ix + 1);
     }
     free(s->slots);
     s->slots = ns;
@@ -183,7 +194,7 @@ intern(struct tocsin_sentiment *s, const char *k, size_t n)
     uint32_t i = e->hash & s->mask;
     while (s->slots[i])
         i = (i + 1) & s->mask;
-    s->slots[i] = s->nents;
+    s->slots[i] = (uint64_t)e->hash << 32 | s->nents;
     return e;
 }
 
