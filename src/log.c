@@ -32,7 +32,7 @@ tocsin_log_parse_level(const char *s, enum tocsin_log_level *out)
         const char *name;
         enum tocsin_log_level level;
     } names[] = {
-        {"error", TOCSIN_LOG_ERR},   {"warning", TOCSIN_LOG_WARNING},
+        {"error", TOCSIN_LOG_ERR},     {"warning", TOCSIN_LOG_WARNING},
         {"notice", TOCSIN_LOG_NOTICE}, {"info", TOCSIN_LOG_INFO},
         {"debug", TOCSIN_LOG_DEBUG},
     };
@@ -46,8 +46,7 @@ tocsin_log_parse_level(const char *s, enum tocsin_log_level *out)
 }
 
 void
-tocsin_log(enum tocsin_log_level level, const char *msgid, const char *fmt,
-           ...)
+tocsin_log(enum tocsin_log_level level, const char *msgid, const char *fmt, ...)
 {
     if ((int)level > atomic_load(&log_level))
         return;

@@ -79,8 +79,8 @@ tocsin_redis_parse_url(const char *url, struct tocsin_redis_addr *out)
     const char *hend = colon ? colon : hostend;
     if (hend == p || copy_part(a.host, sizeof a.host, p, (size_t)(hend - p)))
         return TOCSIN_EINVAL;
-    if (colon && parse_int(colon + 1, (size_t)(hostend - colon - 1), 1, 65535,
-                           &a.port))
+    if (colon &&
+        parse_int(colon + 1, (size_t)(hostend - colon - 1), 1, 65535, &a.port))
         return TOCSIN_EINVAL;
     if (slash && slash[1] &&
         parse_int(slash + 1, strlen(slash + 1), 0, 65535, &a.db))
@@ -114,9 +114,9 @@ tocsin_redis_connect(redisContext **out, const struct tocsin_config *cfg,
         tocsin_log_err("REDIS-CONNECT", "bad redis url %s", shown);
         return TOCSIN_EINVAL;
     }
-    struct timeval ct = ms_tv(cfg->redis.connect_timeout_ms > 0
-                                  ? cfg->redis.connect_timeout_ms
-                                  : 2000);
+    struct timeval ct =
+        ms_tv(cfg->redis.connect_timeout_ms > 0 ? cfg->redis.connect_timeout_ms
+                                                : 2000);
     redisContext *c = a.path[0] ? redisConnectUnixWithTimeout(a.path, ct)
                                 : redisConnectWithTimeout(a.host, a.port, ct);
     if (!c || c->err) {

@@ -30,7 +30,9 @@
 #define QM_MAX     0.96
 #define ALPHA      15.0
 /* Elongated words ("soooo good") get the same emphasis as a booster. */
+#ifndef ELONG_INCR
 #define ELONG_INCR 0.293
+#endif
 
 struct tok {
     const struct sent_entry *e; /* NULL: not in any lexicon or list */
@@ -102,8 +104,7 @@ utf8_next(const unsigned char *p, const unsigned char *end, uint32_t *cp)
 static int
 is_alnum(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9');
+    return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u;
 }
 
 /* Letters of other scripts and accented Latin count as word characters;
@@ -163,10 +164,25 @@ has_run3(const char *w, size_t n)
 static size_t
 elision_len(const char *w, size_t n)
 {
-    static const char *const pre[] = {"qu'", "jusqu'", "lorsqu'",
-                                      "puisqu'", "quoiqu'"};
-    if (n >= 3 && w[1] == '\'' && strchr("cdjlmnst", w[0]))
-        return 2;
+    static const char *const pre[] = {"qu'", "jusqu'", "lorsqu'", "puisqu'",
+                                      "quoiqu'"};
+    if (n >= 3 && w[1] == '\'') {
+        switch (w[0]) {
+        case 'c':
+        case 'd':
+        case 'j':
+        case 'l':
+        case 'm':
+        case 'n':
+        case 's':
+        case 't':
+            return 2;
+        default:
+            return 0;
+        }
+    }
+    if (w[0] != 'q' && w[0] != 'j' && w[0] != 'l' && w[0] != 'p')
+        return 0;
     for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
         size_t pl = strlen(pre[i]);
         if (n > pl && memcmp(w, pre[i], pl) == 0)
@@ -177,11 +193,22 @@ elision_len(const char *w, size_t n)
 
 /* Emit the tokens of one normalised word w: whole-word lookup first, then
  * French elision, elongation, accents and hyphens. */
+static void emit_norm_h(const struct tocsin_sentiment *s, struct block *b,
+                        const char *w, size_t n, struct tok proto, int depth,
+                        uint32_t h);
+
 static void
 emit_norm(const struct tocsin_sentiment *s, struct block *b, const char *w,
           size_t n, struct tok proto, int depth)
 {
-    const struct sent_entry *e = tocsin_sent_get(s, w, n);
+    emit_norm_h(s, b, w, n, proto, depth, tocsin_sent_hash(w, n));
+}
+
+static void
+emit_norm_h(const struct tocsin_sentiment *s, struct block *b, const char *w,
+            size_t n, struct tok proto, int depth, uint32_t h)
+{
+    const struct sent_entry *e = tocsin_sent_get_h(s, w, n, h);
     if (e) {
         push(b, e, &proto);
         return;
@@ -218,26 +245,59 @@ emit_norm(const struct tocsin_sentiment *s, struct block *b, const char *w,
             return;
         }
     }
-    const char *h = memchr(w, '-', n);
-    if (h) {
-        size_t a = (size_t)(h - w);
+    const char *hy = memchr(w, '-', n);
+    if (hy) {
+        size_t a = (size_t)(hy - w);
         if (a > 1)
             emit_norm(s, b, w, a, proto, depth + 1);
         if (n - a - 1 > 1)
-            emit_norm(s, b, h + 1, n - a - 1, proto, depth + 1);
+            emit_norm(s, b, hy + 1, n - a - 1, proto, depth + 1);
         return;
     }
     push(b, NULL, &proto);
 }
 
+static void emit_word(const struct tocsin_sentiment *s, struct block *b,
+                      const char *w, size_t n, int hashtag);
+static int split_camel(const struct tocsin_sentiment *s, struct block *b,
+                       const char *w, size_t n);
+
 static void
 emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
-          size_t n)
+          size_t n, int hashtag)
 {
     if (n < 2)
         return; /* VADER ignores one-character tokens */
+    if (hashtag && split_camel(s, b, w, n))
+        return;
     struct tok proto = {0};
     int upper = 0, lower = 0;
+    char nb[SENT_MAX_KEY + 8];
+    if (n <= SENT_MAX_KEY) {
+        /* Fast path for plain ASCII words: lower-case and hash at once. */
+        uint32_t h = SENT_HASH_INIT;
+        size_t i;
+        for (i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)w[i];
+            if (c >= 0x80)
+                break;
+            if (c >= 'A' && c <= 'Z') {
+                upper++;
+                c = (unsigned char)(c + 32);
+            } else if (c >= 'a' && c <= 'z') {
+                lower++;
+            }
+            nb[i] = (char)c;
+            h = SENT_HASH_STEP(h, c);
+        }
+        if (i == n) {
+            proto.caps = upper >= 2 && lower == 0;
+            proto.nt = n > 3 && memcmp(nb + n - 3, "n't", 3) == 0;
+            emit_norm_h(s, b, nb, n, proto, 0, SENT_HASH_FINAL(h));
+            return;
+        }
+        upper = lower = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)w[i];
         if (c >= 'A' && c <= 'Z')
@@ -254,7 +314,6 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
         }
     }
     proto.caps = upper >= 2 && lower == 0;
-    char nb[SENT_MAX_KEY + 8];
     size_t nn = tocsin_sent_norm(w, n, nb, sizeof nb);
     if (nn == 0 || nn > SENT_MAX_KEY) {
         push(b, NULL, &proto);
@@ -264,6 +323,33 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
     emit_norm(s, b, nb, nn, proto, 0);
 }
 
+/* "#EpicFail" -> "epic" "fail" when the whole tag is unknown; returns 1
+ * if it split the tag. */
+static int
+split_camel(const struct tocsin_sentiment *s, struct block *b, const char *w,
+            size_t n)
+{
+    size_t cuts = 0;
+    for (size_t i = 1; i < n; i++)
+        if (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z')
+            cuts++;
+    if (cuts == 0)
+        return 0;
+    char nb[SENT_MAX_KEY + 8];
+    size_t nn = tocsin_sent_norm(w, n, nb, sizeof nb);
+    if (nn && tocsin_sent_get(s, nb, nn))
+        return 0;
+    size_t start = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i == n || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' &&
+                       w[i - 1] <= 'z')) {
+            emit_word(s, b, w + start, i - start, 0);
+            start = i;
+        }
+    }
+    return 1;
+}
+
 /* Decode HTML entities (&amp; &lt; &gt; &quot; &apos; &#NN; &#xNN;). */
 static size_t
 decode_entities(const unsigned char *in, size_t n, char *out)
@@ -271,7 +357,7 @@ decode_entities(const unsigned char *in, size_t n, char *out)
     static const struct {
         const char *name;
         char c;
-    } ent[] = {{"amp;", '&'},  {"lt;", '<'},   {"gt;", '>'},
+    } ent[] = {{"amp;", '&'},  {"lt;", '<'},    {"gt;", '>'},
                {"quot;", '"'}, {"apos;", '\''}, {"nbsp;", ' '}};
     size_t o = 0;
     for (size_t i = 0; i < n;) {
@@ -301,7 +387,7 @@ decode_entities(const unsigned char *in, size_t n, char *out)
             size_t digits = 0;
             for (; j < rest && digits < 7; j++, digits++) {
                 char c = r[j];
-                int d = (c >= '0' && c <= '9')   ? c - '0'
+                int d = (c >= '0' && c <= '9')        ? c - '0'
                         : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
                         : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                       : -1;
@@ -336,7 +422,8 @@ has_emoticon_punct(const char *c, size_t n)
 static const struct sent_entry *
 emoticon(const struct tocsin_sentiment *s, const char *c, size_t n)
 {
-    while (n > 2 && strchr(".,!?;\"", c[n - 1]))
+    while (n > 2 && (c[n - 1] == '.' || c[n - 1] == ',' || c[n - 1] == '!' ||
+                     c[n - 1] == '?' || c[n - 1] == ';' || c[n - 1] == '"'))
         n--;
     if (n < 2 || n > 12 || !has_emoticon_punct(c, n))
         return NULL;
@@ -363,11 +450,25 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
     const unsigned char *p = (const unsigned char *)c, *end = p + n;
     while (p < end) {
         uint32_t cp;
-        int l = utf8_next(p, end, &cp);
+        int l;
+        if (*p < 0x80) {
+            if (!is_alnum(*p)) {
+                p++;
+                continue;
+            }
+            cp = *p;
+            l = 1;
+        } else {
+            l = utf8_next(p, end, &cp);
+        }
         if (is_word_cp(cp)) {
             const unsigned char *w = p;
             p += l;
             while (p < end) {
+                if (is_alnum(*p)) {
+                    p++;
+                    continue;
+                }
                 l = utf8_next(p, end, &cp);
                 if (is_word_cp(cp)) {
                     p += l;
@@ -383,7 +484,8 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
                 }
                 break;
             }
-            emit_word(s, b, (const char *)w, (size_t)(p - w));
+            emit_word(s, b, (const char *)w, (size_t)(p - w),
+                      w > (const unsigned char *)c && w[-1] == '#');
             continue;
         }
         if (cp >= 0x2000 && cp != 0xFFFD) {
@@ -422,23 +524,26 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
         if (b->n + CHUNK_MAX_TOKS > TOK_CAP)
             return 1;
         const unsigned char *r = sc->p;
+        int excl = 0, qm = 0, amp = 0;
         while (sc->p < sc->end && !is_space(*sc->p)) {
-            if (*sc->p == '!')
-                sc->excl++;
-            else if (*sc->p == '?')
-                sc->qm++;
-            sc->p++;
+            unsigned char c = *sc->p++;
+            excl += c == '!';
+            qm += c == '?';
+            amp |= c == '&';
         }
         size_t n = (size_t)(sc->p - r);
         if (r[0] == '@')
-            continue;
-        if ((n >= 4 && strncasecmp((const char *)r, "http", 4) == 0) ||
-            (n >= 4 && strncasecmp((const char *)r, "www.", 4) == 0)) {
-            for (const unsigned char *q = r; q < sc->p; q++)
-                if (*q == '!')
-                    sc->excl--;
-                else if (*q == '?')
-                    sc->qm--;
+            continue; /* a mention */
+        if (n >= 4 && ((((r[0] | 0x20) == 'h' && (r[1] | 0x20) == 't' &&
+                         (r[2] | 0x20) == 't' && (r[3] | 0x20) == 'p')) ||
+                       ((r[0] | 0x20) == 'w' && (r[1] | 0x20) == 'w' &&
+                        (r[2] | 0x20) == 'w' && r[3] == '.')))
+            continue; /* a URL: its '?' and '!' do not count either */
+        sc->excl += excl;
+        sc->qm += qm;
+        if (!amp && n <= CHUNK_BUF) {
+            b->limit = b->n + CHUNK_MAX_TOKS;
+            scan_run(s, b, (const char *)r, n);
             continue;
         }
         b->limit = b->n + CHUNK_MAX_TOKS;
@@ -457,26 +562,23 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
     }
 }
 
+/* Evidence in half points: stopwords 2, elisions 2, accented words 1,
+ * words only one lexicon knows 1. */
 static enum tocsin_lang
 guess(const struct tok *t, int n)
 {
-    double en = 0, fr = 0;
+    int en = 0, fr = 0;
     for (int i = 0; i < n; i++) {
         const struct sent_entry *e = t[i].e;
-        if (t[i].elis)
-            fr += 1.0;
-        if (t[i].accent)
-            fr += 0.5;
+        fr += 2 * t[i].elis + t[i].accent;
         if (!e)
             continue;
-        if (e->flags[SENT_EN] & SF_STOP)
-            en += 1.0;
-        if (e->flags[SENT_FR] & (SF_STOP | SF_NE))
-            fr += 1.0;
-        if (e->has == 1u << SENT_EN && !e->emo)
-            en += 0.5;
-        else if (e->has == 1u << SENT_FR && !e->emo)
-            fr += 0.5;
+        en += (e->flags[SENT_EN] & SF_STOP) ? 2 : 0;
+        fr += (e->flags[SENT_FR] & (SF_STOP | SF_NE)) ? 2 : 0;
+        if (!e->emo) {
+            en += e->has == 1u << SENT_EN;
+            fr += e->has == 1u << SENT_FR;
+        }
     }
     return fr > en ? TOCSIN_LANG_FR : TOCSIN_LANG_EN;
 }
@@ -557,9 +659,11 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             int j = i - k - 1;
             if (j < 0)
                 break;
-            if (has_val(&t[j], L))
-                continue;
             unsigned fj = flags_of(&t[j], L);
+            /* Sentiment words end VADER's look-back, except a booster
+             * with its own valence right before this word. */
+            if (has_val(&t[j], L) && !(k == 0 && (fj & SF_BOOST)))
+                continue;
             int neg = negates(t, j, L);
             if ((fj & SF_BOOST) && !neg) {
                 double sc = t[j].e->boost[L];
@@ -646,8 +750,8 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
     }
     double sum = a.seen_but ? a.pre * BUT_BEFORE + a.post * BUT_AFTER : a.pre;
     if (sum != 0.0) {
-        double amp = (sc.excl > 4 ? 4 : (sc.excl < 0 ? 0 : sc.excl)) *
-                     EXCL_INCR;
+        double amp =
+            (sc.excl > 4 ? 4 : (sc.excl < 0 ? 0 : sc.excl)) * EXCL_INCR;
         if (sc.qm > 1)
             amp += sc.qm <= 3 ? sc.qm * QM_INCR : QM_MAX;
         sum += sum > 0 ? amp : -amp;
@@ -671,8 +775,8 @@ tocsin_lang_parse(const char *s)
         strcasecmp(s, "english") == 0)
         return TOCSIN_LANG_EN;
     if ((n == 2 && strncasecmp(s, "fr", 2) == 0) ||
-        (n == 3 && (strncasecmp(s, "fra", 3) == 0 ||
-                    strncasecmp(s, "fre", 3) == 0)) ||
+        (n == 3 &&
+         (strncasecmp(s, "fra", 3) == 0 || strncasecmp(s, "fre", 3) == 0)) ||
         strcasecmp(s, "french") == 0 || strcasecmp(s, "francais") == 0 ||
         strcmp(s, "français") == 0 || strcmp(s, "Français") == 0)
         return TOCSIN_LANG_FR;

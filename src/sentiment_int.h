@@ -36,24 +36,32 @@ struct sent_entry {
     uint32_t hash;
     uint32_t key_off;
     uint16_t key_len;
-    uint8_t has;        /* bit L set: val[L] is a lexicon valence */
-    uint8_t emo;        /* emoji or emoticon: no caps emphasis */
-    uint8_t derived;    /* bit L set: val[L] came from an accented spelling */
-    uint8_t flags[2];   /* SF_* for SENT_EN, SENT_FR */
-    float val[2];       /* VADER scale, about -4 .. +4 */
-    float boost[2];     /* booster increment when SF_BOOST */
+    uint8_t has;      /* bit L set: val[L] is a lexicon valence */
+    uint8_t emo;      /* emoji or emoticon: no caps emphasis */
+    uint8_t derived;  /* bit L set: val[L] came from an accented spelling */
+    uint8_t flags[2]; /* SF_* for SENT_EN, SENT_FR */
+    float val[2];     /* VADER scale, about -4 .. +4 */
+    float boost[2];   /* booster increment when SF_BOOST */
 };
 
 struct tocsin_sentiment {
     struct sent_entry *ents;
     uint32_t nents, ents_cap;
-    uint32_t *slots; /* entry index + 1, 0 = empty */
+    uint64_t *slots; /* hash << 32 | (entry index + 1); 0 = empty */
     uint32_t mask;
     char *keys;
     size_t keys_len, keys_cap;
 };
 
+/* FNV-1a, folded; the steps are macros so the tokeniser can hash while it
+ * lower-cases. */
+#define SENT_HASH_INIT       2166136261u
+#define SENT_HASH_STEP(h, c) (((h) ^ (uint32_t)(c)) * 16777619u)
+#define SENT_HASH_FINAL(h)   ((h) ^ ((h) >> 15))
 uint32_t tocsin_sent_hash(const char *k, size_t n);
+/* Lookup with the hash of k already computed. */
+const struct sent_entry *tocsin_sent_get_h(const struct tocsin_sentiment *s,
+                                           const char *k, size_t n, uint32_t h);
 const struct sent_entry *tocsin_sent_get(const struct tocsin_sentiment *s,
                                          const char *k, size_t n);
 /* Lower-case (ASCII and Latin-1/Latin Extended-A letters) and fold

@@ -19,31 +19,44 @@
 
 /* Emoji Sentiment Ranking scores are in -1 .. +1; VADER's scale is
  * about -4 .. +4 with most words within +-2.5. */
-#define EMOJI_SCALE     3.0
+#ifndef EMOJI_SCALE
+#define EMOJI_SCALE 3.0
+#endif
 #define EMOJI_MIN_OCCUR 5L
 
 uint32_t
 tocsin_sent_hash(const char *k, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)k[i];
-        h *= 16777619u;
-    }
-    return h ^ (h >> 15);
+    uint32_t h = SENT_HASH_INIT;
+    for (size_t i = 0; i < n; i++)
+        h = SENT_HASH_STEP(h, (unsigned char)k[i]);
+    return SENT_HASH_FINAL(h);
 }
 
 const struct sent_entry *
 tocsin_sent_get(const struct tocsin_sentiment *s, const char *k, size_t n)
 {
-    uint32_t h = tocsin_sent_hash(k, n);
+    return tocsin_sent_get_h(s, k, n, tocsin_sent_hash(k, n));
+}
+
+const struct sent_entry *
+tocsin_sent_get_h(const struct tocsin_sentiment *s, const char *k, size_t n,
+                  uint32_t h)
+{
     for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
-        uint32_t ix = s->slots[i];
-        if (ix == 0)
+        uint64_t sl = s->slots[i];
+        if (sl == 0)
             return NULL;
-        const struct sent_entry *e = &s->ents[ix - 1];
-        if (e->hash == h && e->key_len == n &&
-            memcmp(s->keys + e->key_off, k, n) == 0)
+        if ((uint32_t)(sl >> 32) != h)
+            continue;
+        const struct sent_entry *e = &s->ents[(uint32_t)sl - 1];
+        if (e->key_len != n)
+            continue;
+        const char *key = s->keys + e->key_off;
+        size_t j = 0;
+        while (j < n && key[j] == k[j])
+            j++;
+        if (j == n)
             return e;
     }
 }
@@ -64,8 +77,7 @@ tocsin_sent_norm(const char *in, size_t n, char *out, size_t cap)
             out[o++] = (char)c;
             out[o++] = (char)(p[++i] + 0x20);
         } else if (c == 0xC5 && i + 1 < n &&
-                   (p[i + 1] == 0x92 || p[i + 1] == 0xA0 ||
-                    p[i + 1] == 0xBD)) {
+                   (p[i + 1] == 0x92 || p[i + 1] == 0xA0 || p[i + 1] == 0xBD)) {
             out[o++] = (char)c; /* Œ Š Ž -> œ š ž */
             out[o++] = (char)(p[++i] + 1);
         } else if (c == 0xE2 && i + 2 < n && p[i + 1] == 0x80 &&
@@ -84,7 +96,7 @@ tocsin_sent_norm(const char *in, size_t n, char *out, size_t cap)
 
 /* Base letters for U+00E0 .. U+00FF; 0 = keep as is. */
 static const char unaccent_tab[32] = {
-    'a', 'a', 'a', 'a', 'a', 'a', 0, 'c', 'e', 'e', 'e',
+    'a', 'a', 'a', 'a', 'a', 'a', 0,   'c', 'e', 'e', 'e',
     'e', 'i', 'i', 'i', 'i', 0,   'n', 'o', 'o', 'o', 'o',
     'o', 0,   'o', 'u', 'u', 'u', 'u', 'y', 0,   'y',
 };
@@ -97,8 +109,7 @@ tocsin_sent_unaccent(const char *in, size_t n, char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         if (o + 3 > cap)
             return 0;
-        if (p[i] == 0xC3 && i + 1 < n && p[i + 1] >= 0xA0 &&
-            p[i + 1] <= 0xBF) {
+        if (p[i] == 0xC3 && i + 1 < n && p[i + 1] >= 0xA0 && p[i + 1] <= 0xBF) {
             unsigned char b = p[i + 1];
             if (b == 0xA6) { /* æ */
                 out[o++] = 'a';
@@ -126,7 +137,7 @@ tocsin_sent_unaccent(const char *in, size_t n, char *out, size_t cap)
 static tocsin_err
 grow_slots(struct tocsin_sentiment *s, uint32_t nslots)
 {
-    uint32_t *ns = calloc(nslots, sizeof *ns);
+    uint64_t *ns = calloc(nslots, sizeof *ns);
     if (!ns)
         return TOCSIN_ENOMEM;
     uint32_t mask = nslots - 1;
@@ -134,7 +145,7 @@ grow_slots(struct tocsin_sentiment *s, uint32_t nslots)
         uint32_t i = s->ents[ix].hash & mask;
         while (ns[i])
             i = (i + 1) & mask;
-        ns[i] = ix + 1;
+        ns[i] = (uint64_t)s->ents[ix].hash << 32 | (ix + 1);
     }
     free(s->slots);
     s->slots = ns;
@@ -183,7 +194,7 @@ intern(struct tocsin_sentiment *s, const char *k, size_t n)
     uint32_t i = e->hash & s->mask;
     while (s->slots[i])
         i = (i + 1) & s->mask;
-    s->slots[i] = s->nents;
+    s->slots[i] = (uint64_t)e->hash << 32 | s->nents;
     return e;
 }
 
@@ -270,66 +281,104 @@ emoticon_like(const char *k, size_t n)
 #define B_DECR (-0.293)
 
 static const char *const en_incr[] = {
-    "absolutely", "amazingly", "awfully", "completely", "considerable",
-    "considerably", "decidedly", "deeply", "effing", "enormous", "enormously",
-    "entirely", "especially", "exceptional", "exceptionally", "extreme",
-    "extremely", "fabulously", "flipping", "flippin", "frackin", "fracking",
-    "fricking", "frickin", "frigging", "friggin", "fully", "fuckin",
-    "fucking", "fuggin", "fugging", "greatly", "hella", "highly", "hugely",
-    "incredible", "incredibly", "intensely", "major", "majorly", "more",
-    "most", "particularly", "purely", "quite", "really", "remarkably", "so",
-    "substantially", "thoroughly", "total", "totally", "tremendous",
-    "tremendously", "uber", "unbelievably", "unusually", "utter", "utterly",
-    "very", "sooo", "soooo", "super", "mega", "ultra", "freaking",
-    "freakin", NULL};
+    "absolutely",    "amazingly",    "awfully",       "completely",
+    "considerable",  "considerably", "decidedly",     "deeply",
+    "effing",        "enormous",     "enormously",    "entirely",
+    "especially",    "exceptional",  "exceptionally", "extreme",
+    "extremely",     "fabulously",   "flipping",      "flippin",
+    "frackin",       "fracking",     "fricking",      "frickin",
+    "frigging",      "friggin",      "fully",         "fuckin",
+    "fucking",       "fuggin",       "fugging",       "greatly",
+    "hella",         "highly",       "hugely",        "incredible",
+    "incredibly",    "intensely",    "major",         "majorly",
+    "more",          "most",         "particularly",  "purely",
+    "quite",         "really",       "remarkably",    "so",
+    "substantially", "thoroughly",   "total",         "totally",
+    "tremendous",    "tremendously", "uber",          "unbelievably",
+    "unusually",     "utter",        "utterly",       "very",
+    "sooo",          "soooo",        "super",         "mega",
+    "ultra",         "freaking",     "freakin",       NULL};
 static const char *const en_decr[] = {
-    "almost", "barely", "hardly", "kinda", "kindof", "kind-of", "less",
-    "little", "marginal", "marginally", "occasional", "occasionally",
-    "partly", "scarce", "scarcely", "slight", "slightly", "somewhat",
-    "sorta", "sortof", "sort-of", NULL};
+    "almost", "barely", "hardly",   "kinda",      "kindof",     "kind-of",
+    "less",   "little", "marginal", "marginally", "occasional", "occasionally",
+    "partly", "scarce", "scarcely", "slight",     "slightly",   "somewhat",
+    "sorta",  "sortof", "sort-of",  NULL};
 static const char *const en_neg[] = {
-    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt",
-    "doesnt", "ain't", "aren't", "can't", "couldn't", "daren't", "didn't",
-    "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt",
-    "mustnt", "neither", "don't", "hadn't", "hasn't", "haven't", "isn't",
-    "mightn't", "mustn't", "neednt", "needn't", "never", "none", "nope",
-    "nor", "not", "nothing", "nowhere", "oughtnt", "shant", "shouldnt",
-    "uhuh", "wasnt", "werent", "oughtn't", "shan't", "shouldn't", "uh-uh",
-    "wasn't", "weren't", "without", "wont", "wouldnt", "won't", "wouldn't",
-    "rarely", "seldom", "despite", NULL};
+    "aint",    "arent",    "cannot",  "cant",     "couldnt",  "darent",
+    "didnt",   "doesnt",   "ain't",   "aren't",   "can't",    "couldn't",
+    "daren't", "didn't",   "doesn't", "dont",     "hadnt",    "hasnt",
+    "havent",  "isnt",     "mightnt", "mustnt",   "neither",  "don't",
+    "hadn't",  "hasn't",   "haven't", "isn't",    "mightn't", "mustn't",
+    "neednt",  "needn't",  "never",   "none",     "nope",     "nor",
+    "not",     "nothing",  "nowhere", "oughtnt",  "shant",    "shouldnt",
+    "uhuh",    "wasnt",    "werent",  "oughtn't", "shan't",   "shouldn't",
+    "uh-uh",   "wasn't",   "weren't", "without",  "wont",     "wouldnt",
+    "won't",   "wouldn't", "rarely",  "seldom",   "despite",  NULL};
 static const char *const en_stop[] = {
-    "the", "and", "is", "are", "was", "were", "to", "of", "it", "this",
-    "that", "you", "my", "for", "with", "not", "have", "has", "be", "at",
-    "so", "but", "just", "what", "they", "we", "me", "your", "it's", "i'm",
-    "don't", "can't", "will", "would", "from", "about", "all", "been",
-    "he", "she", "his", "her", "their", "our", "an", "or", "if", "when",
-    "how", "who", "why", "out", "up", "get", "got", "like", "no", "do",
-    "does", "did", "too", "very", "really", "than", "them", "there",
-    "today", "going", NULL};
+    "the",  "and",   "is",    "are",   "was",  "were", "to",     "of",
+    "it",   "this",  "that",  "you",   "my",   "for",  "with",   "not",
+    "have", "has",   "be",    "at",    "so",   "but",  "just",   "what",
+    "they", "we",    "me",    "your",  "it's", "i'm",  "don't",  "can't",
+    "will", "would", "from",  "about", "all",  "been", "he",     "she",
+    "his",  "her",   "their", "our",   "an",   "or",   "if",     "when",
+    "how",  "who",   "why",   "out",   "up",   "get",  "got",    "like",
+    "no",   "do",    "does",  "did",   "too",  "very", "really", "than",
+    "them", "there", "today", "going", NULL};
 
-static const char *const fr_incr[] = {
-    "très", "trop", "vraiment", "tellement", "si", "super", "hyper",
-    "extrêmement", "totalement", "complètement", "absolument", "vachement",
-    "énormément", "particulièrement", "carrément", "terriblement",
-    "incroyablement", "profondément", "entièrement", "tout", "toute",
-    "tous", "toutes", "plus", "aussi", "encore", "ultra", "méga",
-    "fortement", "grandement", "sacrément", "franchement", NULL};
-static const char *const fr_decr[] = {
-    "peu", "moins", "assez", "plutôt", "légèrement", "presque",
-    "moyennement", "quasiment", "quasi", "relativement", "guère", NULL};
-static const char *const fr_neg[] = {
-    "pas", "jamais", "rien", "aucun", "aucune", "aucuns", "aucunes", "sans",
-    "ni", "non", "nullement", "guère", "nan", "ne", "n'", NULL};
+static const char *const fr_incr[] = {"très",
+                                      "trop",
+                                      "vraiment",
+                                      "tellement",
+                                      "si",
+                                      "super",
+                                      "hyper",
+                                      "extrêmement",
+                                      "totalement",
+                                      "complètement",
+                                      "absolument",
+                                      "vachement",
+                                      "énormément",
+                                      "particulièrement",
+                                      "carrément",
+                                      "terriblement",
+                                      "incroyablement",
+                                      "profondément",
+                                      "entièrement",
+                                      "tout",
+                                      "toute",
+                                      "tous",
+                                      "toutes",
+                                      "plus",
+                                      "aussi",
+                                      "encore",
+                                      "ultra",
+                                      "méga",
+                                      "fortement",
+                                      "grandement",
+                                      "sacrément",
+                                      "franchement",
+                                      NULL};
+static const char *const fr_decr[] = {"peu",          "moins",      "assez",
+                                      "plutôt",       "légèrement", "presque",
+                                      "moyennement",  "quasiment",  "quasi",
+                                      "relativement", "guère",      NULL};
+static const char *const fr_neg[] = {"pas",    "jamais", "rien",      "aucun",
+                                     "aucune", "aucuns", "aucunes",   "sans",
+                                     "ni",     "non",    "nullement", "guère",
+                                     "nan",    "ne",     "n'",        NULL};
 static const char *const fr_stop[] = {
-    "le", "la", "les", "de", "des", "du", "un", "une", "et", "est", "je",
-    "tu", "il", "elle", "nous", "vous", "ils", "elles", "ne", "pas", "que",
-    "qui", "pour", "dans", "sur", "avec", "ce", "ça", "cette", "ces",
-    "mais", "ou", "au", "aux", "sont", "très", "plus", "mon", "ma", "mes",
-    "ses", "leur", "leurs", "tout", "être", "fait", "c'est", "j'ai",
-    "aussi", "comme", "quand", "bien", "même", "donc", "alors", "moi",
-    "toi", "lui", "ont", "était", "avoir", "faire", "sans", "encore",
-    "notre", "votre", "nos", "vos", "où", "là", "déjà", "rien", "jamais",
-    "aujourd'hui", "cest", "suis", "es", "y'a", "ya", "par", NULL};
+    "le",     "la",    "les",    "de",          "des",   "du",    "un",
+    "une",    "et",    "est",    "je",          "tu",    "il",    "elle",
+    "nous",   "vous",  "ils",    "elles",       "ne",    "pas",   "que",
+    "qui",    "pour",  "dans",   "sur",         "avec",  "ce",    "ça",
+    "cette",  "ces",   "mais",   "ou",          "au",    "aux",   "sont",
+    "très",   "plus",  "mon",    "ma",          "mes",   "ses",   "leur",
+    "leurs",  "tout",  "être",   "fait",        "c'est", "j'ai",  "aussi",
+    "comme",  "quand", "bien",   "même",        "donc",  "alors", "moi",
+    "toi",    "lui",   "ont",    "était",       "avoir", "faire", "sans",
+    "encore", "notre", "votre",  "nos",         "vos",   "où",    "là",
+    "déjà",   "rien",  "jamais", "aujourd'hui", "cest",  "suis",  "es",
+    "y'a",    "ya",    "par",    NULL};
 
 static tocsin_err
 put_list(struct tocsin_sentiment *s, const char *const *l, int lang,
@@ -368,14 +417,12 @@ put_builtins(struct tocsin_sentiment *s)
 
 /* Read a whole file; logs and maps errno on failure. */
 static tocsin_err
-slurp(const char *dir, const char *name, int required, char **buf,
-      size_t *len)
+slurp(const char *dir, const char *name, int required, char **buf, size_t *len)
 {
     char path[4096];
     int pn = snprintf(path, sizeof path, "%s/%s", dir, name);
     if (pn < 0 || (size_t)pn >= sizeof path) {
-        tocsin_log_warn("SENTIMENT-LEXICON", "%s/%s: path too long", dir,
-                        name);
+        tocsin_log_warn("SENTIMENT-LEXICON", "%s/%s: path too long", dir, name);
         return TOCSIN_EINVAL;
     }
     FILE *f = fopen(path, "rb");
@@ -508,8 +555,8 @@ parse_lexicon(struct tocsin_sentiment *s, const char *path, char *buf,
         }
         if (klen == 0 || v < -5.0 || v > 5.0)
             goto bad;
-        tocsin_err e = put_val(s, key, klen, lang, v, override,
-                               emoticon_like(key, klen));
+        tocsin_err e =
+            put_val(s, key, klen, lang, v, override, emoticon_like(key, klen));
         if (e)
             return e;
         used++;
@@ -559,8 +606,8 @@ tocsin_sentiment_new(struct tocsin_sentiment **out, const char *lexdir)
         goto out;
     if ((e = load_file(s, lexdir, "en/vader_lexicon.txt", FMT_VADER, SENT_EN,
                        1)) ||
-        (e = load_file(s, lexdir, "fr/vader_fr_lexicon.txt", FMT_ARROW,
-                       SENT_FR, 1)) ||
+        (e = load_file(s, lexdir, "fr/vader_fr_lexicon.txt", FMT_ARROW, SENT_FR,
+                       1)) ||
         (e = load_file(s, lexdir, "emoji/Emoji_Sentiment_Data_v1.0.csv",
                        FMT_EMOJI, SENT_EN, 1)) ||
         (e = load_file(s, lexdir, "en/tocsin_en_overrides.txt", FMT_TSV,

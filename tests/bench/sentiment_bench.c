@@ -75,27 +75,44 @@ read_words(const char *path, const char *sep, size_t *count)
 }
 
 static const char *const filler_en[] = {
-    "the", "a", "this", "is", "was", "my", "i", "you", "we", "to", "of",
-    "and", "it", "with", "for", "on", "today", "new", "phone", "app",
-    "service", "again", "just", "really", "not", "very", "but", "so",
+    "the",   "a",     "this",   "is",    "was",   "my",      "i",
+    "you",   "we",    "to",     "of",    "and",   "it",      "with",
+    "for",   "on",    "today",  "new",   "phone", "app",     "service",
+    "again", "just",  "really", "not",   "very",  "but",     "so",
     "don't", "never", "update", "store", "order", "customer"};
 static const char *const filler_fr[] = {
-    "le", "la", "les", "de", "des", "un", "une", "et", "est", "je",
-    "c'est", "pas", "ne", "n'est", "très", "mais", "trop", "j'ai", "pour",
-    "avec", "service", "client", "commande", "encore", "aujourd'hui",
-    "l'appli", "vraiment", "jamais", "ça", "sur"};
-static const char *const extras[] = {
-    "😂", "❤️", "😡", "👍", "😭", "🔥", ":)", ":(", "!!!", "#fail",
-    "#love", "@support", "https://t.co/abc123", "&amp;", "LOL", "sooo",
-    "TERRIBLE", "?", "!"};
+    "le",          "la",      "les",      "de",     "des",      "un",
+    "une",         "et",      "est",      "je",     "c'est",    "pas",
+    "ne",          "n'est",   "très",     "mais",   "trop",     "j'ai",
+    "pour",        "avec",    "service",  "client", "commande", "encore",
+    "aujourd'hui", "l'appli", "vraiment", "jamais", "ça",       "sur"};
+static const char *const extras[] = {"😂",
+                                     "❤️",
+                                     "😡",
+                                     "👍",
+                                     "😭",
+                                     "🔥",
+                                     ":)",
+                                     ":(",
+                                     "!!!",
+                                     "#fail",
+                                     "#love",
+                                     "@support",
+                                     "https://t.co/abc123",
+                                     "&amp;",
+                                     "LOL",
+                                     "sooo",
+                                     "TERRIBLE",
+                                     "?",
+                                     "!"};
 
 #define N_EN (sizeof filler_en / sizeof filler_en[0])
 #define N_FR (sizeof filler_fr / sizeof filler_fr[0])
 #define N_EX (sizeof extras / sizeof extras[0])
 
 static void
-gen(char *buf, size_t *off, size_t ntexts, char **wen, size_t nwen,
-    char **wfr, size_t nwfr)
+gen(char *buf, size_t *off, size_t ntexts, char **wen, size_t nwen, char **wfr,
+    size_t nwfr)
 {
     size_t o = 0;
     for (size_t t = 0; t < ntexts; t++) {
@@ -167,17 +184,16 @@ bench(const char *lexdir, size_t ntexts)
     double base_rate = (double)ntexts / best_base;
     printf("%-22s %12.0f texts/s\n", "baseline (count ' ')", base_rate);
 
-    static const enum tocsin_lang langs[] = {
-        TOCSIN_LANG_EN, TOCSIN_LANG_FR, TOCSIN_LANG_AUTO};
+    static const enum tocsin_lang langs[] = {TOCSIN_LANG_EN, TOCSIN_LANG_FR,
+                                             TOCSIN_LANG_AUTO};
     volatile double dsink = 0;
     for (size_t li = 0; li < 3; li++) {
         double best = 1e9;
         for (int rep = 0; rep < 3; rep++) {
             double t0 = now(), acc = 0;
             for (size_t t = 0; t < ntexts; t++)
-                acc += tocsin_sentiment_score(s, buf + off[t],
-                                              off[t + 1] - off[t] - 1,
-                                              langs[li]);
+                acc += tocsin_sentiment_score(
+                    s, buf + off[t], off[t + 1] - off[t] - 1, langs[li]);
             dsink += acc;
             double dt = now() - t0;
             if (dt < best)
@@ -186,8 +202,8 @@ bench(const char *lexdir, size_t ntexts)
         double rate = (double)ntexts / best;
         printf("score lang=%-11s %12.0f texts/s  %6.1f MB/s  ratio to "
                "baseline %.3f\n",
-               tocsin_lang_name(langs[li]), rate,
-               (double)bytes / best / 1e6, rate / base_rate);
+               tocsin_lang_name(langs[li]), rate, (double)bytes / best / 1e6,
+               rate / base_rate);
     }
     (void)sink;
     (void)dsink;
