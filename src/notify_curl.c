@@ -704,6 +704,38 @@ read_group(struct tocsin_notifier *n, const char *id, int block_ms)
     }
 }
 
+/*
+ * Reset the idle time of the entries we hold (XCLAIM to ourselves with
+ * JUSTID, which leaves the delivery counter alone), so that another
+ * consumer's XAUTOCLAIM does not take an entry we are still retrying.
+ */
+static void
+touch_held(struct tocsin_notifier *n)
+{
+    enum { CHUNK = 100 };
+    const char *argv[5 + CHUNK + 1];
+    argv[0] = "XCLAIM";
+    argv[1] = n->key;
+    argv[2] = n->group;
+    argv[3] = n->consumer;
+    argv[4] = "0";
+    for (size_t i = 0; i < n->njobs && n->rc;) {
+        int argc = 5;
+        for (; i < n->njobs && argc < 5 + CHUNK; i++)
+            if (n->jobs[i]->finish == FIN_NONE)
+                argv[argc++] = n->jobs[i]->id;
+        if (argc == 5)
+            break;
+        argv[argc++] = "JUSTID";
+        redisReply *r = cmd(n, argc, argv, NULL);
+        if (!r) {
+            redis_drop(n, "XCLAIM");
+            return;
+        }
+        freeReplyObject(r);
+    }
+}
+
 static void
 autoclaim(struct tocsin_notifier *n)
 {
@@ -711,6 +743,11 @@ autoclaim(struct tocsin_notifier *n)
     char idlebuf[16], countbuf[16];
     snprintf(idlebuf, sizeof idlebuf, "%d", idle);
     snprintf(countbuf, sizeof countbuf, "%d", room(n));
+    if (strcmp(n->claim_cursor, "0-0") == 0) {
+        touch_held(n);
+        if (!n->rc)
+            return;
+    }
     const char *argv[] = {"XAUTOCLAIM", n->key,          n->group, n->consumer,
                           idlebuf,      n->claim_cursor, "COUNT",  countbuf};
     redisReply *r = cmd(n, 8, argv, NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,10 +69,15 @@ spawn(struct tocsin_redis_fixture *f)
     if (!bin || !bin[0])
         bin = "redis-server";
     snprintf(logpath, sizeof logpath, "%s/redis.log", f->dir);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return TOCSIN_EIO;
     if (pid == 0) {
+        /* Do not outlive a test that crashes or is killed. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);

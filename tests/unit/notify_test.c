@@ -451,6 +451,32 @@ test_claims_entry_of_crashed_consumer(void)
 }
 
 static void
+test_held_entries_not_claimable_by_others(void)
+{
+    int ports[1] = {dead_port()};
+    REQUIRE(ports[0] > 0);
+    env_up(1, ports);
+    E.cfg.redis.claim_idle_ms = 200;
+    xadd("d-held", "r0", "{}", epoch_ms());
+    start();
+    int64_t end = now_ms() + 3000;
+    while (stats_of(0).failed < 1 && now_ms() < end)
+        sleep_ms(10);
+    REQUIRE(stats_of(0).failed >= 1);
+    /* Held for retries well past claim_idle_ms, yet never idle that long. */
+    for (int i = 0; i < 4; i++) {
+        sleep_ms(150);
+        redisReply *r = redisCommand(
+            E.rc, "XAUTOCLAIM %s %s other 200 0-0 JUSTID", OUTBOX, GROUP);
+        REQUIRE(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2);
+        CHECK(r->element[1]->elements == 0);
+        freeReplyObject(r);
+    }
+    CHECK(pending() == 1);
+    env_down();
+}
+
+static void
 test_already_delivered_not_resent(void)
 {
     env_up(1, NULL);
@@ -609,6 +635,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_receiver_down_then_up),
     TOCSIN_TEST(test_give_up_after_give_up_s),
     TOCSIN_TEST(test_claims_entry_of_crashed_consumer),
+    TOCSIN_TEST(test_held_entries_not_claimable_by_others),
     TOCSIN_TEST(test_already_delivered_not_resent),
     TOCSIN_TEST(test_slow_receiver_does_not_delay_others_and_stop_is_prompt),
     TOCSIN_TEST(test_redis_restart_survived),
