@@ -45,7 +45,7 @@
 #define NEG_PRIOR_SHARE 0.15
 #define NEG_PRIOR_N     20.0
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    1u
+#define SNAP_VERSION    2u
 #define META_VERSION    1u
 
 static const int windows[NWIN] = {1, 5, 15};
@@ -59,7 +59,7 @@ struct alert_state {
     uint8_t firing;
     uint8_t announced;
     uint8_t critical;
-    uint8_t pad_;
+    uint8_t win;  /* index of the window that fired (calm is judged there) */
     uint32_t calm;
     int64_t starts_ms;
     int64_t window_ms;
@@ -76,6 +76,8 @@ struct topic_state {
     double mu, var;       /* volume baseline per bucket */
     double neg_ew, scored_ew;
     float last_vol, last_neg;
+    int64_t fire_after[2]; /* windows starting before this bucket may not
+                              fire again (they hold the last episode) */
     struct alert_state alert[2];
     struct bucket ring[RING];
 };
@@ -296,7 +298,7 @@ topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
     t->hash = h;
     t->s.seq = e->next_seq++;
     t->s.closed_upto = e->closed_upto;
-    t->s.mu = 0;
+    t->s.fire_after[0] = t->s.fire_after[1] = INT64_MIN;
     t->dirty = 1;
     e->topics[e->ntopics++] = t;
     size_t mask = e->index_cap - 1;
@@ -469,6 +471,8 @@ struct evidence {
     int64_t window_ms;
     double observed, expected, negatives, scored, neg_base, score;
     int critical; /* any window tested was critical */
+    int win;      /* which window scored best (0: the shortest) */
+    double win_score[NWIN]; /* each closed window's score */
 };
 
 static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
@@ -621,6 +625,7 @@ maybe_fire(struct tocsin_engine *e, struct topic *t,
         return;
     memset(a, 0, sizeof *a);
     note_peak(a, v);
+    a->win = (uint8_t)v->win;
     a->firing = 1;
     a->starts_ms = at_ms;
     e->st.firing++;
@@ -645,13 +650,18 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         return;
     }
     note_peak(a, v);
-    a->calm = v->score < e->o.resolve_score ? a->calm + 1 : 0;
+    /* Calm is judged on the window that fired: a burst caught in one
+     * bucket is over when single buckets are calm again, a slow build-up
+     * caught over 15 buckets when those are. */
+    a->calm = v->win_score[a->win] < e->o.resolve_score ? a->calm + 1 : 0;
     if (!a->announced && is_recent(e, at_ms) &&
         (int)a->calm < e->o.resolve_buckets) {
         a->announced = 1;
         emit(e, t, kind, TOCSIN_ALERT_FIRING, at_ms);
     }
     if ((int)a->calm >= e->o.resolve_buckets) {
+        t->s.fire_after[kind] =
+            floor_div(at_ms, e->o.bucket_ms) - e->o.resolve_buckets;
         if (a->announced) {
             emit(e, t, kind, TOCSIN_ALERT_RESOLVED, at_ms);
         } else {
@@ -689,12 +699,25 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
             break;
         double mu = t->s.ring[(b - windows[k] + 1) & RING_MASK].mu;
         double E = windows[k] * (mu > MU_FLOOR ? mu : MU_FLOOR);
-        double vs = volume_score(e, X, E, d);
-        double ns = negativity_score(e, K, N, p0);
+        int64_t start = b - windows[k] + 1;
+        double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
+                            t->s.alert[TOCSIN_ALERT_VOLUME].firing
+                        ? volume_score(e, X, E, d)
+                        : 0;
+        double ns = start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
+                            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing
+                        ? negativity_score(e, K, N, p0)
+                        : 0;
         struct evidence v = {windows[k] * e->o.bucket_ms, X, E, K, N, p0, 0,
-                             0};
+                             0, 0, {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
+        double vws[NWIN], nws[NWIN];
+        memcpy(vws, vol->win_score, sizeof vws);
+        memcpy(nws, neg->win_score, sizeof nws);
+        vws[k] = vs;
+        nws[k] = ns;
+        v.win = k;
         if (vs > vol->score || k == 0) {
             *vol = v;
             vol->score = vs;
@@ -705,6 +728,8 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         }
         vol->critical = vc;
         neg->critical = nc;
+        memcpy(vol->win_score, vws, sizeof vws);
+        memcpy(neg->win_score, nws, sizeof nws);
     }
 }
 
@@ -851,9 +876,14 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
         double N = cur->scored + (k ? prev->scored : 0);
         double span = f + k;
         struct evidence v = {(int64_t)(span * (double)e->o.bucket_ms),
-                             X, span * mu, K, N, p0, 0, 0};
-        double vs = volume_score(e, X, span * mu, d);
-        double ns = negativity_score(e, K, N, p0);
+                             X, span * mu, K, N, p0, 0, 0, 0, {0}};
+        int64_t start = b - k;
+        double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME]
+                        ? volume_score(e, X, span * mu, d)
+                        : 0;
+        double ns = start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]
+                        ? negativity_score(e, K, N, p0)
+                        : 0;
         int vc = best_v.critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
         if (vs > best_v.score) {

@@ -766,9 +766,10 @@ tocsin_ingest_step(struct tocsin_ingest *in, int64_t now_ms)
         in->last_claim_ms = now_ms;
         err = claim(in);
     }
+    int was_live = in->live;
     if (!err)
         err = read_batch(in, &seen);
-    if (!err && in->live && seen == 0) {
+    if (!err && was_live && seen == 0) {
         /* Idle: time passes for every topic, so quiet ones resolve. */
         tocsin_engine_advance(in->eng, now_ms - in->eopts.lateness_ms,
                               now_ms);
