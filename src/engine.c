@@ -588,15 +588,25 @@ is_recent(const struct tocsin_engine *e, int64_t at_ms)
            e->now - at_ms <= e->o.catchup_max_age_ms;
 }
 
+/*
+ * Severity.  A volume spike is critical when it is large (5x) and not
+ * clearly positive, or when it is 3x and clearly more negative than usual;
+ * otherwise (a launch, a TV mention) it is a warning.  A negativity shift
+ * is critical when half the conversation or more is negative.
+ */
 static int
 is_critical(enum tocsin_alert_kind kind, const struct evidence *v)
 {
     double ratio = v->observed / (v->expected > MU_FLOOR ? v->expected
                                                          : MU_FLOOR);
     double share = v->scored > 0 ? v->negatives / v->scored : -1;
-    if (kind == TOCSIN_ALERT_VOLUME)
-        return ratio >= 5.0 && !(share >= 0 && share < v->neg_base + 0.05);
-    return share >= 0.5 && ratio >= 2.0;
+    double p0 = v->neg_base;
+    if (kind == TOCSIN_ALERT_VOLUME) {
+        int negative = share >= 0 && share >= p0 + 0.15 && share >= 0.3;
+        int positive = share >= 0 && share < p0 + 0.05;
+        return (ratio >= 5.0 && !positive) || (ratio >= 3.0 && negative);
+    }
+    return share >= 0.5;
 }
 
 static void

@@ -179,7 +179,8 @@ on_event(void *arg, const struct tocsin_alert_event *ev)
         struct strvec *c = new_cmd(in);
         if (!c || sv_pushs(c, "XADD") || sv_pushs(c, in->key_outbox) ||
             sv_pushs(c, "*") || sv_pushs(c, "delivery") ||
-            sv_pushs(c, ev->delivery) || sv_pushs(c, "receiver") ||
+            sv_pushs(c, ev->delivery) || sv_pushs(c, "key") ||
+            sv_pushs(c, ev->fingerprint) || sv_pushs(c, "receiver") ||
             sv_pushs(c, r->name) || sv_pushs(c, "body") ||
             sv_pushs(c, body) || sv_pushs(c, "created") ||
             sv_pushs(c, created))

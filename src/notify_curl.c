@@ -64,6 +64,7 @@ struct xfer {
 struct job {
     char id[48]; /* stream entry id */
     char *delivery, *receiver, *body, *created;
+    char *key; /* ordering key (the alert's fingerprint), may be "" */
     size_t body_len;
     int64_t created_ms; /* epoch ms */
     unsigned attempts;
@@ -426,6 +427,7 @@ job_free(struct job *j)
     free(j->receiver);
     free(j->body);
     free(j->created);
+    free(j->key);
     free(j);
 }
 
@@ -586,12 +588,15 @@ ingest(struct tocsin_notifier *n, const redisReply *e)
         const redisReply *rv = field(f, "receiver");
         const redisReply *b = field(f, "body");
         const redisReply *c = field(f, "created");
+        const redisReply *k = field(f, "key");
+        j->key = dup_s(k ? k->str : "");
         j->delivery = dup_s(d ? d->str : "");
         j->receiver = dup_s(rv ? rv->str : "");
         j->body = b ? dup_n(b->str, b->len) : dup_s("");
         j->body_len = b ? b->len : 0;
         j->created = dup_s(c ? c->str : "");
-        if (!j->delivery || !j->receiver || !j->body || !j->created) {
+        if (!j->key || !j->delivery || !j->receiver || !j->body ||
+            !j->created) {
             job_free(j);
             return 0;
         }
@@ -881,13 +886,32 @@ flush_finishes(struct tocsin_notifier *n)
 
 /* ---- the delivery loop -------------------------------------------------- */
 
+/* Events of one alert reach a receiver in order: a job waits while an
+ * earlier entry with the same key for the same receiver is unfinished
+ * (a resolved event never overtakes its firing event). */
+static int
+held_back(const struct tocsin_notifier *n, size_t i)
+{
+    const struct job *j = n->jobs[i];
+    if (!j->key || !j->key[0])
+        return 0;
+    for (size_t k = 0; k < i; k++) {
+        const struct job *p = n->jobs[k];
+        if (p->finish == FIN_NONE && p->key && strcmp(p->key, j->key) == 0 &&
+            strcmp(p->receiver, j->receiver) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void
 start_due(struct tocsin_notifier *n)
 {
     int64_t now = mono_ms();
     for (size_t i = 0; i < n->njobs; i++) {
         struct job *j = n->jobs[i];
-        if (j->inflight || j->finish != FIN_NONE || j->due > now)
+        if (j->inflight || j->finish != FIN_NONE || j->due > now ||
+            held_back(n, i))
             continue;
         const struct tocsin_receiver_config *r =
             find_receiver(n->cfg, j->receiver);
