@@ -407,7 +407,8 @@ hot:;
     const size_t caps[4] = {TEXT_MAX, AUTHOR_MAX, URL_MAX, ID_MAX};
     for (int i = 0; i < 4; i++) {
         size_t k = utf8_prefix(parts[i].p, parts[i].n, caps[i]);
-        memcpy(buf + o, parts[i].p, k);
+        if (k)
+            memcpy(buf + o, parts[i].p, k);
         o += k;
         buf[o++] = '\0';
     }
@@ -765,11 +766,15 @@ learn(struct tocsin_engine *e, struct topic *t, const struct bucket *bk)
     s->var = (1.0 - alpha) * (s->var + alpha * dlt * dlt);
     if (s->nclosed == 0)
         s->var = s->mu;
-    double na = e->neg_alpha;
-    if (s->alert[TOCSIN_ALERT_NEGATIVITY].firing)
-        na *= 0.25;
-    s->neg_ew = (1.0 - na) * s->neg_ew + bk->neg;
-    s->scored_ew = (1.0 - na) * s->scored_ew + bk->scored;
+    /* While a negativity shift (or a volume spike, which brings its own
+     * crowd) is under way, the usual share learns at a quarter of the
+     * speed, so a crisis does not become the new normal. */
+    double na = e->neg_alpha, w = 1.0;
+    if (s->alert[TOCSIN_ALERT_NEGATIVITY].firing ||
+        s->alert[TOCSIN_ALERT_VOLUME].firing)
+        w = 0.25;
+    s->neg_ew = (1.0 - na * w) * s->neg_ew + w * bk->neg;
+    s->scored_ew = (1.0 - na * w) * s->scored_ew + w * bk->scored;
 }
 
 static int
@@ -1022,7 +1027,8 @@ wput(struct wbuf *w, const void *p, size_t n)
         w->p = np;
         w->cap = cap;
     }
-    memcpy(w->p + w->len, p, n);
+    if (n)
+        memcpy(w->p + w->len, p, n);
     w->len += n;
     return 0;
 }
@@ -1215,10 +1221,10 @@ tocsin_engine_restore_topic(struct tocsin_engine *e, const char *topic,
 void
 tocsin_engine_restore_done(struct tocsin_engine *e)
 {
+    if (!e->ntopics)
+        return;
     /* Topics come back in hash order: restore insertion order. */
     qsort(e->topics, e->ntopics, sizeof *e->topics, topic_cmp_seq);
-    if (!e->index_cap)
-        return;
     memset(e->index, 0, e->index_cap * sizeof *e->index);
     for (size_t k = 0; k < e->ntopics; k++) {
         size_t i = (size_t)e->topics[k]->hash & (e->index_cap - 1);

@@ -51,7 +51,8 @@ sv_push(struct strvec *sv, const void *p, size_t n)
     char *c = malloc(n + 1);
     if (!c)
         return -1;
-    memcpy(c, p, n);
+    if (n)
+        memcpy(c, p, n);
     c[n] = '\0';
     sv->v[sv->n] = c;
     sv->len[sv->n++] = n;
@@ -319,8 +320,10 @@ reconnect(struct tocsin_ingest *in)
 }
 
 static void
-schedule_retry(struct tocsin_ingest *in, int64_t now_ms, const char *why)
+schedule_retry(struct tocsin_ingest *in, int64_t now_ms, const char *reason)
 {
+    char why[256]; /* reason may live in the context we are about to free */
+    snprintf(why, sizeof why, "%s", reason);
     disconnect(in);
     in->backoff_ms = in->backoff_ms ? in->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (in->backoff_ms > BACKOFF_MAX_MS)
@@ -530,7 +533,7 @@ read_batch(struct tocsin_ingest *in, size_t *seen)
 {
     const struct tocsin_config *cfg = in->cfg;
     size_t ns = cfg->redis.nstreams;
-    const char **argv = calloc(8 + 2 * ns, sizeof *argv);
+    const char **argv = calloc(10 + 2 * ns, sizeof *argv);
     if (!argv)
         return TOCSIN_ENOMEM;
     char count[16], block[16];

@@ -171,9 +171,11 @@ class Daemon:
         self.log = os.path.join(workdir, name + ".log")
         self.proc = None
         self.starts = 0
+        self.intended = False  # set when the test stops or kills it
 
     def start(self):
         self.starts += 1
+        self.intended = False
         logf = open(self.log, "a")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
@@ -186,7 +188,13 @@ class Daemon:
         with open(self.log, errors="replace") as f:
             return f.read()
 
+    def crashed(self):
+        """True when the daemon exited without being asked to."""
+        return (self.proc is not None and not self.intended and
+                self.proc.poll() is not None)
+
     def stop(self, sig=signal.SIGTERM, timeout=15):
+        self.intended = True
         if not self.proc or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
@@ -198,6 +206,7 @@ class Daemon:
             raise AssertionError("tocsind did not stop within %ss" % timeout)
 
     def kill(self):
+        self.intended = True
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -322,6 +331,10 @@ class TocsinCase(unittest.TestCase):
 
     def group_done(self, stream="mentions", group="tocsin"):
         """True when the group has read everything and acked it."""
+        for d in self.daemons:
+            if d.crashed():
+                raise AssertionError("tocsind exited with %s:\n%s" % (
+                    d.proc.returncode, d.stderr()[-3000:]))
         for g in self.r.xinfo_groups(stream):
             if g["name"] in (group, group.encode()):
                 return g["pending"] == 0 and g.get("lag", 1) == 0
