@@ -25,6 +25,7 @@
 #include "tocsin/engine.h"
 
 #include <math.h>
+#include "tocsin/detect.h"
 #include "tocsin/stats.h"
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,8 @@
 #define RING            32
 #define RING_MASK       (RING - 1)
 #define OPEN_MAX        10 /* open buckets at most: lateness <= 8 buckets */
-#define NWIN            3
+#define NEXACT          3 /* windows summed from the ring */
+#define NWIN            (NEXACT + TOCSIN_NEWIN) /* plus the long ones */
 #define MAX_WIN         15
 #define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
 #define BUCKET_SAMPLES  3
@@ -40,19 +42,15 @@
 #define AUTHOR_MAX      64
 #define URL_MAX         512
 #define ID_MAX          64
-#define BASE_HALF_LIFE  60.0  /* buckets */
-#define NEG_HALF_LIFE   360.0 /* buckets */
-#define NEG_PRIOR_SHARE 0.15
-#define NEG_PRIOR_N     20.0
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    2u
+#define SNAP_VERSION    3u
 #define META_VERSION    1u
 
-static const int windows[NWIN] = {1, 5, 15};
+static const int windows[NEXACT] = {1, 5, 15};
 
 struct bucket {
     uint32_t count, neg, scored;
-    float mu; /* the baseline mean before this bucket was learned */
+    float exp; /* the count the baseline expected for this bucket */
 };
 
 struct alert_state {
@@ -73,8 +71,8 @@ struct topic_state {
     int64_t next_eval_ms; /* next partial-bucket test */
     uint32_t nclosed;     /* closed buckets so far (saturating) */
     uint32_t zero_run;    /* consecutive closed buckets without mentions */
-    double mu, var;       /* volume baseline per bucket */
-    double neg_ew, scored_ew;
+    int64_t agg_bidx;     /* last bucket fed a pre-aggregated record */
+    struct tocsin_baseline base;
     float last_vol, last_neg;
     int64_t fire_after[2]; /* windows starting before this bucket may not
                               fire again (they hold the last episode) */
@@ -107,8 +105,7 @@ struct topic {
 struct tocsin_engine {
     struct tocsin_engine_opts o;
     struct tocsin_engine_hooks hooks;
-    double decades;   /* score scale from sensitivity */
-    double base_alpha, neg_alpha;
+    struct tocsin_detect_params dp;
     int64_t watermark;
     int64_t max_ts;
     int64_t closed_upto; /* global: buckets below are closed */
@@ -179,16 +176,9 @@ tocsin_engine_new(struct tocsin_engine **out,
     e->o = *opts;
     if (hooks)
         e->hooks = *hooks;
-    double sens = opts->sensitivity;
-    if (sens < 0)
-        sens = 0;
-    if (sens > 1)
-        sens = 1;
-    /* Sensitivity 0.5 needs p <= 1e-9 to reach score 0.9; each step of
-     * 0.5 halves or doubles the decades needed. */
-    e->decades = 10.0 * pow(4.0, 0.5 - sens);
-    e->base_alpha = 1.0 - pow(2.0, -1.0 / BASE_HALF_LIFE);
-    e->neg_alpha = 1.0 - pow(2.0, -1.0 / NEG_HALF_LIFE);
+    tocsin_detect_params_init(&e->dp, opts->bucket_ms, opts->sensitivity,
+                              opts->min_mentions, opts->min_ratio,
+                              opts->min_negative);
     e->watermark = INT64_MIN;
     e->max_ts = INT64_MIN;
     e->closed_upto = INT64_MIN;
@@ -299,6 +289,8 @@ topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
     t->s.seq = e->next_seq++;
     t->s.closed_upto = e->closed_upto;
     t->s.fire_after[0] = t->s.fire_after[1] = INT64_MIN;
+    t->s.agg_bidx = INT64_MIN;
+    tocsin_baseline_init(&t->s.base);
     t->dirty = 1;
     e->topics[e->ntopics++] = t;
     size_t mask = e->index_cap - 1;
@@ -479,51 +471,15 @@ struct evidence {
 static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
 
 static double
-clamp01(double x)
-{
-    return x < 0 ? 0 : (x > 1 ? 1 : x);
-}
-
-static double
 neg_baseline(const struct topic *t)
 {
-    return (t->s.neg_ew + NEG_PRIOR_SHARE * NEG_PRIOR_N) /
-           (t->s.scored_ew + NEG_PRIOR_N);
+    return tocsin_baseline_neg_share(&t->s.base);
 }
 
 static double
 dispersion(const struct topic *t)
 {
-    double mu = t->s.mu > MU_FLOOR ? t->s.mu : MU_FLOOR;
-    double d = t->s.var / mu;
-    return d > 1.0 ? (d < 50.0 ? d : 50.0) : 1.0;
-}
-
-static double
-volume_score(const struct tocsin_engine *e, double X, double E, double d)
-{
-    if (X <= 0)
-        return 0;
-    if (E < MU_FLOOR)
-        E = MU_FLOOR;
-    double raw = tocsin_score_from_log_p(tocsin_count_log_sf(X, E, E * d),
-                                         e->decades);
-    double g = clamp01(X / e->o.min_mentions) *
-               clamp01((X / E - 1.0) / (e->o.min_ratio - 1.0));
-    return raw * g;
-}
-
-static double
-negativity_score(const struct tocsin_engine *e, double K, double N,
-                 double p0)
-{
-    if (N <= 0 || K <= 0)
-        return 0;
-    double raw =
-        tocsin_score_from_log_p(tocsin_binom_log_sf(K, N, p0), e->decades);
-    double g = clamp01(K / e->o.min_negative) *
-               clamp01((K / N - p0 - 0.05) / 0.15);
-    return raw * g;
+    return tocsin_baseline_dispersion(&t->s.base);
 }
 
 /* ---- alert lifecycle ---- */
@@ -689,38 +645,76 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
 
 /* ---- bucket closing ---- */
 
+/* Window k ending with closed bucket b: observed, expected, variance,
+ * negatives, scored, length and first bucket.  Returns 0 when the topic's
+ * history is too short for it. */
+struct window {
+    double X, E, V, K, N;
+    int64_t len_ms, start;
+};
+
+static int
+window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
+          int k, struct window *w)
+{
+    const struct tocsin_baseline *base = &t->s.base;
+    const struct bucket *cur = &t->s.ring[b & RING_MASK];
+    double d = dispersion(t);
+    memset(w, 0, sizeof *w);
+    if (k < NEXACT) {
+        if ((int64_t)t->s.nclosed + 1 < windows[k])
+            return 0;
+        for (int i = 0; i < windows[k]; i++) {
+            const struct bucket *bk = &t->s.ring[(b - i) & RING_MASK];
+            w->X += bk->count;
+            w->E += bk->exp;
+            w->K += bk->neg;
+            w->N += bk->scored;
+        }
+        w->V = d * w->E;
+        w->len_ms = windows[k] * e->o.bucket_ms;
+        w->start = b - windows[k] + 1;
+        return 1;
+    }
+    int j = k - NEXACT;
+    double len = e->dp.ew_len[j], keep = 1.0 - e->dp.beta[j];
+    if (t->s.nclosed < (uint32_t)(len / 2))
+        return 0;
+    /* The baseline's sums, with this bucket included. */
+    w->X = keep * base->ewm[j] + cur->count;
+    w->E = keep * base->ewe[j] + cur->exp;
+    w->V = d * (keep * keep * base->ewv[j] + cur->exp);
+    w->K = keep * base->ewk[j] + cur->neg;
+    w->N = keep * base->ewn[j] + cur->scored;
+    w->len_ms = (int64_t)(len * (double)e->o.bucket_ms);
+    /* An exponential window still holds an episode for about 3 lengths. */
+    w->start = b - (int64_t)(3 * len) + 1;
+    return 1;
+}
+
 static void
 best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
              struct evidence *vol, struct evidence *neg)
 {
     memset(vol, 0, sizeof *vol);
     memset(neg, 0, sizeof *neg);
-    double d = dispersion(t);
     double p0 = neg_baseline(t);
-    double X = 0, K = 0, N = 0;
-    int w = 0;
     for (int k = 0; k < NWIN; k++) {
-        for (; w < windows[k]; w++) {
-            const struct bucket *bk = &t->s.ring[(b - w) & RING_MASK];
-            X += bk->count;
-            K += bk->neg;
-            N += bk->scored;
-        }
-        if ((int64_t)t->s.nclosed + 1 < windows[k])
-            break;
-        double mu = t->s.ring[(b - windows[k] + 1) & RING_MASK].mu;
-        double E = windows[k] * (mu > MU_FLOOR ? mu : MU_FLOOR);
-        int64_t start = b - windows[k] + 1;
-        double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
+        struct window w;
+        if (!window_at(e, t, b, k, &w))
+            continue;
+        double floor = k < NEXACT ? e->o.min_ratio
+                                  : 1.0 + (e->o.min_ratio - 1.0) / 2.0;
+        double vs = w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
                             t->s.alert[TOCSIN_ALERT_VOLUME].firing
-                        ? volume_score(e, X, E, d)
+                        ? tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V,
+                                                    floor)
                         : 0;
-        double ns = start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
+        double ns = w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
                             t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing
-                        ? negativity_score(e, K, N, p0)
+                        ? tocsin_negativity_score(&e->dp, w.K, w.N, p0)
                         : 0;
-        struct evidence v = {windows[k] * e->o.bucket_ms, X, E, K, N, p0, 0,
-                             0, 0, {0}};
+        struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
         double vws[NWIN], nws[NWIN];
@@ -728,7 +722,6 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         memcpy(nws, neg->win_score, sizeof nws);
         vws[k] = vs;
         nws[k] = ns;
-        v.win = k;
         if (vs > vol->score || k == 0) {
             *vol = v;
             vol->score = vs;
@@ -744,37 +737,19 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
     }
 }
 
+/* Learn bucket b; an elevated topic (a score past resolve_score) learns
+ * slowly even before it fires, so a slow build-up is not absorbed. */
 static void
-learn(struct tocsin_engine *e, struct topic *t, const struct bucket *bk)
+learn(struct tocsin_engine *e, struct topic *t, int64_t b,
+      const struct bucket *bk, const struct evidence *vol,
+      const struct evidence *neg)
 {
-    struct topic_state *s = &t->s;
-    double c = bk->count;
-    double alpha = e->base_alpha;
-    if (s->nclosed < (uint32_t)e->o.warmup_buckets) {
-        double a0 = 1.0 / (s->nclosed + 1.0);
-        alpha = a0 > alpha ? a0 : alpha;
-    } else {
-        double sd = sqrt(s->var > s->mu ? s->var : s->mu);
-        double cap = s->mu + 4.0 * sd + 1.0;
-        if (c > cap)
-            c = cap;
-        if (s->alert[TOCSIN_ALERT_VOLUME].firing)
-            alpha *= 0.25;
-    }
-    double dlt = c - s->mu;
-    s->mu += alpha * dlt;
-    s->var = (1.0 - alpha) * (s->var + alpha * dlt * dlt);
-    if (s->nclosed == 0)
-        s->var = s->mu;
-    /* While a negativity shift (or a volume spike, which brings its own
-     * crowd) is under way, the usual share learns at a quarter of the
-     * speed, so a crisis does not become the new normal. */
-    double na = e->neg_alpha, w = 1.0;
-    if (s->alert[TOCSIN_ALERT_NEGATIVITY].firing ||
-        s->alert[TOCSIN_ALERT_VOLUME].firing)
-        w = 0.25;
-    s->neg_ew = (1.0 - na * w) * s->neg_ew + w * bk->neg;
-    s->scored_ew = (1.0 - na * w) * s->scored_ew + w * bk->scored;
+    tocsin_baseline_learn(
+        &t->s.base, &e->dp, b, bk->count, bk->neg, bk->scored, bk->exp,
+        t->s.alert[TOCSIN_ALERT_VOLUME].firing ||
+            vol->score >= e->o.resolve_score,
+        t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
+            neg->score >= e->o.resolve_score);
 }
 
 static int
@@ -788,10 +763,10 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
 {
     int64_t b = t->s.closed_upto;
     struct bucket *bk = &t->s.ring[b & RING_MASK];
-    bk->mu = (float)t->s.mu;
+    bk->exp = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
     struct evidence vol, neg;
     best_windows(e, t, b, &vol, &neg);
-    learn(e, t, bk);
+    learn(e, t, b, bk, &vol, &neg);
     if (t->s.nclosed < UINT32_MAX)
         t->s.nclosed++;
     t->s.zero_run = bk->count ? 0 : t->s.zero_run + 1;
@@ -881,23 +856,28 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     t->s.next_eval_ms = ts + step;
     const struct bucket *cur = &t->s.ring[b & RING_MASK];
     const struct bucket *prev = &t->s.ring[(b - 1) & RING_MASK];
-    double mu = t->s.mu > MU_FLOOR ? t->s.mu : MU_FLOOR;
     double d = dispersion(t);
     double p0 = neg_baseline(t);
+    double e_cur = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    double e_prev = tocsin_baseline_expected(&t->s.base, &e->dp, b - 1);
     struct evidence best_v = {0}, best_n = {0};
     for (int k = 0; k < 2; k++) {
         double X = cur->count + (k ? prev->count : 0);
         double K = cur->neg + (k ? prev->neg : 0);
         double N = cur->scored + (k ? prev->scored : 0);
+        double E = e_cur + (k ? e_prev : 0);
         double span = f + k;
         struct evidence v = {(int64_t)(span * (double)e->o.bucket_ms),
-                             X, span * mu, K, N, p0, 0, 0, 0, {0}};
+                             X, E, K, N, p0, 0, 0, 0, {0}};
         int64_t start = b - k;
-        double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME]
-                        ? volume_score(e, X, span * mu, d)
+        /* A pre-aggregated record stands for a whole bucket: its count
+         * cannot be compared with a fraction of one. */
+        int agg = t->s.agg_bidx >= start;
+        double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] && !agg
+                        ? tocsin_volume_score(&e->dp, X, E, d * E)
                         : 0;
         double ns = start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]
-                        ? negativity_score(e, K, N, p0)
+                        ? tocsin_negativity_score(&e->dp, K, N, p0)
                         : 0;
         int vc = best_v.critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
@@ -967,6 +947,8 @@ tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
         bk->count += m->count;
         bk->neg += neg;
         bk->scored += scored;
+        if (m->count > 1 && b > t->s.agg_bidx)
+            t->s.agg_bidx = b;
         t->dirty = 1;
         sample_add(t, m, b, neg > 0);
         partial_test(e, t, ts);
@@ -996,7 +978,7 @@ tocsin_engine_foreach_topic(const struct tocsin_engine *e,
         struct tocsin_topic_info info = {
             t->name,
             last->count * per_min,
-            t->s.mu * per_min,
+            tocsin_baseline_expected(&t->s.base, &e->dp, lb) * per_min,
             last->scored ? (double)last->neg / last->scored : -1,
             neg_baseline(t),
             t->s.last_vol,

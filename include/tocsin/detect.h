@@ -1,0 +1,112 @@
+/*
+ * detect.h: a topic's baseline and the detectors' scores.
+ *
+ * The baseline predicts the count of the next bucket:
+ *
+ *   expected = (1 - w) * fast + w * slow * season[hour] * week[weekend]
+ *
+ * `fast` is a recent level (half-life 1 h), `slow` a deseasonalised level
+ * (half-life 1 day), `season` 24 hour-of-day factors and `week` a weekday
+ * and a weekend factor, all learned from the counts.  w grows from 0 to 1
+ * over the first two days of history, so a young topic falls back to its
+ * recent level until its cycles are learned.  Counts far above the
+ * expectation are clipped before they are learned (a spike does not become
+ * the new normal), and learning slows to a quarter while an alert fires.
+ * The dispersion (variance / mean of counts around the expectation) is
+ * learned too, from counts clipped much higher, so retweet cascades make a
+ * topic's noise wider instead of looking impossible.
+ *
+ * Besides the exact windows the engine sums from its ring of buckets, the
+ * baseline keeps exponentially weighted windows (effective lengths 60 and
+ * 240 buckets) of observed and expected counts and of negatives, for slow
+ * build-ups and for small topics that need hours to show anything.
+ *
+ * Scores: the tail probability p of what was observed becomes
+ * 1 - exp(-(-log10 p) / k), in [0, 1) and increasing, where k follows the
+ * sensitivity (at 0.5 a score of 0.9 means p = 1e-9), times gates for the
+ * floors (minimum mentions, minimum ratio, minimum negatives).
+ *
+ * Pure functions on plain structs; no I/O, no clock.  Thread-safe.
+ */
+#ifndef TOCSIN_DETECT_H
+#define TOCSIN_DETECT_H
+
+#include <stdint.h>
+
+#define TOCSIN_NEWIN 2 /* exponentially weighted windows */
+
+struct tocsin_detect_params {
+    int64_t bucket_ms;
+    int seasonal;          /* buckets of an hour or less */
+    double a_fast, a_slow; /* level learning rates per bucket */
+    double a_disp;         /* dispersion learning rate */
+    double g_season, g_week;
+    double a_neg;          /* usual negative share learning rate */
+    double beta[TOCSIN_NEWIN];
+    double ew_len[TOCSIN_NEWIN]; /* effective lengths, in buckets */
+    double score_k;
+    double min_mentions, min_ratio, min_negative;
+};
+
+void tocsin_detect_params_init(struct tocsin_detect_params *p,
+                               int64_t bucket_ms, double sensitivity,
+                               double min_mentions, double min_ratio,
+                               double min_negative);
+
+struct tocsin_baseline {
+    double fast, slow;     /* levels, mentions per bucket */
+    double neg_ew, scored_ew;
+    float disp;            /* >= 1 */
+    float season[24];
+    float week[2];
+    float ewm[TOCSIN_NEWIN]; /* observed mass */
+    float ewe[TOCSIN_NEWIN]; /* expected mass */
+    float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
+    float ewk[TOCSIN_NEWIN]; /* negatives */
+    float ewn[TOCSIN_NEWIN]; /* mentions with a known sentiment */
+    uint32_t n;            /* buckets learned */
+};
+
+void tocsin_baseline_init(struct tocsin_baseline *b);
+
+/* Expected count of bucket `bucket_idx` (index = start / bucket_ms). */
+double tocsin_baseline_expected(const struct tocsin_baseline *b,
+                                const struct tocsin_detect_params *p,
+                                int64_t bucket_idx);
+
+/* Variance / mean of counts around the expectation (>= 1). */
+double tocsin_baseline_dispersion(const struct tocsin_baseline *b);
+
+/* The usual negative share (with a prior of 15 % over 20 mentions). */
+double tocsin_baseline_neg_share(const struct tocsin_baseline *b);
+
+/*
+ * Learn a closed bucket: count, negatives, scored, and the expectation it
+ * was predicted with.  vol_firing / neg_firing (an alert fires, or the
+ * topic is elevated) slow the learning down.
+ */
+void tocsin_baseline_learn(struct tocsin_baseline *b,
+                           const struct tocsin_detect_params *p,
+                           int64_t bucket_idx, double count, double neg,
+                           double scored, double expected, int vol_firing,
+                           int neg_firing);
+
+/* Volume score of X observed where E was expected, with variance V. */
+double tocsin_volume_score(const struct tocsin_detect_params *p, double X,
+                           double E, double V);
+
+/* The same with another ratio floor (long windows use a lower one: an
+ * hour at twice the usual rate is as telling as a minute at three times). */
+double tocsin_volume_score_floor(const struct tocsin_detect_params *p,
+                                 double X, double E, double V,
+                                 double min_ratio);
+
+/* Negativity score of K negatives among N scored, usual share p0. */
+double tocsin_negativity_score(const struct tocsin_detect_params *p,
+                               double K, double N, double p0);
+
+/* Score of a log tail probability, before gates (exposed for tests). */
+double tocsin_detect_score(const struct tocsin_detect_params *p,
+                           double log_p);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * detect.c: baselines and scores (see detect.h).  Pure; any thread.
+ */
+#include "tocsin/detect.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tocsin/stats.h"
+
+#define HOUR_MS         3600000.0
+#define DAY_MS          86400000.0
+#define FAST_HALF_LIFE  (1 * HOUR_MS)
+#define SLOW_HALF_LIFE  (24 * HOUR_MS)
+#define DISP_HALF_LIFE  (24 * HOUR_MS)
+#define NEG_HALF_LIFE   (6 * HOUR_MS)
+#define SEASON_HALF_LIFE_DAYS 4.0  /* per hour slot */
+#define WEEK_HALF_LIFE_DAYS   14.0
+#define NEG_PRIOR_SHARE 0.15
+#define NEG_PRIOR_N     20.0
+#define EXP_FLOOR       0.01 /* mentions per bucket */
+#define DISP_MAX        100.0
+
+static double
+rate_for(double half_life_ms, double bucket_ms)
+{
+    return 1.0 - pow(2.0, -bucket_ms / half_life_ms);
+}
+
+void
+tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
+                          double sensitivity, double min_mentions,
+                          double min_ratio, double min_negative)
+{
+    memset(p, 0, sizeof *p);
+    double B = (double)bucket_ms;
+    p->bucket_ms = bucket_ms;
+    p->seasonal = bucket_ms <= 3600000;
+    p->a_fast = rate_for(FAST_HALF_LIFE, B);
+    p->a_slow = rate_for(SLOW_HALF_LIFE, B);
+    p->a_disp = rate_for(DISP_HALF_LIFE, B);
+    p->a_neg = rate_for(NEG_HALF_LIFE, B);
+    /* An hour slot is seen 3600/B times a day. */
+    double per_day_slot = HOUR_MS / B;
+    p->g_season = 1.0 - pow(2.0, -1.0 / (SEASON_HALF_LIFE_DAYS * per_day_slot));
+    p->g_week = 1.0 - pow(2.0, -1.0 / (WEEK_HALF_LIFE_DAYS * DAY_MS / B / 3.5));
+    p->ew_len[0] = 60;
+    p->ew_len[1] = 240;
+    for (int k = 0; k < TOCSIN_NEWIN; k++)
+        p->beta[k] = 1.0 / p->ew_len[k];
+    if (sensitivity < 0)
+        sensitivity = 0;
+    if (sensitivity > 1)
+        sensitivity = 1;
+    /* Score 0.9 at p = 1e-9 for sensitivity 0.5; each 0.5 step halves or
+     * doubles the decades needed. */
+    p->score_k = 9.0 / log(10.0) * pow(4.0, 0.5 - sensitivity);
+    p->min_mentions = min_mentions;
+    p->min_ratio = min_ratio;
+    p->min_negative = min_negative;
+}
+
+void
+tocsin_baseline_init(struct tocsin_baseline *b)
+{
+    memset(b, 0, sizeof *b);
+    b->disp = 1.0f;
+    for (int h = 0; h < 24; h++)
+        b->season[h] = 1.0f;
+    b->week[0] = b->week[1] = 1.0f;
+}
+
+static int
+hour_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
+{
+    int64_t ms = bucket_idx * p->bucket_ms;
+    int64_t h = (ms / 3600000) % 24;
+    return (int)(h < 0 ? h + 24 : h);
+}
+
+static int
+weekend_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
+{
+    int64_t day = bucket_idx * p->bucket_ms / 86400000;
+    int64_t dow = (day + 4) % 7; /* 1970-01-01 was a Thursday; 0 = Sunday */
+    return dow == 0 || dow == 6;
+}
+
+/* How much the seasonal model counts: 0 for the first day, 1 after two. */
+static double
+season_weight(const struct tocsin_baseline *b,
+              const struct tocsin_detect_params *p)
+{
+    if (!p->seasonal)
+        return 1.0;
+    double days = (double)b->n * (double)p->bucket_ms / DAY_MS;
+    double w = days - 1.0;
+    return w < 0 ? 0 : (w > 1 ? 1 : w);
+}
+
+double
+tocsin_baseline_expected(const struct tocsin_baseline *b,
+                         const struct tocsin_detect_params *p,
+                         int64_t bucket_idx)
+{
+    double w = season_weight(b, p);
+    double s = b->slow;
+    if (p->seasonal)
+        s *= b->season[hour_of(p, bucket_idx)] *
+             b->week[weekend_of(p, bucket_idx)];
+    double e = (1.0 - w) * b->fast + w * s;
+    return e > EXP_FLOOR ? e : EXP_FLOOR;
+}
+
+double
+tocsin_baseline_dispersion(const struct tocsin_baseline *b)
+{
+    return b->disp > 1.0f ? b->disp : 1.0;
+}
+
+double
+tocsin_baseline_neg_share(const struct tocsin_baseline *b)
+{
+    return (b->neg_ew + NEG_PRIOR_SHARE * NEG_PRIOR_N) /
+           (b->scored_ew + NEG_PRIOR_N);
+}
+
+void
+tocsin_baseline_learn(struct tocsin_baseline *b,
+                      const struct tocsin_detect_params *p,
+                      int64_t bucket_idx, double c, double neg,
+                      double scored, double E, int vol_firing,
+                      int neg_firing)
+{
+    double d = tocsin_baseline_dispersion(b);
+    /* Long windows see every count as it is. */
+    for (int k = 0; k < TOCSIN_NEWIN; k++) {
+        double keep = 1.0 - p->beta[k];
+        b->ewm[k] = (float)(keep * b->ewm[k] + c);
+        b->ewe[k] = (float)(keep * b->ewe[k] + E);
+        b->ewv[k] = (float)(keep * keep * b->ewv[k] + E);
+        b->ewk[k] = (float)(keep * b->ewk[k] + neg);
+        b->ewn[k] = (float)(keep * b->ewn[k] + scored);
+    }
+    /* The levels learn from clipped counts; the dispersion from counts
+     * clipped much higher, so that real bursts widen the noise. */
+    double sd = sqrt(d * E);
+    double c_level = c, c_disp = c;
+    if (b->n >= 30) {
+        double cap = E + 4.0 * sd + 2.0;
+        double dcap = E + 20.0 * sd + 5.0;
+        c_level = c < cap ? c : cap;
+        c_disp = c < dcap ? c : dcap;
+    }
+    double slow_w = vol_firing ? 0.25 : 1.0;
+    double a0 = 1.0 / (b->n + 1.0);
+    double af = p->a_fast > a0 ? p->a_fast : a0;
+    double as = p->a_slow > a0 ? p->a_slow : a0;
+    b->fast += slow_w * af * (c_level - b->fast);
+    if (p->seasonal) {
+        int h = hour_of(p, bucket_idx), wk = weekend_of(p, bucket_idx);
+        double f = (double)b->season[h] * b->week[wk];
+        if (f < 0.05)
+            f = 0.05;
+        b->slow += slow_w * as * (c_level / f - b->slow);
+        if (b->slow > EXP_FLOOR) {
+            double rel = c_level / (b->slow * f); /* this bucket vs usual */
+            /* A slot has been seen about n/24 times: average its first
+             * visits, then forget slowly. */
+            double g0 = 1.0 / ((double)b->n / 24.0 + 1.0);
+            double gs = p->g_season > g0 ? p->g_season : g0;
+            b->season[h] = (float)(b->season[h] *
+                                   (1.0 + slow_w * gs * (rel - 1.0)));
+            b->week[wk] = (float)(b->week[wk] *
+                                  (1.0 + slow_w * p->g_week * (rel - 1.0)));
+            for (int i = 0; i < 24; i++) {
+                if (b->season[i] < 0.02f)
+                    b->season[i] = 0.02f;
+                if (b->season[i] > 20.0f)
+                    b->season[i] = 20.0f;
+            }
+            for (int i = 0; i < 2; i++) {
+                if (b->week[i] < 0.1f)
+                    b->week[i] = 0.1f;
+                if (b->week[i] > 10.0f)
+                    b->week[i] = 10.0f;
+            }
+        }
+        /* Keep the hour factors at a mean of 1, once a day. */
+        if (h == 0 && (bucket_idx * p->bucket_ms) % 3600000 == 0) {
+            double m = 0;
+            for (int i = 0; i < 24; i++)
+                m += b->season[i];
+            m /= 24.0;
+            if (m > 0) {
+                for (int i = 0; i < 24; i++)
+                    b->season[i] = (float)(b->season[i] / m);
+                b->slow *= m;
+            }
+        }
+    } else {
+        b->slow += slow_w * as * (c_level - b->slow);
+    }
+    if (b->n >= 1) {
+        double r = (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
+        double ad = p->a_disp > a0 ? p->a_disp : a0;
+        double nd = d + ad * (r - d);
+        b->disp = (float)(nd < 1.0 ? 1.0 : (nd > DISP_MAX ? DISP_MAX : nd));
+    }
+    double nw = neg_firing || vol_firing ? 0.25 : 1.0;
+    double an = p->a_neg * nw;
+    b->neg_ew = (1.0 - an) * b->neg_ew + an * neg / p->a_neg;
+    b->scored_ew = (1.0 - an) * b->scored_ew + an * scored / p->a_neg;
+    if (b->n < UINT32_MAX)
+        b->n++;
+}
+
+double
+tocsin_detect_score(const struct tocsin_detect_params *p, double log_p)
+{
+    if (!(log_p < 0))
+        return 0;
+    double z = -log_p / log(10.0);
+    return 1.0 - exp(-z / p->score_k);
+}
+
+static double
+clamp01(double x)
+{
+    return x < 0 ? 0 : (x > 1 ? 1 : x);
+}
+
+double
+tocsin_volume_score(const struct tocsin_detect_params *p, double X, double E,
+                    double V)
+{
+    return tocsin_volume_score_floor(p, X, E, V, p->min_ratio);
+}
+
+double
+tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
+                          double E, double V, double min_ratio)
+{
+    if (X <= 0)
+        return 0;
+    if (E < EXP_FLOOR)
+        E = EXP_FLOOR;
+    if (V < E)
+        V = E;
+    double raw = tocsin_detect_score(p, tocsin_count_log_sf(X, E, V));
+    double g = clamp01(X / p->min_mentions) *
+               clamp01((X / E - 1.0) / (min_ratio - 1.0));
+    return raw * g;
+}
+
+double
+tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
+                        double N, double p0)
+{
+    if (N <= 0 || K <= 0)
+        return 0;
+    double raw = tocsin_detect_score(p, tocsin_binom_log_sf(K, N, p0));
+    double g = clamp01(K / p->min_negative) *
+               clamp01((K / N - p0 - 0.05) / 0.15);
+    return raw * g;
+}

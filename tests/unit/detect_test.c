@@ -1,0 +1,238 @@
+/* detect_test.c: baselines and scores, and the engine on shapes that need
+ * them (daily rhythm, slow build-up, a small brand, aggregated records). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/detect.h"
+#include "tocsin/engine.h"
+#include "tocsin_test.h"
+
+#define MIN  60000LL
+#define DAY0 1699920000000LL /* 2023-11-14 00:00 UTC, a Tuesday */
+
+static struct tocsin_detect_params P;
+
+static void
+params(void)
+{
+    tocsin_detect_params_init(&P, MIN, 0.5, 10, 3, 5);
+}
+
+/* Mentions per minute at minute m of the day: 2 at night, 20 at 15:00. */
+static double
+daily_rate(int64_t minute_of_day)
+{
+    double h = (double)minute_of_day / 60.0;
+    return 11.0 - 9.0 * cos((h - 3.0) / 24.0 * 2 * M_PI);
+}
+
+static void
+test_score_shape(void)
+{
+    params();
+    CHECK(tocsin_detect_score(&P, 0.0) == 0.0);
+    CHECK_NEAR(tocsin_detect_score(&P, -9 * log(10.0)), 0.9, 1e-9);
+    double prev = 0;
+    for (int z = 1; z < 100; z++) {
+        double s = tocsin_detect_score(&P, -z * log(10.0));
+        CHECK(s > prev && s < 1.0);
+        prev = s;
+    }
+    /* Floors: 2 mentions where 0.01 were expected is no crisis. */
+    CHECK(tocsin_volume_score(&P, 2, 0.01, 0.01) < 0.3);
+    CHECK(tocsin_volume_score(&P, 100, 10, 10) > 0.99);
+    /* 10 of 12 negative is weaker evidence than 1000 of 1200. */
+    CHECK(tocsin_negativity_score(&P, 10, 12, 0.12) <
+          tocsin_negativity_score(&P, 1000, 1200, 0.12));
+}
+
+static void
+test_baseline_learns_the_daily_rhythm(void)
+{
+    params();
+    struct tocsin_baseline b;
+    tocsin_baseline_init(&b);
+    int64_t b0 = DAY0 / MIN;
+    for (int64_t i = 0; i < 5 * 1440; i++) {
+        int64_t bi = b0 + i;
+        double c = daily_rate(i % 1440);
+        double E = tocsin_baseline_expected(&b, &P, bi);
+        tocsin_baseline_learn(&b, &P, bi, c, 0, 0, E, 0, 0);
+    }
+    /* After five days it expects the afternoon peak and the night low. */
+    int64_t peak = b0 + 5 * 1440 + 15 * 60, night = b0 + 5 * 1440 + 3 * 60;
+    CHECK_NEAR(tocsin_baseline_expected(&b, &P, peak), daily_rate(15 * 60),
+               3.0);
+    CHECK_NEAR(tocsin_baseline_expected(&b, &P, night), daily_rate(3 * 60),
+               1.0);
+}
+
+static void
+test_cascades_widen_the_noise(void)
+{
+    params();
+    struct tocsin_baseline calm, spiky;
+    tocsin_baseline_init(&calm);
+    tocsin_baseline_init(&spiky);
+    for (int64_t i = 0; i < 3000; i++) {
+        double c = (double)(10 + (i % 7) - 3);
+        double E1 = tocsin_baseline_expected(&calm, &P, i);
+        double E2 = tocsin_baseline_expected(&spiky, &P, i);
+        tocsin_baseline_learn(&calm, &P, i, c, 0, 0, E1, 0, 0);
+        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2,
+                              0, 0);
+    }
+    CHECK(tocsin_baseline_dispersion(&spiky) >
+          3 * tocsin_baseline_dispersion(&calm));
+    /* ... and its level barely moved. */
+    CHECK_NEAR(spiky.fast, calm.fast, 2.0);
+}
+
+/* ---- the engine on longer shapes ---- */
+
+struct seen {
+    int fired[2];
+    int64_t first_ms[2];
+};
+
+static void
+on_event(void *arg, const struct tocsin_alert_event *ev)
+{
+    struct seen *s = arg;
+    if (ev->status == TOCSIN_ALERT_FIRING) {
+        if (!s->fired[ev->kind])
+            s->first_ms[ev->kind] = ev->at_ms;
+        s->fired[ev->kind]++;
+    }
+}
+
+static struct tocsin_engine *
+engine(struct seen *s)
+{
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    struct tocsin_engine_hooks h = {on_event, NULL, s};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    return e;
+}
+
+static void
+add_count(struct tocsin_engine *e, const char *topic, int64_t ts,
+          uint32_t count)
+{
+    struct tocsin_mention m;
+    memset(&m, 0, sizeof m);
+    m.topics[0].p = topic;
+    m.topics[0].n = strlen(topic);
+    m.ntopics = 1;
+    m.ts_ms = ts;
+    m.count = count;
+    m.followers = -1;
+    CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
+}
+
+/* One record per minute (at its end) with the rounded rate. */
+static void
+feed(struct tocsin_engine *e, const char *topic, int64_t from_min,
+     int64_t to_min, double (*rate)(int64_t minute))
+{
+    double carry = 0;
+    for (int64_t i = from_min; i < to_min; i++) {
+        carry += rate(i);
+        uint32_t n = (uint32_t)carry;
+        carry -= n;
+        if (n)
+            add_count(e, topic, DAY0 + i * MIN + MIN - 1, n);
+    }
+}
+
+static double
+rhythm(int64_t minute)
+{
+    return daily_rate(minute % 1440);
+}
+
+static double
+buildup(int64_t minute)
+{
+    /* Day 4, from 08:00: up to 3x over 6 hours, then stays. */
+    int64_t start = 4 * 1440 + 8 * 60;
+    double r = rhythm(minute);
+    if (minute < start)
+        return r;
+    double x = (double)(minute - start) / 360.0;
+    return r * (1.0 + 2.0 * (x < 1 ? x : 1));
+}
+
+static double
+small_brand(int64_t minute)
+{
+    /* 2 an hour, then 30 an hour from day 3, 10:00, for 3 hours. */
+    int64_t start = 3 * 1440 + 10 * 60;
+    return minute >= start && minute < start + 180 ? 0.5 : 2.0 / 60.0;
+}
+
+static void
+test_daily_rhythm_alone_never_fires(void)
+{
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed(e, "rhythm", 0, 7 * 1440, rhythm);
+    CHECK(s.fired[0] == 0 && s.fired[1] == 0);
+    tocsin_engine_free(e);
+}
+
+static void
+test_slow_buildup_is_caught(void)
+{
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed(e, "build", 0, 5 * 1440, buildup);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] >= 1);
+    int64_t onset = DAY0 + (4 * 1440 + 8 * 60) * MIN;
+    CHECK(s.first_ms[TOCSIN_ALERT_VOLUME] > onset);
+    CHECK(s.first_ms[TOCSIN_ALERT_VOLUME] < onset + 8 * 60 * MIN);
+    tocsin_engine_free(e);
+}
+
+static void
+test_small_brand_2_to_30_an_hour_is_caught(void)
+{
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed(e, "bakery", 0, 4 * 1440, small_brand);
+    int64_t onset = DAY0 + (3 * 1440 + 10 * 60) * MIN;
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 1);
+    CHECK(s.first_ms[TOCSIN_ALERT_VOLUME] > onset);
+    CHECK(s.first_ms[TOCSIN_ALERT_VOLUME] < onset + 90 * MIN);
+    tocsin_engine_free(e);
+}
+
+static void
+test_aggregated_record_is_not_read_as_a_partial_bucket(void)
+{
+    /* A 5-minute record landing early in its bucket stands for a whole
+     * interval: no fire from comparing it with a fraction of a bucket. */
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    o.bucket_ms = 5 * MIN;
+    o.lateness_ms = 0;
+    struct seen s = {0};
+    struct tocsin_engine_hooks h = {on_event, NULL, &s};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    for (int64_t i = 0; i < 1000; i++)
+        add_count(e, "agg", DAY0 + i * 5 * MIN + 60000, 40 + (uint32_t)(i % 5));
+    CHECK(s.fired[0] == 0);
+    tocsin_engine_free(e);
+}
+
+TOCSIN_TESTS(TOCSIN_TEST(test_score_shape),
+             TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
+             TOCSIN_TEST(test_cascades_widen_the_noise),
+             TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
+             TOCSIN_TEST(test_slow_buildup_is_caught),
+             TOCSIN_TEST(test_small_brand_2_to_30_an_hour_is_caught),
+             TOCSIN_TEST(test_aggregated_record_is_not_read_as_a_partial_bucket));
