@@ -27,6 +27,7 @@
 #include <math.h>
 #include "tocsin/detect.h"
 #include "tocsin/stats.h"
+#include "tocsin/terms.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    3u
+#define SNAP_VERSION    4u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};
@@ -99,6 +100,7 @@ struct topic {
     uint64_t hash;
     uint8_t dirty;
     struct samples *samples;
+    struct tocsin_terms *terms; /* only for topics whose mentions have text */
     struct topic_state s;
 };
 
@@ -213,6 +215,7 @@ tocsin_engine_free(struct tocsin_engine *e)
         return;
     for (size_t i = 0; i < e->ntopics; i++) {
         samples_free(e->topics[i]->samples);
+        tocsin_terms_free(e->topics[i]->terms);
         free(e->topics[i]->name);
         free(e->topics[i]);
     }
@@ -531,6 +534,7 @@ emit(struct tocsin_engine *e, struct topic *t, enum tocsin_alert_kind kind,
     ev.negative_baseline = a->neg_base;
     ev.score = a->score;
     make_ids(&ev);
+    ev.nterms = tocsin_terms_top(t->terms, ev.terms);
     collect_samples(t, kind == TOCSIN_ALERT_NEGATIVITY,
                     a->starts_ms - a->window_ms - e->o.bucket_ms, &ev);
     e->st.events++;
@@ -640,6 +644,8 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         if (!any_firing(t) && t->samples)
             for (int i = 0; i < HOT_SAMPLES; i++)
                 sample_clear(&t->samples->hot[i]);
+        if (!any_firing(t) && t->terms)
+            tocsin_terms_cool(t->terms);
     }
 }
 
@@ -775,6 +781,9 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
     lifecycle_closed(e, t, TOCSIN_ALERT_NEGATIVITY, &neg, end_ms);
     t->s.last_vol = (float)vol.score;
     t->s.last_neg = (float)neg.score;
+    if (t->terms && tocsin_terms_is_hot(t->terms) && !any_firing(t) &&
+        vol.score < e->o.resolve_score && neg.score < e->o.resolve_score)
+        tocsin_terms_cool(t->terms);
     if (e->hooks.on_score) {
         struct tocsin_score_row row = {t->name, b * e->o.bucket_ms,
                                        bk->count, bk->neg, bk->scored,
@@ -838,6 +847,39 @@ int64_t
 tocsin_engine_watermark(const struct tocsin_engine *e)
 {
     return e->watermark;
+}
+
+/* A topic runs hot while an alert fires, while its last closed bucket
+ * scored past resolve_score, or while the open bucket already holds more
+ * than twice (and three more) what was expected by now. */
+static int
+runs_hot(const struct tocsin_engine *e, const struct topic *t, int64_t b)
+{
+    if (any_firing(t) || t->s.last_vol >= e->o.resolve_score ||
+        t->s.last_neg >= e->o.resolve_score)
+        return 1;
+    if (t->s.nclosed < (uint32_t)e->o.warmup_buckets)
+        return 0;
+    /* Against the expectation for the part of the bucket gone by (the
+     * latest event time seen stands for "now"). */
+    double f = (double)(e->max_ts - b * e->o.bucket_ms) /
+               (double)e->o.bucket_ms;
+    f = f < 0.05 ? 0.05 : (f > 1 ? 1 : f);
+    double E = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    return t->s.ring[b & RING_MASK].count > 2.0 * E + 3.0;
+}
+
+/* Words of the text: usual talk while calm, the hot window while hot. */
+static void
+terms_add(struct tocsin_engine *e, struct topic *t,
+          const struct tocsin_mention *m, int64_t b)
+{
+    if (!t->terms && !(t->terms = tocsin_terms_new()))
+        return;
+    if (runs_hot(e, t, b))
+        tocsin_terms_hot(t->terms, m->text.p, m->text.n, t->name);
+    else
+        tocsin_terms_learn(t->terms, m->text.p, m->text.n, t->name);
 }
 
 /* Test the open bucket holding ts before it closes (event time). */
@@ -951,6 +993,8 @@ tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
             t->s.agg_bidx = b;
         t->dirty = 1;
         sample_add(t, m, b, neg > 0);
+        if (m->text.n)
+            terms_add(e, t, m, b);
         partial_test(e, t, ts);
         e->st.mentions++;
     }
@@ -1016,6 +1060,12 @@ wput(struct wbuf *w, const void *p, size_t n)
 }
 
 static int
+wput_cb(void *arg, const void *p, size_t n)
+{
+    return wput(arg, p, n);
+}
+
+static int
 put_sample(struct wbuf *w, const struct sample_rec *r)
 {
     return wput(w, &r->followers, 8) || wput(w, &r->ts, 8) ||
@@ -1049,6 +1099,9 @@ tocsin_engine_save_dirty(struct tocsin_engine *e,
             for (int k = 0; k < HOT_SAMPLES; k++)
                 bad = bad || put_sample(&w, &S->hot[k]);
         }
+        uint8_t has_terms = t->terms != NULL;
+        bad = bad || wput(&w, &has_terms, 1) ||
+              (has_terms && tocsin_terms_save(t->terms, wput_cb, &w));
         if (bad) {
             err = TOCSIN_ENOMEM;
             break;
@@ -1183,17 +1236,34 @@ tocsin_engine_restore_topic(struct tocsin_engine *e, const char *topic,
             return TOCSIN_EINVAL;
         }
     }
+    struct tocsin_terms *T = NULL;
+    uint8_t has_terms = 0;
+    if (rget(&r, &has_terms, 1) || has_terms > 1) {
+        samples_free(S);
+        return TOCSIN_EINVAL;
+    }
+    if (has_terms) {
+        const unsigned char *tp = r.p + r.off;
+        if (tocsin_terms_load(&T, &tp, r.p + r.len)) {
+            samples_free(S);
+            return TOCSIN_EINVAL;
+        }
+        r.off = (size_t)(tp - r.p);
+    }
     if (r.off != len) {
         samples_free(S);
+        tocsin_terms_free(T);
         return TOCSIN_EINVAL;
     }
     struct topic *t = topic_add(e, topic, n, h);
     if (!t) {
         samples_free(S);
+        tocsin_terms_free(T);
         return TOCSIN_ENOMEM;
     }
     t->s = s;
     t->samples = S;
+    t->terms = T;
     t->dirty = 0;
     if (s.seq >= e->next_seq)
         e->next_seq = s.seq + 1;

@@ -74,9 +74,21 @@ description(const struct tocsin_alert_event *ev, char *buf, size_t n)
                      ev->observed, span, ratio_of(ev), ev->expected);
     if (k < 0 || (size_t)k >= n)
         return;
-    if (ev->negative_share >= 0)
-        snprintf(buf + k, n - (size_t)k, "; %.0f%% negative (usual %.0f%%)",
-                 100 * ev->negative_share, 100 * ev->negative_baseline);
+    if (ev->negative_share >= 0) {
+        int m = snprintf(buf + k, n - (size_t)k,
+                         "; %.0f%% negative (usual %.0f%%)",
+                         100 * ev->negative_share, 100 * ev->negative_baseline);
+        if (m < 0 || (size_t)(k + m) >= n)
+            return;
+        k += m;
+    }
+    for (size_t i = 0; i < ev->nterms; i++) {
+        int m = snprintf(buf + k, n - (size_t)k, "%s%s",
+                         i ? ", " : "; talk of ", ev->terms[i]);
+        if (m < 0 || (size_t)(k + m) >= n)
+            return;
+        k += m;
+    }
 }
 
 static int
@@ -96,6 +108,18 @@ labels_of(const struct tocsin_alert_event *ev)
         return NULL;
     }
     return l;
+}
+
+static json_t *
+terms_of(const struct tocsin_alert_event *ev)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ev->nterms; i++)
+        if (json_array_append_new(a, json_string(ev->terms[i]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
 static json_t *
@@ -135,6 +159,7 @@ evidence_of(const struct tocsin_alert_event *ev)
         set_new(o, "negative_baseline",
                 json_real(round_to(ev->negative_baseline, 0.001))) ||
         set_new(o, "score", json_real(round_to(ev->score, 0.001))) ||
+        set_new(o, "emerging_terms", terms_of(ev)) ||
         set_new(o, "samples", samples))
         goto fail_o;
     return o;

@@ -91,6 +91,8 @@ struct tocsin_alert_event {
     double score;          /* in [0, 1] */
     struct tocsin_sample samples[TOCSIN_ENGINE_MAX_SAMPLES];
     size_t nsamples;
+    const char *terms[5]; /* emerging terms, strongest first */
+    size_t nterms;
     char fingerprint[17];  /* hex of a hash of alertname and topic */
     char delivery[33];     /* unique per event, stable across retries */
 };

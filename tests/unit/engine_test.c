@@ -89,7 +89,8 @@ steady(struct tocsin_engine *e, const char *topic, int per_min, int64_t from,
     for (int m = 0; m < mins; m++)
         for (int k = 0; k < per_min; k++) {
             ts = from + m * MIN + k * (MIN / per_min);
-            add(e, topic, ts, (k % 10) == 0 ? -0.6 : 0.3, NULL, 10);
+            add(e, topic, ts, (k % 10) == 0 ? -0.6 : 0.3,
+                (k % 3) ? "bon vol, merci" : "flight was fine today", 10);
         }
     return from + mins * MIN;
 }
@@ -133,6 +134,9 @@ test_burst_fires_within_60s_and_resolves_once(void)
             CHECK(strstr(r.body[i], "\"alertname\":\"MentionVolumeSpike\""));
             CHECK(strstr(r.body[i], "\"version\":\"4\""));
             CHECK(r.ev[i].nsamples > 0);
+            CHECK(r.ev[i].nterms >= 1);
+            CHECK(strstr(r.body[i], "\"emerging_terms\":[\"") != NULL);
+            CHECK(strstr(r.body[i], "talk of ") != NULL);
         } else {
             resolved++;
             CHECK(r.ev[i].ends_ms > r.ev[i].starts_ms);
