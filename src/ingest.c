@@ -608,6 +608,32 @@ claim(struct tocsin_ingest *in)
     return TOCSIN_OK;
 }
 
+/*
+ * Whether entries are pending for other consumers (a dead one's backlog
+ * not claimable yet).  While they are, time must not move on by the wall
+ * clock, or that backlog would count as late once claimed.
+ */
+static int
+others_pending(struct tocsin_ingest *in, tocsin_err *err)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    long long total = 0;
+    for (size_t si = 0; si < cfg->redis.nstreams; si++) {
+        redisReply *r = redisCommand(in->rc, "XPENDING %s %s",
+                                     cfg->redis.streams[si],
+                                     cfg->redis.group);
+        if (!r) {
+            *err = TOCSIN_EIO;
+            return 1;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+            r->element[0]->type == REDIS_REPLY_INTEGER)
+            total += r->element[0]->integer;
+        freeReplyObject(r);
+    }
+    return total > (long long)in->unacked;
+}
+
 /* ---- checkpoint ---- */
 
 struct hset_ctx {
@@ -773,7 +799,7 @@ tocsin_ingest_step(struct tocsin_ingest *in, int64_t now_ms)
     int was_live = in->live;
     if (!err)
         err = read_batch(in, &seen);
-    if (!err && was_live && seen == 0) {
+    if (!err && was_live && seen == 0 && !others_pending(in, &err)) {
         /* Idle: time passes for every topic, so quiet ones resolve. */
         tocsin_engine_advance(in->eng, now_ms - in->eopts.lateness_ms,
                               now_ms);

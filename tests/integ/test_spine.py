@@ -295,6 +295,39 @@ class SpineTest(TocsinCase):
         self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
                                                    self.dir)))
 
+    def test_entries_of_a_dead_consumer_are_claimed(self):
+        d = self.crisis_setup()
+        write_stream(self.r, self.mentions)
+        # A consumer "ghost" read everything and died before acking.
+        self.r.xgroup_create("mentions", "tocsin", id="0")
+        taken = self.r.xreadgroup("tocsin", "ghost", {"mentions": ">"})
+        self.assertEqual(len(taken[0][1]), len(self.mentions))
+        d.start()
+        self.wait_all_read()  # claimed after claim_idle_ms (2 s)
+        wait_for(lambda: sum(1 for e in events(self.rcv)
+                             if e[0] == "resolved") >= 1, 30,
+                 what="a resolved event")
+        self.assertEqual(d.stop(), 0)
+        self.assertIn("INGEST-CLAIM", d.stderr())
+        live = sorted(e[3].decode() for e in events(self.rcv))
+        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
+                                                   self.dir)))
+
+    def test_flat_fields_give_the_same_alerts_as_json(self):
+        d = self.crisis_setup()
+        write_stream(self.r, self.mentions, flat=True)
+        d.start()
+        self.wait_all_read()
+        wait_for(lambda: sum(1 for e in events(self.rcv)
+                             if e[0] == "resolved") >= 1, 30,
+                 what="a resolved event")
+        time.sleep(1.0)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.r.xlen("mentions:dead"), 0)
+        live = sorted(e[3].decode() for e in events(self.rcv))
+        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
+                                                   self.dir)))
+
     def test_waits_for_redis_at_start(self):
         self.redis.stop()
         d = self.daemon(config(self.redis.url)).start()
