@@ -655,7 +655,7 @@ test_err_unknown_receiver_type(void)
     EXPECT_ERRORS("receivers = ( {\n  name = \"a\";\n  type = \"slak\";\n"
                   "  url = \"http://h/\"; } );\n",
                   "t.conf:3: receivers[0].type: unknown receiver type "
-                  "\"slak\" (known: webhook)\n");
+                  "\"slak\" (did you mean \"slack\"?)\n");
 }
 
 static void
@@ -833,7 +833,7 @@ test_multiple_errors_all_reported(void)
                   "t.conf:2: detection.bucket: expected an integer, got a "
                   "string\n"
                   "t.conf:4: receivers[0].type: unknown receiver type "
-                  "\"slak\" (known: webhook)\n"
+                  "\"slak\" (did you mean \"slack\"?)\n"
                   "t.conf:5: receivers[1].url: \"gopher://h\" is not an "
                   "http:// or https:// URL\n"
                   "t.conf:5: receivers[1].name: duplicate receiver name "
