@@ -342,6 +342,10 @@ tocsin_receiver_redact(const struct tocsin_receiver_config *r,
         snprintf(buf, n, "?");
         return buf;
     }
+    if (tocsin_apprise_scheme(url)) { /* the secret may be anywhere */
+        snprintf(buf, n, "%.*s://REDACTED", (int)strcspn(url, ":"), url);
+        return buf;
+    }
     int keep_path = !r || r->type == TOCSIN_RECEIVER_WEBHOOK ||
                     r->type == TOCSIN_RECEIVER_NTFY ||
                     r->type == TOCSIN_RECEIVER_GOTIFY;
@@ -484,7 +488,7 @@ tocsin_apprise_parse(const char *url, struct tocsin_apprise *out, char *why,
     a.type = schemes[si].type;
     const char *http = schemes[si].tls ? "https" : "http";
     const char *rest = strstr(url, "://") + 3;
-    size_t rl = strcspn(rest, "?#");
+    size_t rl = strcspn(rest, "?"); /* "#" may start a channel name */
     if (rest[rl] || strpbrk(rest, " \t\r\n")) {
         snprintf(why, cap, "%s", rest[rl] ? "query strings are not supported"
                                           : "contains white space");
