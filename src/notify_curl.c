@@ -352,11 +352,10 @@ default_rate(enum tocsin_receiver_type t, double *rate, int *burst)
 }
 
 /*
- * Take a token from the receiver's bucket; 0 if it must wait.  A job that
- * waits stays due and is tried on the next loop (the loop polls at most
- * every MAX_POLL_MS while anything is in flight or due).
+ * Take a token from the receiver's bucket: 0 if taken, else the
+ * milliseconds until one is there (the job waits that long).
  */
-static int
+static int64_t
 rate_take(struct tocsin_notifier *n, const char *receiver,
           const struct tocsin_receiver_config *r, int64_t now)
 {
@@ -370,12 +369,12 @@ rate_take(struct tocsin_notifier *n, const char *receiver,
     if (burst <= 0)
         burst = dburst > 0 ? dburst : 1;
     if (rate <= 0)
-        return 1;
+        return 0;
     pthread_mutex_lock(&n->mu);
     struct rstat *s = stat_slot(n, receiver);
     pthread_mutex_unlock(&n->mu);
     if (!s)
-        return 1;
+        return 0;
     if (s->refill_ms == 0) {
         s->tokens = burst;
         s->refill_ms = now;
@@ -385,9 +384,9 @@ rate_take(struct tocsin_notifier *n, const char *receiver,
     if (s->tokens > burst)
         s->tokens = burst;
     if (s->tokens < 1)
-        return 0;
+        return 1 + (int64_t)((1 - s->tokens) * 1000.0 / rate);
     s->tokens -= 1;
-    return 1;
+    return 0;
 }
 
 /* Record an attempt's outcome; a receiver failing down_after times in a
@@ -1191,8 +1190,11 @@ start_due(struct tocsin_notifier *n)
         int *inflight = inflight_slot(n, j->receiver);
         if (!inflight || *inflight >= or_default(r->max_concurrency, 4))
             continue;
-        if (!rate_take(n, j->receiver, r, now))
+        int64_t wait = rate_take(n, j->receiver, r, now);
+        if (wait > 0) {
+            j->due = now + wait; /* the gateway's pace */
             continue;
+        }
         tocsin_err err = xfer_setup(&j->x, r, j->delivery, j->body,
                                     j->body_len, j->step);
         if (err == TOCSIN_ENOENT) { /* nothing (more) to send */
