@@ -47,8 +47,7 @@ seq_len(const unsigned char *s, size_t i, size_t len, size_t *units,
 }
 
 size_t
-tocsin_utf8_prefix(const char *s, size_t len, size_t max,
-                   enum tocsin_unit unit)
+tocsin_utf8_prefix(const char *s, size_t len, size_t max, enum tocsin_unit unit)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, used = 0;
@@ -153,8 +152,8 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
     {
         if (m->nterms == TOCSIN_MESSAGE_MAX_TERMS)
             break;
-        const char *t = json_is_string(v) ? json_string_value(v)
-                                          : str_at(v, "term", NULL);
+        const char *t =
+            json_is_string(v) ? json_string_value(v) : str_at(v, "term", NULL);
         if (t && *t)
             m->terms[m->nterms++] = t;
     }
@@ -169,8 +168,8 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
         s->author = str_at(v, "author", "");
         s->url = str_at(v, "url", "");
         json_t *f = json_object_get(v, "followers");
-        s->followers = json_is_integer(f) ? (long long)json_integer_value(f)
-                                          : -1;
+        s->followers =
+            json_is_integer(f) ? (long long)json_integer_value(f) : -1;
         s->negative = json_is_true(json_object_get(v, "negative"));
     }
     return TOCSIN_OK;
@@ -311,9 +310,8 @@ sample_line(struct sb *b, const struct tocsin_message_sample *s,
     }
     sb_str(b, ": \xe2\x80\x9c"); /* “ */
     char *flat = one_line(s->text);
-    char *cut = flat ? tocsin_utf8_ellipsize(flat, text_max,
-                                             TOCSIN_UNIT_CHARS)
-                     : NULL;
+    char *cut =
+        flat ? tocsin_utf8_ellipsize(flat, text_max, TOCSIN_UNIT_CHARS) : NULL;
     if (!cut)
         b->oom = 1;
     else
@@ -345,9 +343,8 @@ link_line(struct sb *b, const char *url, enum tocsin_markup markup)
 
 /* Render with the given amount of detail. */
 static char *
-render(const struct tocsin_message *m, unsigned what,
-       enum tocsin_markup markup, size_t nsamples, size_t text_max,
-       int with_desc, int with_link)
+render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
+       size_t nsamples, size_t text_max, int with_desc, int with_link)
 {
     struct sb b = {0};
     const char *sep = "";
@@ -401,10 +398,8 @@ tocsin_message_text(const struct tocsin_message *m, unsigned what,
     /* Shorten the samples, then drop them one by one, then the
      * description, then the link; finally cut the text. */
     for (;;) {
-        for (size_t k = 0; k < sizeof text_steps / sizeof text_steps[0];
-             k++) {
-            char *t = render(m, what, markup, ns, text_steps[k], 1,
-                             with_link);
+        for (size_t k = 0; k < sizeof text_steps / sizeof text_steps[0]; k++) {
+            char *t = render(m, what, markup, ns, text_steps[k], 1, with_link);
             if (!t)
                 return NULL;
             if (tocsin_utf8_length(t, strlen(t), unit) <= max)

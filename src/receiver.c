@@ -333,8 +333,8 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
 /* ---- redaction ---------------------------------------------------------- */
 
 char *
-tocsin_receiver_redact(const struct tocsin_receiver_config *r,
-                       const char *url, char *buf, size_t n)
+tocsin_receiver_redact(const struct tocsin_receiver_config *r, const char *url,
+                       char *buf, size_t n)
 {
     if (n == 0)
         return buf;
@@ -433,8 +433,8 @@ ndup(const char *s, size_t n, int *oom)
     return d;
 }
 
-static char *
-fmt_url(int *oom, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *fmt_url(int *oom, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static char *
 fmt_url(int *oom, const char *fmt, ...)
@@ -490,8 +490,9 @@ tocsin_apprise_parse(const char *url, struct tocsin_apprise *out, char *why,
     const char *rest = strstr(url, "://") + 3;
     size_t rl = strcspn(rest, "?"); /* "#" may start a channel name */
     if (rest[rl] || strpbrk(rest, " \t\r\n")) {
-        snprintf(why, cap, "%s", rest[rl] ? "query strings are not supported"
-                                          : "contains white space");
+        snprintf(why, cap, "%s",
+                 rest[rl] ? "query strings are not supported"
+                          : "contains white space");
         return TOCSIN_EINVAL;
     }
     /* userinfo@ before the first '/' */
@@ -521,14 +522,14 @@ tocsin_apprise_parse(const char *url, struct tocsin_apprise *out, char *why,
             a.url = fmt_url(&oom, "%s://%.*s", http, (int)segn[0], seg[0]);
             a.topic = ndup(seg[1], segn[1], &oom);
         } else {
-            snprintf(why, cap, "expected ntfy[s]://[USER:PASS@|TOKEN@]HOST/"
-                               "TOPIC");
+            snprintf(why, cap,
+                     "expected ntfy[s]://[USER:PASS@|TOKEN@]HOST/"
+                     "TOPIC");
             return TOCSIN_EINVAL;
         }
         if (ui && colon) {
             a.user = ndup(ui, (size_t)(colon - ui), &oom);
-            a.password =
-                ndup(colon + 1, uin - (size_t)(colon - ui) - 1, &oom);
+            a.password = ndup(colon + 1, uin - (size_t)(colon - ui) - 1, &oom);
         } else if (ui) {
             a.token = ndup(ui, uin, &oom);
         }
@@ -599,8 +600,9 @@ tocsin_apprise_parse(const char *url, struct tocsin_apprise *out, char *why,
         /* pagerduty://integrationkey[@apikey] (the API key is not needed
          * for Events v2) */
         if (ui ? (uin == 0 || colon) : ns != 1) {
-            snprintf(why, cap, "expected pagerduty://INTEGRATION_KEY"
-                               "[@API_KEY]");
+            snprintf(why, cap,
+                     "expected pagerduty://INTEGRATION_KEY"
+                     "[@API_KEY]");
             return TOCSIN_EINVAL;
         }
         a.token = ui ? ndup(ui, uin, &oom) : ndup(seg[0], segn[0], &oom);

@@ -22,11 +22,10 @@ recv_discord(struct tocsin_request *q, const struct recv_ctx *c)
     tocsin_err err = recv_set_url(q, c->r->url, "");
     if (err)
         return err;
-    int colour = m->resolved                             ? 0x2EB67D
-                  : strcmp(m->severity, "critical") == 0 ? 0xE01E5A
-                                                         : 0xECB22E;
-    char *title = tocsin_message_title(m, DISCORD_TITLE_MAX,
-                                       TOCSIN_UNIT_UTF16);
+    int colour = m->resolved                            ? 0x2EB67D
+                 : strcmp(m->severity, "critical") == 0 ? 0xE01E5A
+                                                        : 0xECB22E;
+    char *title = tocsin_message_title(m, DISCORD_TITLE_MAX, TOCSIN_UNIT_UTF16);
     char *text = tocsin_message_text(m, 0, TOCSIN_MARKUP_MARKDOWN, 3,
                                      DISCORD_DESC_MAX, TOCSIN_UNIT_UTF16);
     json_t *embed = NULL, *o = NULL;

@@ -20,10 +20,9 @@ recv_mattermost(struct tocsin_request *q, const struct recv_ctx *c)
     if (err)
         return err;
     char *title = tocsin_message_title(c->m, 300, TOCSIN_UNIT_CHARS);
-    char *text = tocsin_message_text(c->m, TOCSIN_TEXT_LINK,
-                                     TOCSIN_MARKUP_MARKDOWN, 3,
-                                     MATTERMOST_TEXT_MAX - 320,
-                                     TOCSIN_UNIT_CHARS);
+    char *text =
+        tocsin_message_text(c->m, TOCSIN_TEXT_LINK, TOCSIN_MARKUP_MARKDOWN, 3,
+                            MATTERMOST_TEXT_MAX - 320, TOCSIN_UNIT_CHARS);
     char *all = NULL;
     if (title && text) {
         size_t n = strlen(title) + strlen(text) + 8;

@@ -31,13 +31,13 @@ recv_msteams(struct tocsin_request *q, const struct recv_ctx *c)
     const char *colour = m->resolved                            ? "Good"
                          : strcmp(m->severity, "critical") == 0 ? "Attention"
                                                                 : "Warning";
-    card = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:b},"
-                     " {s:s, s:s, s:b}]}",
-                     "$schema", "http://adaptivecards.io/schemas/adaptive-card.json",
-                     "type", "AdaptiveCard", "version", "1.4", "body", "type",
-                     "TextBlock", "text", title, "weight", "Bolder", "size",
-                     "Medium", "color", colour, "wrap", 1, "type", "TextBlock",
-                     "text", text, "wrap", 1);
+    card = json_pack(
+        "{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:b},"
+        " {s:s, s:s, s:b}]}",
+        "$schema", "http://adaptivecards.io/schemas/adaptive-card.json", "type",
+        "AdaptiveCard", "version", "1.4", "body", "type", "TextBlock", "text",
+        title, "weight", "Bolder", "size", "Medium", "color", colour, "wrap", 1,
+        "type", "TextBlock", "text", text, "wrap", 1);
     if (!card)
         goto out;
     if (m->link[0] &&

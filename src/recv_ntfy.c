@@ -20,8 +20,7 @@ tag_of(const struct tocsin_message *m)
 {
     if (m->resolved)
         return "white_check_mark";
-    return strcmp(m->severity, "critical") == 0 ? "rotating_light"
-                                                : "warning";
+    return strcmp(m->severity, "critical") == 0 ? "rotating_light" : "warning";
 }
 
 static tocsin_err
@@ -57,8 +56,8 @@ recv_ntfy(struct tocsin_request *q, const struct recv_ctx *c)
     tocsin_err err = recv_set_url(q, r->url ? r->url : "https://ntfy.sh", "");
     if (err)
         return err;
-    if (r->token && (err = recv_header(q, "Authorization: Bearer %s",
-                                       r->token)))
+    if (r->token &&
+        (err = recv_header(q, "Authorization: Bearer %s", r->token)))
         return err;
     if (!r->token && r->user &&
         (err = basic_auth(q, r->user, r->password ? r->password : "")))
@@ -86,9 +85,9 @@ recv_ntfy(struct tocsin_request *q, const struct recv_ctx *c)
             goto out;
     }
     if (ack) {
-        json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:b}", "action", "http",
-                              "label", "Acknowledge", "url", ack, "method",
-                              "POST", "clear", 1);
+        json_t *a =
+            json_pack("{s:s, s:s, s:s, s:s, s:b}", "action", "http", "label",
+                      "Acknowledge", "url", ack, "method", "POST", "clear", 1);
         if (!a || json_array_append_new(actions, a))
             goto out;
     }

@@ -36,16 +36,16 @@ recv_opsgenie(struct tocsin_request *q, const struct recv_ctx *c)
                  "/v2/alerts/%.64s/close?identifierType=alias", alias);
         if ((err = recv_set_url(q, base, path)))
             return err;
-        return recv_json_body(q, json_pack("{s:s, s:s}", "source",
-                                           recv_source(r), "note",
-                                           "Resolved by tocsin"));
+        return recv_json_body(q,
+                              json_pack("{s:s, s:s}", "source", recv_source(r),
+                                        "note", "Resolved by tocsin"));
     }
     if ((err = recv_set_url(q, base, "/v2/alerts")))
         return err;
     char prio[8];
     snprintf(prio, sizeof prio, "P%d", recv_priority(r, m, prio_default));
-    char *msg = tocsin_message_title(m, OPSGENIE_MESSAGE_MAX,
-                                     TOCSIN_UNIT_CHARS);
+    char *msg =
+        tocsin_message_title(m, OPSGENIE_MESSAGE_MAX, TOCSIN_UNIT_CHARS);
     char *desc = tocsin_message_text(m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK,
                                      TOCSIN_MARKUP_PLAIN, 3, OPSGENIE_DESC_MAX,
                                      TOCSIN_UNIT_CHARS);
@@ -57,8 +57,8 @@ recv_opsgenie(struct tocsin_request *q, const struct recv_ctx *c)
                   "message", msg, "alias", alias, "description", desc,
                   "priority", prio, "source", recv_source(r), "tags",
                   m->severity, m->alertname[0] ? m->alertname : "tocsin",
-                  "details", "topic", m->topic, "severity", m->severity,
-                  "link", m->link);
+                  "details", "topic", m->topic, "severity", m->severity, "link",
+                  m->link);
     if (!o || (m->topic[0] && recv_set(o, "entity", json_string(m->topic))))
         goto out;
     err = recv_json_body(q, o);

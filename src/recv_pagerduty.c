@@ -34,8 +34,9 @@ details_of(const struct tocsin_message *m)
         const struct tocsin_message_sample *s = &m->samples[i];
         json_t *j = json_pack("{s:s, s:s, s:s}", "author", s->author, "text",
                               s->text, "url", s->url);
-        if (!j || (s->followers >= 0 &&
-                   recv_set(j, "followers", json_integer(s->followers))) ||
+        if (!j ||
+            (s->followers >= 0 &&
+             recv_set(j, "followers", json_integer(s->followers))) ||
             json_array_append_new(samples, j))
             goto fail;
     }
@@ -76,24 +77,25 @@ recv_pagerduty(struct tocsin_request *q, const struct recv_ctx *c)
                                    TOCSIN_UNIT_BYTES);
     memcpy(key, dedup, kn);
     key[kn] = '\0';
-    json_t *o = json_pack("{s:s, s:s, s:s}", "routing_key", r->token,
-                          "event_action", m->resolved ? "resolve" : "trigger",
-                          "dedup_key", key);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "routing_key", r->token, "event_action",
+                  m->resolved ? "resolve" : "trigger", "dedup_key", key);
     if (!o)
         return TOCSIN_ENOMEM;
     if (m->resolved)
         return recv_json_body(q, o);
     err = TOCSIN_ENOMEM;
     char *summary = tocsin_message_title(m, PD_SUMMARY_MAX, TOCSIN_UNIT_CHARS);
-    json_t *payload = summary ? json_pack("{s:s, s:s, s:s}", "summary",
-                                          summary, "source", recv_source(r),
-                                          "severity", pd_severity(m->severity))
+    json_t *payload = summary ? json_pack("{s:s, s:s, s:s}", "summary", summary,
+                                          "source", recv_source(r), "severity",
+                                          pd_severity(m->severity))
                               : NULL;
     if (!payload)
         goto out;
     if ((m->starts_at[0] &&
          recv_set(payload, "timestamp", json_string(m->starts_at))) ||
-        (m->topic[0] && recv_set(payload, "component", json_string(m->topic))) ||
+        (m->topic[0] &&
+         recv_set(payload, "component", json_string(m->topic))) ||
         (m->alertname[0] &&
          recv_set(payload, "class", json_string(m->alertname))) ||
         recv_set(payload, "custom_details", details_of(m)))
@@ -105,10 +107,9 @@ recv_pagerduty(struct tocsin_request *q, const struct recv_ctx *c)
     if (m->external_url[0] &&
         recv_set(o, "client_url", json_string(m->external_url)))
         goto out;
-    if (m->link[0] &&
-        recv_set(o, "links",
-                 json_pack("[{s:s, s:s}]", "href", m->link, "text",
-                           "Open in tocsin")))
+    if (m->link[0] && recv_set(o, "links",
+                               json_pack("[{s:s, s:s}]", "href", m->link,
+                                         "text", "Open in tocsin")))
         goto out;
     err = recv_json_body(q, o);
     o = NULL;

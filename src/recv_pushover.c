@@ -45,8 +45,7 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
     const char *base = r->url ? r->url : "https://api.pushover.net";
     if (!r->token || !r->user)
         return TOCSIN_EINVAL;
-    int cancel = m->resolved && m->fingerprint[0] &&
-                 firing_priority(r, m) == 2;
+    int cancel = m->resolved && m->fingerprint[0] && firing_priority(r, m) == 2;
     unsigned step = c->step;
     char *form = NULL;
     size_t len = 0;
@@ -66,8 +65,8 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
         return err;
     int prio = recv_priority(r, m, prio_default);
     char num[32];
-    char *title = tocsin_message_title(m, PUSHOVER_TITLE_MAX,
-                                       TOCSIN_UNIT_CHARS);
+    char *title =
+        tocsin_message_title(m, PUSHOVER_TITLE_MAX, TOCSIN_UNIT_CHARS);
     char *text = tocsin_message_text(m, 0, TOCSIN_MARKUP_PLAIN, 2,
                                      PUSHOVER_MESSAGE_MAX, TOCSIN_UNIT_CHARS);
     int oom = 0;
@@ -79,8 +78,7 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
     if ((err = recv_form_add(&form, &len, "token", r->token)) ||
         (err = recv_form_add(&form, &len, "user", r->user)) ||
         (err = recv_form_add(&form, &len, "title", title)) ||
-        (err = recv_form_add(&form, &len, "message",
-                             text[0] ? text : title)) ||
+        (err = recv_form_add(&form, &len, "message", text[0] ? text : title)) ||
         (err = recv_form_add(&form, &len, "priority", num)))
         goto out2;
     if (prio == 2) {

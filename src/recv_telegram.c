@@ -41,15 +41,15 @@ recv_telegram(struct tocsin_request *q, const struct recv_ctx *c)
     free(path);
     if (err)
         return err;
-    char *text = tocsin_message_text(c->m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK,
-                                     TOCSIN_MARKUP_PLAIN, 3, TELEGRAM_TEXT_MAX,
-                                     TOCSIN_UNIT_UTF16);
+    char *text = tocsin_message_text(
+        c->m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK, TOCSIN_MARKUP_PLAIN, 3,
+        TELEGRAM_TEXT_MAX, TOCSIN_UNIT_UTF16);
     if (!text)
         return TOCSIN_ENOMEM;
-    json_t *o = json_pack("{s:o, s:s, s:{s:b}, s:b}", "chat_id",
-                          chat_of(r->chat_id), "text", text,
-                          "link_preview_options", "is_disabled", 1,
-                          "disable_notification", c->m->resolved);
+    json_t *o =
+        json_pack("{s:o, s:s, s:{s:b}, s:b}", "chat_id", chat_of(r->chat_id),
+                  "text", text, "link_preview_options", "is_disabled", 1,
+                  "disable_notification", c->m->resolved);
     free(text);
     return recv_json_body(q, o);
 }

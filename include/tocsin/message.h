@@ -48,9 +48,9 @@ char *tocsin_utf8_ellipsize(const char *s, size_t max, enum tocsin_unit unit);
 #define TOCSIN_MESSAGE_MAX_TERMS   8
 
 struct tocsin_message_sample {
-    const char *text;   /* "" when absent */
-    const char *author; /* "" when absent */
-    const char *url;    /* "" when absent */
+    const char *text;    /* "" when absent */
+    const char *author;  /* "" when absent */
+    const char *url;     /* "" when absent */
     long long followers; /* -1 when unknown */
     int negative;
 };
@@ -58,16 +58,16 @@ struct tocsin_message_sample {
 struct tocsin_message {
     void *root; /* the parsed JSON (json_t *), owned */
     int resolved;
-    const char *status;      /* "firing" or "resolved" */
-    const char *alertname;   /* "MentionVolumeSpike", ... ("" if absent) */
-    const char *topic;       /* the brand or topic ("" if absent) */
-    const char *severity;    /* "critical", "warning", ... ("warning") */
-    const char *summary;     /* annotations.summary (never NULL) */
-    const char *description; /* annotations.description ("" if absent) */
-    const char *fingerprint; /* "" if absent */
-    const char *link;        /* generatorURL ("" if absent) */
+    const char *status;       /* "firing" or "resolved" */
+    const char *alertname;    /* "MentionVolumeSpike", ... ("" if absent) */
+    const char *topic;        /* the brand or topic ("" if absent) */
+    const char *severity;     /* "critical", "warning", ... ("warning") */
+    const char *summary;      /* annotations.summary (never NULL) */
+    const char *description;  /* annotations.description ("" if absent) */
+    const char *fingerprint;  /* "" if absent */
+    const char *link;         /* generatorURL ("" if absent) */
     const char *external_url; /* "" if absent */
-    const char *starts_at;   /* RFC 3339 ("" if absent) */
+    const char *starts_at;    /* RFC 3339 ("" if absent) */
     const char *ends_at;
     const char *terms[TOCSIN_MESSAGE_MAX_TERMS];
     size_t nterms;

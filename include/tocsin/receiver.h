@@ -60,9 +60,10 @@ enum tocsin_verdict {
  * NULL) receives a wait the gateway asked for in its body (Telegram's and
  * Discord's retry_after), or -1.
  */
-enum tocsin_verdict tocsin_receiver_verdict(
-    const struct tocsin_receiver_config *r, unsigned step, long status,
-    const char *resp, size_t resp_len, int64_t *retry_after_ms);
+enum tocsin_verdict
+tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
+                        long status, const char *resp, size_t resp_len,
+                        int64_t *retry_after_ms);
 
 /* "webhook", "ntfy", ... */
 const char *tocsin_receiver_type_name(enum tocsin_receiver_type t);

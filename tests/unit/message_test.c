@@ -93,9 +93,9 @@ make_body(int resolved, const char *long_text)
     ev.negative_share = 0.711;
     ev.negative_baseline = 0.12;
     ev.score = 1;
-    const char *texts[3] = {"Stuck at the gate for 3 hours, no info \xf0\x9f\x98\xa1",
-                            long_text ? long_text : "Refunds? Anyone?",
-                            "third"};
+    const char *texts[3] = {
+        "Stuck at the gate for 3 hours, no info \xf0\x9f\x98\xa1",
+        long_text ? long_text : "Refunds? Anyone?", "third"};
     const char *authors[3] = {"@breaking_eu", "@jo", "@anon"};
     long long followers[3] = {140000, 1234, -1};
     for (int i = 0; i < 3; i++) {
@@ -182,9 +182,9 @@ test_text_fits_every_budget(void)
     for (size_t k = 0; k < sizeof budgets / sizeof budgets[0]; k++)
         for (int u = 0; u < 3; u++) {
             enum tocsin_unit unit = (enum tocsin_unit)u;
-            char *t = tocsin_message_text(
-                &m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK,
-                TOCSIN_MARKUP_SLACK, 3, budgets[k], unit);
+            char *t =
+                tocsin_message_text(&m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK,
+                                    TOCSIN_MARKUP_SLACK, 3, budgets[k], unit);
             REQUIRE(t);
             size_t len = strlen(t);
             CHECK(tocsin_utf8_length(t, len, unit) <= budgets[k]);

@@ -86,8 +86,7 @@ header(const struct tocsin_request *q, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i < q->nheaders; i++)
-        if (strncasecmp(q->headers[i], name, n) == 0 &&
-            q->headers[i][n] == ':')
+        if (strncasecmp(q->headers[i], name, n) == 0 && q->headers[i][n] == ':')
             return q->headers[i] + n + 2;
     return NULL;
 }
@@ -115,19 +114,18 @@ jint(json_t *o, const char *key)
 }
 
 static int
-no_step(const struct tocsin_receiver_config *r, const char *body,
-        unsigned step)
+no_step(const struct tocsin_receiver_config *r, const char *body, unsigned step)
 {
     struct tocsin_request *q = NULL;
-    return tocsin_receiver_request(&q, r, "d-1", body, strlen(body), step,
-                                   0) == TOCSIN_ENOENT;
+    return tocsin_receiver_request(&q, r, "d-1", body, strlen(body), step, 0) ==
+           TOCSIN_ENOENT;
 }
 
 static void
 test_webhook_unchanged_and_signed(void)
 {
-    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_WEBHOOK,
-                                           "http://h:1/hook");
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_WEBHOOK, "http://h:1/hook");
     r.secret = "s3cret";
     const char *body = "{\"not\":\"an alert\"}";
     struct tocsin_request *q = build(&r, body, 0, NULL);
@@ -138,8 +136,8 @@ test_webhook_unchanged_and_signed(void)
     CHECK_STR(header(q, "Content-Type"), "application/json");
     CHECK_STR(header(q, "X-Tocsin-Delivery"), "d-1");
     char want[TOCSIN_SIGN_MAX];
-    CHECK_OK(tocsin_sign_webhook("s3cret", 1795000000, body, strlen(body),
-                                 want, sizeof want));
+    CHECK_OK(tocsin_sign_webhook("s3cret", 1795000000, body, strlen(body), want,
+                                 sizeof want));
     CHECK_STR(header(q, "X-Tocsin-Signature"), want);
     tocsin_request_free(q);
     CHECK(no_step(&r, body, 1));
@@ -148,8 +146,8 @@ test_webhook_unchanged_and_signed(void)
 static void
 test_ntfy(void)
 {
-    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_NTFY,
-                                           "https://ntfy.example/");
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_NTFY, "https://ntfy.example/");
     r.topic = "crisis";
     r.token = "tk_abc";
     char *body = make_body(0, "critical");
@@ -189,8 +187,7 @@ test_ntfy(void)
     CHECK_STR(header(q, "Authorization"), "Basic dTpw");
     CHECK(jint(j, "priority") == 3);
     CHECK_STR(jstr(j, "tags.0"), "warning");
-    CHECK_STR(jstr(j, "actions.1.url"),
-              "https://ack.example/a?fp=" FP "&x=1");
+    CHECK_STR(jstr(j, "actions.1.url"), "https://ack.example/a?fp=" FP "&x=1");
     json_decref(j);
     tocsin_request_free(q);
     free(body);
@@ -283,8 +280,8 @@ test_pagerduty_trigger_and_resolve(void)
 static void
 test_telegram(void)
 {
-    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_TELEGRAM,
-                                           "http://127.0.0.1:9");
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_TELEGRAM, "http://127.0.0.1:9");
     r.token = "123:ABC";
     r.chat_id = "-100200";
     char *body = make_body(0, "critical");
@@ -371,8 +368,8 @@ test_discord_mattermost_teams_gotify(void)
 {
     char *body = make_body(0, "critical");
     json_t *j = NULL;
-    struct tocsin_receiver_config r = rcfg(
-        TOCSIN_RECEIVER_DISCORD, "https://discord.com/api/webhooks/1/tok");
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_DISCORD, "https://discord.com/api/webhooks/1/tok");
     struct tocsin_request *q = build(&r, body, 0, &j);
     REQUIRE(q && j);
     CHECK_STR(q->url, "https://discord.com/api/webhooks/1/tok");
@@ -426,8 +423,8 @@ test_discord_mattermost_teams_gotify(void)
 static void
 test_opsgenie_create_and_close(void)
 {
-    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_OPSGENIE,
-                                           "https://api.eu.opsgenie.com");
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_OPSGENIE, "https://api.eu.opsgenie.com");
     r.token = "genie";
     char *body = make_body(0, "critical");
     json_t *j = NULL;
