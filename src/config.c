@@ -32,6 +32,7 @@
 
 #include <libconfig.h>
 
+#include "tocsin/receiver.h"
 #include "tocsin/redis.h"
 
 #ifndef TOCSIN_DATADIR
@@ -387,6 +388,7 @@ enum ktype {
     K_CRED,      /* read $CREDENTIALS_DIRECTORY/name into the char * */
     K_LEVEL,     /* enum tocsin_log_level */
     K_RTYPE,     /* enum tocsin_receiver_type */
+    K_PRIOMAP,   /* receiver priority_map group */
     K_GROUP,     /* a group with its own table */
     K_RECEIVERS, /* the receivers list */
 };
@@ -414,6 +416,8 @@ struct key {
     const struct key *sub; /* K_GROUP */
     size_t nsub;
     kpost_fn post; /* K_GROUP: cross-key checks */
+    unsigned types; /* receiver keys: bit (1 << type) of the types that
+                       use the key; 0: all */
 };
 
 #define CF(f) offsetof(struct tocsin_config, f)
@@ -444,6 +448,8 @@ static int check_hostport(struct ctx *, const config_setting_t *, const char *,
                           const char *);
 static int check_name(struct ctx *, const config_setting_t *, const char *,
                       const char *);
+static int check_receiver_url(struct ctx *, const config_setting_t *,
+                              const char *, const char *);
 static void post_redis(struct ctx *, const config_setting_t *,
                        struct tocsin_config *);
 static void post_detection(struct ctx *, const config_setting_t *,
@@ -490,13 +496,78 @@ static const struct key detection_keys[] = {
     KFLOAT("sensitivity", CF(detection.sensitivity), 0, 1, 0.5, 0),
 };
 
+#define T(x) (1u << TOCSIN_RECEIVER_##x)
+#define KRSTR(n, f, t)                                                         \
+    {                                                                          \
+        .name = n, .type = K_STR, .off = RF(f), .flags = KF_NONEMPTY,          \
+        .types = t                                                             \
+    }
+#define KRFILE(n, f, t)                                                        \
+    {                                                                          \
+        .name = n, .type = K_FILE, .off = RF(f), .types = t                    \
+    }
+#define TOKEN_TYPES                                                            \
+    (T(NTFY) | T(TELEGRAM) | T(PUSHOVER) | T(GOTIFY))
+
 static const struct key receiver_keys[] = {
     KSTR("name", RF(name), NULL, KF_NONEMPTY | KF_REQUIRED, check_name),
-    {.name = "type", .type = K_RTYPE, .off = RF(type), .flags = KF_REQUIRED},
-    KSTR("url", RF(url), NULL, KF_NONEMPTY | KF_REQUIRED, check_http_url),
-    KSTR("secret", RF(secret), NULL, KF_NONEMPTY, NULL),
-    {.name = "secret_file", .type = K_FILE, .off = RF(secret)},
-    {.name = "secret_credential", .type = K_CRED, .off = RF(secret)},
+    {.name = "type", .type = K_RTYPE, .off = RF(type)},
+    KSTR("url", RF(url), NULL, KF_NONEMPTY, check_receiver_url),
+    {.name = "secret",
+     .type = K_STR,
+     .off = RF(secret),
+     .flags = KF_NONEMPTY,
+     .types = T(WEBHOOK)},
+    KRFILE("secret_file", secret, T(WEBHOOK)),
+    {.name = "secret_credential",
+     .type = K_CRED,
+     .off = RF(secret),
+     .types = T(WEBHOOK)},
+    KRSTR("token", token, TOKEN_TYPES),
+    KRFILE("token_file", token, TOKEN_TYPES),
+    KRSTR("routing_key", token, T(PAGERDUTY)),
+    KRFILE("routing_key_file", token, T(PAGERDUTY)),
+    KRSTR("api_key", token, T(OPSGENIE)),
+    KRFILE("api_key_file", token, T(OPSGENIE)),
+    KRSTR("user", user, T(PUSHOVER) | T(NTFY)),
+    KRFILE("user_file", user, T(PUSHOVER)),
+    KRSTR("password", password, T(NTFY)),
+    KRFILE("password_file", password, T(NTFY)),
+    KRSTR("topic", topic, T(NTFY)),
+    KRSTR("chat_id", chat_id, T(TELEGRAM)),
+    KRSTR("device", device, T(PUSHOVER)),
+    {.name = "ack_url",
+     .type = K_STR,
+     .off = RF(ack_url),
+     .flags = KF_NONEMPTY,
+     .check = check_http_url,
+     .types = T(NTFY) | T(PUSHOVER)},
+    KRSTR("source", source, T(PAGERDUTY) | T(OPSGENIE)),
+    {.name = "priority_map",
+     .type = K_PRIOMAP,
+     .types = T(NTFY) | T(PUSHOVER) | T(GOTIFY) | T(OPSGENIE)},
+    {.name = "retry",
+     .type = K_INT,
+     .off = RF(retry_s),
+     .min = 30,
+     .max = 10800,
+     .def = 60,
+     .types = T(PUSHOVER)},
+    {.name = "expire",
+     .type = K_INT,
+     .off = RF(expire_s),
+     .min = 30,
+     .max = 10800,
+     .def = 3600,
+     .types = T(PUSHOVER)},
+    {.name = "rate",
+     .type = K_FLOAT,
+     .off = RF(rate_per_s),
+     .min = 0,
+     .max = 100000,
+     .flags = KF_GT_MIN},
+    KINT("burst", RF(burst), 1, 100000, 0),
+    KINT("down_after", RF(down_after), 1, 1000000, 5),
     KINT("timeout_ms", RF(timeout_ms), 100, 600000, 10000),
     KINT("backoff_min_ms", RF(backoff_min_ms), 10, 3600000, 1000),
     KINT("backoff_max_ms", RF(backoff_max_ms), 10, 86400000, 300000),
@@ -639,6 +710,7 @@ set_defaults(struct ctx *c, const struct key *keys, size_t n, void *base)
         case K_FILE:
         case K_CRED:
         case K_RECEIVERS:
+        case K_PRIOMAP:
             break;
         }
     }
@@ -842,6 +914,31 @@ check_name(struct ctx *c, const config_setting_t *s, const char *path,
     return -1;
 }
 
+/* A receiver's url: http(s)://, or an Apprise-style URL. */
+static int
+check_receiver_url(struct ctx *c, const config_setting_t *s, const char *path,
+                   const char *v)
+{
+    if (!tocsin_apprise_scheme(v))
+        return check_http_url(c, s, path, v);
+    struct tocsin_apprise a;
+    char why[160], red[512], sh[CONFIG_SHOWN_MAX + 8];
+    tocsin_err e = tocsin_apprise_parse(v, &a, why, sizeof why);
+    if (e == TOCSIN_OK) {
+        tocsin_apprise_fini(&a);
+        return 0;
+    }
+    if (e == TOCSIN_ENOMEM) {
+        c->oom = 1;
+        return -1;
+    }
+    struct tocsin_receiver_config fake = {.type = TOCSIN_RECEIVER_SLACK};
+    tocsin_receiver_redact(&fake, v, red, sizeof red);
+    cerr(c, s, "%s: cannot parse \"%s\": %s", path, shown(red, sh, sizeof sh),
+         why);
+    return -1;
+}
+
 /* ---- values ---- */
 
 static void
@@ -991,6 +1088,8 @@ parse_streams(struct ctx *c, const config_setting_t *s, const char *path,
 static void parse_group(struct ctx *c, const config_setting_t *g,
                         const char *gpath, const struct key *keys, size_t n,
                         void *base);
+static void parse_priomap(struct ctx *c, const config_setting_t *s,
+                          const char *path, void *base);
 static void parse_receivers(struct ctx *c, const config_setting_t *s,
                             struct tocsin_config *cfg);
 
@@ -1087,16 +1186,34 @@ parse_value(struct ctx *c, const config_setting_t *s, const char *path,
         *(enum tocsin_log_level *)(void *)((char *)base + k->off) = lv;
         return;
     }
-    case K_RTYPE:
+    case K_RTYPE: {
+        enum tocsin_receiver_type rt;
         if (!(str = get_string(c, s, path, k)))
             return;
-        if (strcmp(str, "webhook") != 0) {
-            cerr(c, s, "%s: unknown receiver type \"%s\" (known: webhook)",
-                 path, shown(str, sh, sizeof sh));
+        if (tocsin_receiver_type_parse(str, &rt) != 0) {
+            const char *best = NULL;
+            for (unsigned t = 0; t < TOCSIN_RECEIVER_NTYPES; t++) {
+                const char *tn =
+                    tocsin_receiver_type_name((enum tocsin_receiver_type)t);
+                if (edit_distance(str, tn) <= 2)
+                    best = tn;
+            }
+            if (best)
+                cerr(c, s,
+                     "%s: unknown receiver type \"%s\" (did you mean "
+                     "\"%s\"?)",
+                     path, shown(str, sh, sizeof sh), best);
+            else
+                cerr(c, s, "%s: unknown receiver type \"%s\" (known: %s)",
+                     path, shown(str, sh, sizeof sh),
+                     tocsin_receiver_type_list());
             return;
         }
-        *(enum tocsin_receiver_type *)(void *)((char *)base + k->off) =
-            TOCSIN_RECEIVER_WEBHOOK;
+        *(enum tocsin_receiver_type *)(void *)((char *)base + k->off) = rt;
+        return;
+    }
+    case K_PRIOMAP:
+        parse_priomap(c, s, path, base);
         return;
     case K_GROUP: {
         if (!config_setting_is_group(s)) {
@@ -1111,6 +1228,44 @@ parse_value(struct ctx *c, const config_setting_t *s, const char *path,
     case K_RECEIVERS:
         parse_receivers(c, s, base);
         return;
+    }
+}
+
+/* priority_map = { critical = 5; warning = 4; ... } */
+static void
+parse_priomap(struct ctx *c, const config_setting_t *s, const char *path,
+              void *base)
+{
+    static const char *const slots[TOCSIN_PRIO_NSLOTS] = {
+        "critical", "error", "warning", "info", "resolved"};
+    struct tocsin_receiver_config *r = base;
+    if (!config_setting_is_group(s)) {
+        type_error(c, s, path, "a group");
+        return;
+    }
+    int len = config_setting_length(s);
+    for (int i = 0; i < len; i++) {
+        const config_setting_t *m = config_setting_get_elem(s, i);
+        const char *name = config_setting_name(m);
+        char mpath[340];
+        snprintf(mpath, sizeof mpath, "%s.%s", path, name ? name : "?");
+        size_t k;
+        for (k = 0; k < TOCSIN_PRIO_NSLOTS; k++)
+            if (name && strcmp(name, slots[k]) == 0)
+                break;
+        if (k == TOCSIN_PRIO_NSLOTS) {
+            char sh[CONFIG_SHOWN_MAX + 8];
+            cerr(c, m,
+                 "%s: unknown severity \"%s\" (known: critical, error, "
+                 "warning, info, resolved)",
+                 path, shown(name ? name : "?", sh, sizeof sh));
+            continue;
+        }
+        double v;
+        if (get_number(c, m, mpath, 1, &v))
+            continue;
+        r->priority[k] = (int)v;
+        r->priority_set |= 1u << k;
     }
 }
 
@@ -1225,6 +1380,136 @@ post_detection(struct ctx *c, const config_setting_t *g,
          cfg->detection.resolve_score, cfg->detection.fire_score);
 }
 
+/* Move an Apprise field into the receiver unless the key was given. */
+static void
+take_field(struct ctx *c, const config_setting_t *g, const char *path,
+           const char *const *keys, char **field, char **from)
+{
+    if (!*from)
+        return;
+    for (const char *const *k = keys; *k; k++) {
+        const config_setting_t *s = config_setting_get_member(g, *k);
+        if (s) {
+            cerr(c, s, "%s.%s: also given in url", path, *k);
+            return;
+        }
+    }
+    if (*field) {
+        explicit_bzero(*field, strlen(*field));
+        free(*field);
+    }
+    *field = *from;
+    *from = NULL;
+}
+
+/* Type-specific checks of one receiver, after its keys were parsed. */
+static void
+post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
+              struct tocsin_receiver_config *r)
+{
+    static const char *const tokens[] = {
+        "token", "token_file", "routing_key", "routing_key_file", "api_key",
+        "api_key_file", NULL};
+    static const char *const users[] = {"user", "user_file", NULL};
+    static const char *const passwords[] = {"password", "password_file",
+                                            NULL};
+    static const char *const none[] = {NULL};
+    const config_setting_t *ts = config_setting_get_member(g, "type");
+    const config_setting_t *us = config_setting_get_member(g, "url");
+    if ((ts && reported(c, ts)) || (us && reported(c, us)))
+        return;
+    secret_conflicts(c, g, path, tokens, "token, routing_key and api_key "
+                                         "(or their _file forms)", 0);
+    secret_conflicts(c, g, path, users, "user and user_file", 0);
+    secret_conflicts(c, g, path, passwords, "password and password_file", 0);
+    if (r->url && tocsin_apprise_scheme(r->url)) {
+        struct tocsin_apprise a;
+        char why[160];
+        tocsin_err e = tocsin_apprise_parse(r->url, &a, why, sizeof why);
+        if (e != TOCSIN_OK) {
+            c->oom |= e == TOCSIN_ENOMEM;
+            return;
+        }
+        if (ts && r->type != a.type)
+            cerr(c, us, "%s.url: a %s URL, but type is \"%s\"", path,
+                 tocsin_receiver_type_name(a.type),
+                 tocsin_receiver_type_name(r->type));
+        r->type = a.type;
+        take_field(c, g, path, none, &r->url, &a.url);
+        take_field(c, g, path, tokens, &r->token, &a.token);
+        take_field(c, g, path, users, &r->user, &a.user);
+        take_field(c, g, path, passwords, &r->password, &a.password);
+        static const char *const topic[] = {"topic", NULL};
+        static const char *const chat[] = {"chat_id", NULL};
+        static const char *const device[] = {"device", NULL};
+        take_field(c, g, path, topic, &r->topic, &a.topic);
+        take_field(c, g, path, chat, &r->chat_id, &a.chat_id);
+        take_field(c, g, path, device, &r->device, &a.device);
+        tocsin_apprise_fini(&a);
+    } else if (!ts) {
+        cerr(c, g, "%s: missing required key \"type\"", path);
+        return;
+    }
+    /* Keys that this type does not use. */
+    const char *tname = tocsin_receiver_type_name(r->type);
+    int len = config_setting_length(g);
+    for (int i = 0; i < len; i++) {
+        const config_setting_t *m = config_setting_get_elem(g, i);
+        const char *name = config_setting_name(m);
+        for (size_t k = 0; name && k < NKEYS(receiver_keys); k++)
+            if (strcmp(name, receiver_keys[k].name) == 0 &&
+                receiver_keys[k].types &&
+                !(receiver_keys[k].types & (1u << r->type)))
+                cerr(c, m, "%s.%s: not used by type %s", path, name, tname);
+    }
+    /* What each type needs. */
+    const char *need = NULL;
+    switch (r->type) {
+    case TOCSIN_RECEIVER_NTFY:
+        need = !r->topic ? "topic" : NULL;
+        break;
+    case TOCSIN_RECEIVER_PAGERDUTY:
+        need = !r->token ? "routing_key" : NULL;
+        break;
+    case TOCSIN_RECEIVER_OPSGENIE:
+        need = !r->token ? "api_key" : NULL;
+        break;
+    case TOCSIN_RECEIVER_TELEGRAM:
+        need = !r->token ? "token" : !r->chat_id ? "chat_id" : NULL;
+        break;
+    case TOCSIN_RECEIVER_PUSHOVER:
+        need = !r->token ? "token" : !r->user ? "user" : NULL;
+        break;
+    case TOCSIN_RECEIVER_GOTIFY:
+        need = !r->url ? "url" : !r->token ? "token" : NULL;
+        break;
+    default:
+        need = !r->url ? "url" : NULL;
+        break;
+    }
+    if (need && !(strcmp(need, "url") == 0 && us))
+        cerr(c, g, "%s: missing required key \"%s\"", path, need);
+    /* Priorities within the gateway's range. */
+    int lo = 1, hi = 5;
+    if (r->type == TOCSIN_RECEIVER_PUSHOVER) {
+        lo = -2;
+        hi = 2;
+    } else if (r->type == TOCSIN_RECEIVER_GOTIFY) {
+        lo = 0;
+        hi = 10;
+    }
+    static const char *const slots[TOCSIN_PRIO_NSLOTS] = {
+        "critical", "error", "warning", "info", "resolved"};
+    const config_setting_t *pm = config_setting_get_member(g, "priority_map");
+    for (int k = 0; pm && k < TOCSIN_PRIO_NSLOTS; k++) {
+        const config_setting_t *ps = config_setting_get_member(pm, slots[k]);
+        if ((r->priority_set & (1u << k)) &&
+            (r->priority[k] < lo || r->priority[k] > hi))
+            cerr(c, ps, "%s.priority_map.%s: %d is not a %s priority (%d to "
+                 "%d)", path, slots[k], r->priority[k], tname, lo, hi);
+    }
+}
+
 static void
 parse_receivers(struct ctx *c, const config_setting_t *s,
                 struct tocsin_config *cfg)
@@ -1259,6 +1544,7 @@ parse_receivers(struct ctx *c, const config_setting_t *s,
         parse_group(c, e, path, receiver_keys, NKEYS(receiver_keys), r);
         secret_conflicts(c, e, path, names,
                          "secret, secret_file and secret_credential", 0);
+        post_receiver(c, e, path, r);
         const config_setting_t *bm = good_member(c, e, "backoff_max_ms");
         const config_setting_t *bn =
             config_setting_get_member(e, "backoff_min_ms");
@@ -1433,8 +1719,16 @@ tocsin_config_free(struct tocsin_config *cfg)
     for (size_t i = 0; i < cfg->nreceivers; i++) {
         struct tocsin_receiver_config *r = &cfg->receivers[i];
         free(r->name);
-        free(r->url);
+        wipe_free(r->url); /* may hold a token */
         wipe_free(r->secret);
+        wipe_free(r->token);
+        wipe_free(r->user);
+        wipe_free(r->password);
+        free(r->topic);
+        free(r->chat_id);
+        free(r->device);
+        free(r->ack_url);
+        free(r->source);
     }
     free(cfg->receivers);
     free(cfg->alerts.external_url);

@@ -16,6 +16,7 @@
 #include "tocsin/notify.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,8 +30,9 @@
 
 #include "tocsin/backoff.h"
 #include "tocsin/log.h"
+#include "tocsin/mention.h"
+#include "tocsin/receiver.h"
 #include "tocsin/redis.h"
-#include "tocsin/sign.h"
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "0"
@@ -55,6 +57,7 @@ enum finish {
 struct xfer {
     CURL *easy;
     struct curl_slist *hdrs;
+    struct tocsin_request *req; /* what is being sent (owned) */
     char resp[RESP_KEEP + 1];
     size_t resp_len;
     char retry_after[64];
@@ -68,6 +71,7 @@ struct job {
     size_t body_len;
     int64_t created_ms; /* epoch ms */
     unsigned attempts;
+    unsigned step;      /* the driver's request being sent (receiver.h) */
     int64_t due;        /* monotonic ms of the next attempt */
     int64_t prev_delay; /* for the backoff */
     int inflight;
@@ -80,6 +84,20 @@ struct job {
 struct rstat {
     struct tocsin_receiver_stats st; /* under mu */
     int inflight;                    /* thread only */
+    double tokens;                   /* rate limit bucket, thread only */
+    int64_t refill_ms;               /* monotonic ms of the last refill */
+    int fails;                       /* failed attempts in a row */
+    int down;                        /* a ReceiverDown alert is firing */
+    int64_t down_since;              /* epoch ms it started */
+};
+
+/* A ReceiverDown event to write to the outbox for the other receivers. */
+struct notice {
+    char receiver[64];
+    int firing;
+    char reason[128];
+    int64_t at_ms; /* epoch ms */
+    int64_t since_ms; /* epoch ms the alert started */
 };
 
 struct tocsin_notifier {
@@ -107,6 +125,8 @@ struct tocsin_notifier {
     int64_t next_claim, next_depth, redis_retry_at, redis_backoff;
     int redis_down_logged;
     uint64_t rng;
+    struct notice *notices;
+    size_t nnotices;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -293,6 +313,247 @@ inflight_slot(struct tocsin_notifier *n, const char *receiver)
     return s ? &s->inflight : NULL;
 }
 
+/* ---- rate limits and receiver health ---------------------------------- */
+
+static redisReply *cmd(struct tocsin_notifier *n, int argc, const char **argv,
+                       const size_t *lens);
+static void redis_drop(struct tocsin_notifier *n, const char *what);
+
+/* The type's documented pace: requests per second and burst. */
+static void
+default_rate(enum tocsin_receiver_type t, double *rate, int *burst)
+{
+    switch (t) {
+    case TOCSIN_RECEIVER_SLACK: /* about 1 per second per channel */
+        *rate = 1;
+        *burst = 2;
+        break;
+    case TOCSIN_RECEIVER_TELEGRAM: /* about 1 per second per chat */
+        *rate = 1;
+        *burst = 3;
+        break;
+    case TOCSIN_RECEIVER_DISCORD: /* 5 per 2 s per webhook */
+        *rate = 2.5;
+        *burst = 5;
+        break;
+    case TOCSIN_RECEIVER_NTFY: /* burst of 60, then 1 per 5 s */
+        *rate = 0.2;
+        *burst = 60;
+        break;
+    case TOCSIN_RECEIVER_PAGERDUTY: /* about 120 per minute per key */
+        *rate = 2;
+        *burst = 10;
+        break;
+    default:
+        *rate = 0; /* no limit */
+        *burst = 0;
+        break;
+    }
+}
+
+/*
+ * Take a token from the receiver's bucket: 0 if taken, else the
+ * milliseconds until one is there (the job waits that long).
+ */
+static int64_t
+rate_take(struct tocsin_notifier *n, const char *receiver,
+          const struct tocsin_receiver_config *r, int64_t now)
+{
+    double rate = r->rate_per_s;
+    int burst = r->burst;
+    double drate;
+    int dburst;
+    default_rate(r->type, &drate, &dburst);
+    if (rate <= 0)
+        rate = drate;
+    if (burst <= 0)
+        burst = dburst > 0 ? dburst : 1;
+    if (rate <= 0)
+        return 0;
+    pthread_mutex_lock(&n->mu);
+    struct rstat *s = stat_slot(n, receiver);
+    pthread_mutex_unlock(&n->mu);
+    if (!s)
+        return 0;
+    if (s->refill_ms == 0) {
+        s->tokens = burst;
+        s->refill_ms = now;
+    }
+    s->tokens += (double)(now - s->refill_ms) * rate / 1000.0;
+    s->refill_ms = now;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    if (s->tokens < 1)
+        return 1 + (int64_t)((1 - s->tokens) * 1000.0 / rate);
+    s->tokens -= 1;
+    return 0;
+}
+
+/* Record an attempt's outcome; a receiver failing down_after times in a
+ * row raises ReceiverDown through the others, its next success resolves
+ * it. */
+static void
+health(struct tocsin_notifier *n, const char *receiver, int ok, int status,
+       const char *error)
+{
+    const struct tocsin_receiver_config *r = find_receiver(n->cfg, receiver);
+    int limit = or_default(r ? r->down_after : 0, 5);
+    pthread_mutex_lock(&n->mu);
+    struct rstat *s = stat_slot(n, receiver);
+    pthread_mutex_unlock(&n->mu);
+    if (!s || !r)
+        return;
+    int change = 0;
+    if (ok) {
+        s->fails = 0;
+        change = s->down;
+        s->down = 0;
+    } else if (++s->fails >= limit && !s->down) {
+        s->down = 1;
+        s->down_since = wall_ms();
+        change = 1;
+    }
+    if (!change)
+        return;
+    struct notice *v = realloc(n->notices, (n->nnotices + 1) * sizeof *v);
+    if (!v)
+        return;
+    n->notices = v;
+    struct notice *t = &v[n->nnotices++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->receiver, sizeof t->receiver, "%s", receiver);
+    t->firing = !ok;
+    t->at_ms = wall_ms();
+    t->since_ms = s->down_since;
+    if (!ok) {
+        if (status)
+            snprintf(t->reason, sizeof t->reason, "HTTP %d", status);
+        else
+            snprintf(t->reason, sizeof t->reason, "%.100s",
+                     error ? error : "no answer");
+        tocsin_log_err("NOTIFY-DOWN",
+                       "receiver=%s: %d failed attempts in a row (%s); "
+                       "alerting the other receivers",
+                       receiver, s->fails, t->reason);
+    } else {
+        tocsin_log_notice("NOTIFY-UP", "receiver=%s answers again",
+                          receiver);
+    }
+}
+
+/* The Alertmanager-v4 body of a ReceiverDown notice for target. */
+static char *
+notice_body(const struct tocsin_notifier *n, const struct notice *t,
+            const char *target, const char *fingerprint)
+{
+    char summary[256], desc[512], starts[40], ends[40], gkey[160];
+    if (t->firing) {
+        snprintf(summary, sizeof summary, "Receiver %s is down: %s",
+                 t->receiver, t->reason);
+        snprintf(desc, sizeof desc,
+                 "Alerts for receiver %s cannot be delivered; they stay in "
+                 "the outbox and are retried until it answers again.",
+                 t->receiver);
+    } else {
+        snprintf(summary, sizeof summary, "Receiver %s is delivering again",
+                 t->receiver);
+        snprintf(desc, sizeof desc,
+                 "Receiver %s answered again; alerts held for it are being "
+                 "delivered.",
+                 t->receiver);
+    }
+    tocsin_format_time(t->since_ms, starts, sizeof starts);
+    if (t->firing)
+        snprintf(ends, sizeof ends, "0001-01-01T00:00:00Z");
+    else
+        tocsin_format_time(t->at_ms, ends, sizeof ends);
+    snprintf(gkey, sizeof gkey, "{}:{alertname=\"ReceiverDown\", "
+                                "receiver=\"%s\"}",
+             t->receiver);
+    const char *ext = n->cfg->alerts.external_url
+                          ? n->cfg->alerts.external_url
+                          : "";
+    const char *status = t->firing ? "firing" : "resolved";
+    json_t *labels = json_pack("{s:s, s:s, s:s, s:s}", "alertname",
+                               "ReceiverDown", "topic", t->receiver,
+                               "receiver", t->receiver, "severity",
+                               "critical");
+    json_t *ann = json_pack("{s:s, s:s}", "summary", summary, "description",
+                            desc);
+    if (!labels || !ann) {
+        json_decref(labels);
+        json_decref(ann);
+        return NULL;
+    }
+    json_t *body = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:{s:s, s:s}, s:O, s:O, s:s,"
+        " s:[{s:s, s:O, s:O, s:s, s:s, s:s, s:s}]}",
+        "version", "4", "groupKey", gkey, "truncatedAlerts", 0, "status",
+        status, "receiver", target, "groupLabels", "alertname",
+        "ReceiverDown", "receiver", t->receiver, "commonLabels", labels,
+        "commonAnnotations", ann, "externalURL", ext, "alerts", "status",
+        status, "labels", labels, "annotations", ann, "startsAt", starts,
+        "endsAt", ends, "generatorURL", "", "fingerprint", fingerprint);
+    json_decref(labels);
+    json_decref(ann);
+    if (!body)
+        return NULL;
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+/* Write the queued ReceiverDown notices to the outbox, one entry per other
+ * receiver.  Call with Redis up. */
+static void
+flush_notices(struct tocsin_notifier *n)
+{
+    while (n->nnotices > 0 && n->rc) {
+        struct notice *t = &n->notices[0];
+        char fp[96], created[24];
+        snprintf(fp, sizeof fp, "receiver-down-%.64s", t->receiver);
+        snprintf(created, sizeof created, "%lld", (long long)t->at_ms);
+        for (size_t i = 0; i < n->cfg->nreceivers; i++) {
+            const struct tocsin_receiver_config *o = &n->cfg->receivers[i];
+            if (!o->name || strcmp(o->name, t->receiver) == 0 ||
+                (!t->firing && !o->send_resolved))
+                continue;
+            char *body = notice_body(n, t, o->name, fp);
+            if (!body)
+                continue;
+            char delivery[200];
+            snprintf(delivery, sizeof delivery, "%s-%s-%lld-%s", fp,
+                     t->firing ? "f" : "r", (long long)t->at_ms, o->name);
+            const char *argv[] = {"XADD",   n->key,  "*",      "delivery",
+                                  delivery, "receiver", o->name, "body",
+                                  body,     "created",  created, "key",
+                                  fp};
+            redisReply *r = cmd(n, 13, argv, NULL);
+            free(body);
+            if (!r) {
+                redis_drop(n, "XADD ReceiverDown");
+                return;
+            }
+            freeReplyObject(r);
+        }
+        memmove(&n->notices[0], &n->notices[1],
+                (n->nnotices - 1) * sizeof n->notices[0]);
+        n->nnotices--;
+    }
+}
+
+/* Whether the driver has a request `step` for job j. */
+static int
+has_step(const struct tocsin_receiver_config *r, const struct job *j,
+         unsigned step)
+{
+    struct tocsin_request *q = NULL;
+    tocsin_err err = tocsin_receiver_request(&q, r, j->delivery, j->body,
+                                             j->body_len, step, wall_ms());
+    tocsin_request_free(q);
+    return err != TOCSIN_ENOENT;
+}
+
 /* ---- HTTP requests ---------------------------------------------------- */
 
 static size_t
@@ -340,8 +601,10 @@ xfer_cleanup(struct xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
+    tocsin_request_free(x->req);
     x->easy = NULL;
     x->hdrs = NULL;
+    x->req = NULL;
 }
 
 static tocsin_err
@@ -354,45 +617,49 @@ add_header(struct curl_slist **l, const char *line)
     return TOCSIN_OK;
 }
 
-/* Prepare x->easy to POST body to receiver r.  body must outlive it. */
+/*
+ * Prepare x->easy for request `step` of the entry (delivery, body) to
+ * receiver r, built by the receiver's driver (receiver.h).  TOCSIN_ENOENT
+ * when the delivery needs no such step; TOCSIN_EINVAL when the driver
+ * cannot build it (the entry is dead-lettered).
+ */
 static tocsin_err
 xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
-           const char *delivery, const char *body, size_t len)
+           const char *delivery, const char *body, size_t len, unsigned step)
 {
-    char line[256];
-    tocsin_err err = TOCSIN_ENOMEM;
+    tocsin_err err;
     x->resp_len = 0;
     x->resp[0] = '\0';
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
+    tocsin_request_free(x->req);
+    x->req = NULL;
+    err = tocsin_receiver_request(&x->req, r, delivery, body, len, step,
+                                  wall_ms());
+    if (err)
+        return err;
+    const struct tocsin_request *q = x->req;
+    err = TOCSIN_ENOMEM;
     x->easy = curl_easy_init();
     if (!x->easy)
         goto out;
-    if ((err = add_header(&x->hdrs, "Content-Type: application/json")) ||
-        (err = add_header(&x->hdrs, "User-Agent: tocsin/" TOCSIN_VERSION)) ||
+    for (size_t i = 0; i < q->nheaders; i++)
+        if ((err = add_header(&x->hdrs, q->headers[i])))
+            goto out;
+    if ((err = add_header(&x->hdrs, "User-Agent: tocsin/" TOCSIN_VERSION)) ||
         (err = add_header(&x->hdrs, "Expect:")))
         goto out;
-    snprintf(line, sizeof line, "X-Tocsin-Delivery: %s", delivery);
-    if ((err = add_header(&x->hdrs, line)))
-        goto out;
-    if (r->secret && r->secret[0]) {
-        char sig[TOCSIN_SIGN_MAX];
-        err = tocsin_sign_webhook(r->secret, (long long)(wall_ms() / 1000),
-                                  body, len, sig, sizeof sig);
-        if (err)
-            goto out;
-        snprintf(line, sizeof line, "X-Tocsin-Signature: %s", sig);
-        if ((err = add_header(&x->hdrs, line)))
-            goto out;
-    }
     CURL *e = x->easy;
     err = TOCSIN_EINVAL;
-    if (curl_easy_setopt(e, CURLOPT_URL, r->url) ||
+    if (curl_easy_setopt(e, CURLOPT_URL, q->url) ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ||
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs) ||
         curl_easy_setopt(e, CURLOPT_POST, 1L) ||
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) ||
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) ||
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? q->body : "") ||
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)q->body_len) ||
+        (strcmp(q->method, "POST") != 0 &&
+         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method)) ||
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                          (long)or_default(r->timeout_ms, 10000)) ||
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
@@ -915,7 +1182,7 @@ start_due(struct tocsin_notifier *n)
             continue;
         const struct tocsin_receiver_config *r =
             find_receiver(n->cfg, j->receiver);
-        if (!r || !r->url) {
+        if (!r) {
             j->x.resp_len = 0;
             give_up(n, j, "unknown receiver", 0);
             continue;
@@ -923,9 +1190,23 @@ start_due(struct tocsin_notifier *n)
         int *inflight = inflight_slot(n, j->receiver);
         if (!inflight || *inflight >= or_default(r->max_concurrency, 4))
             continue;
-        if (xfer_setup(&j->x, r, j->delivery, j->body, j->body_len) !=
-                TOCSIN_OK ||
-            curl_easy_setopt(j->x.easy, CURLOPT_PRIVATE, j) ||
+        int64_t wait = rate_take(n, j->receiver, r, now);
+        if (wait > 0) {
+            j->due = now + wait; /* the gateway's pace */
+            continue;
+        }
+        tocsin_err err = xfer_setup(&j->x, r, j->delivery, j->body,
+                                    j->body_len, j->step);
+        if (err == TOCSIN_ENOENT) { /* nothing (more) to send */
+            set_finish(j, FIN_ACK, NULL, j->status);
+            continue;
+        }
+        if (err == TOCSIN_EINVAL) {
+            j->x.resp_len = 0;
+            give_up(n, j, "cannot build the request from the body", 0);
+            continue;
+        }
+        if (err || curl_easy_setopt(j->x.easy, CURLOPT_PRIVATE, j) ||
             curl_multi_add_handle(n->multi, j->x.easy)) {
             xfer_cleanup(&j->x);
             j->due = now + 1000; /* out of memory: try again later */
@@ -972,10 +1253,7 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
     CURLcode res = m->data.result;
     curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(n->multi, m->easy_handle);
-    curl_easy_cleanup(j->x.easy);
-    j->x.easy = NULL;
-    curl_slist_free_all(j->x.hdrs);
-    j->x.hdrs = NULL;
+    xfer_cleanup(&j->x);
     j->inflight = 0;
     int *inflight = inflight_slot(n, j->receiver);
     if (inflight && *inflight > 0)
@@ -984,10 +1262,27 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
     const struct tocsin_receiver_config *r = find_receiver(n->cfg, j->receiver);
     char shown[256] = "?";
     if (r && r->url)
-        tocsin_log_redact_url(r->url, shown, sizeof shown);
+        tocsin_receiver_redact(r, r->url, shown, sizeof shown);
     int st = (int)status;
+    int64_t body_wait = -1;
+    enum tocsin_verdict v = TOCSIN_VERDICT_RETRY;
+    if (res == CURLE_OK && r)
+        v = tocsin_receiver_verdict(r, j->step, status, j->x.resp,
+                                    j->x.resp_len, &body_wait);
+    else if (res == CURLE_OK && status >= 200 && status < 300)
+        v = TOCSIN_VERDICT_OK;
+    else if (res == CURLE_OK && !retryable_status(status))
+        v = TOCSIN_VERDICT_FAIL;
 
-    if (res == CURLE_OK && status >= 200 && status < 300) {
+    if (v == TOCSIN_VERDICT_OK) {
+        health(n, j->receiver, 1, st, NULL);
+        j->status = st;
+        if (r && has_step(r, j, j->step + 1)) {
+            j->step++; /* the next request of this delivery, at once */
+            j->due = mono_ms();
+            j->prev_delay = 0;
+            return;
+        }
         tocsin_log_info("NOTIFY-SENT",
                         "receiver=%s delivery=%s: HTTP %d after %u "
                         "attempt(s)",
@@ -996,6 +1291,9 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         set_finish(j, FIN_ACK, NULL, st);
         return;
     }
+    if (body_wait >= 0 && !j->x.retry_after[0])
+        snprintf(j->x.retry_after, sizeof j->x.retry_after, "%lld",
+                 (long long)((body_wait + 999) / 1000));
     char err[128];
     if (res != CURLE_OK)
         snprintf(err, sizeof err, "%.127s",
@@ -1005,9 +1303,9 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
     tocsin_log_warn("NOTIFY-FAIL", "receiver=%s url=%s delivery=%s: %s",
                     j->receiver, shown, j->delivery, err);
     count(n, j->receiver, EV_FAIL, st, err);
+    health(n, j->receiver, 0, st, err);
 
-    int retry = res != CURLE_OK || retryable_status(status);
-    if (!retry) {
+    if (v == TOCSIN_VERDICT_FAIL) {
         char reason[96];
         snprintf(reason, sizeof reason, "HTTP %d", st);
         give_up(n, j, reason, st);
@@ -1165,6 +1463,8 @@ run(void *arg)
                 on_done(n, m);
         if (n->rc)
             flush_finishes(n);
+        if (n->rc && n->nnotices)
+            flush_notices(n);
         now = mono_ms();
         int64_t w2 = until_due(n, now, wait);
         if (!atomic_load(&n->stop))
@@ -1309,6 +1609,7 @@ tocsin_notifier_free(struct tocsin_notifier *n)
     curl_multi_cleanup(n->multi);
     free(n->jobs);
     free(n->stats);
+    free(n->notices);
     free(n->key);
     free(n->dead_key);
     free(n->delivered_key);
@@ -1361,7 +1662,7 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
         return TOCSIN_EINVAL;
     }
     const struct tocsin_receiver_config *r = find_receiver(cfg, name);
-    if (!r || !r->url) {
+    if (!r) {
         errf(errbuf, errlen, "no receiver called \"%s\"", name);
         return TOCSIN_ENOENT;
     }
@@ -1372,15 +1673,36 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
     struct xfer *x = calloc(1, sizeof *x);
     tocsin_err err = TOCSIN_ENOMEM;
     char delivery[48], shown[256];
-    tocsin_log_redact_url(r->url, shown, sizeof shown);
+    tocsin_receiver_redact(r, r->url, shown, sizeof shown);
     snprintf(delivery, sizeof delivery, "test-%lld", (long long)wall_ms());
-    if (!x || xfer_setup(x, r, delivery, body, strlen(body)) != TOCSIN_OK) {
-        errf(errbuf, errlen, "cannot prepare the request");
+    if (!x) {
+        errf(errbuf, errlen, "out of memory");
         goto out;
     }
-    CURLcode res = curl_easy_perform(x->easy);
+    CURLcode res = CURLE_OK;
     long status = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    for (unsigned step = 0;; step++) {
+        tocsin_err e = xfer_setup(x, r, delivery, body, strlen(body), step);
+        if (e == TOCSIN_ENOENT && step > 0)
+            break;
+        if (e != TOCSIN_OK) {
+            errf(errbuf, errlen, "cannot prepare the request%s",
+                 e == TOCSIN_EINVAL ? " (is the body an alert event?)" : "");
+            err = e == TOCSIN_ENOMEM ? TOCSIN_ENOMEM : TOCSIN_EINVAL;
+            goto out;
+        }
+        res = curl_easy_perform(x->easy);
+        status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (res != CURLE_OK ||
+            tocsin_receiver_verdict(r, step, status, x->resp, x->resp_len,
+                                    NULL) != TOCSIN_VERDICT_OK)
+            break;
+        curl_easy_cleanup(x->easy);
+        curl_slist_free_all(x->hdrs);
+        x->easy = NULL;
+        x->hdrs = NULL;
+    }
     if (res != CURLE_OK) {
         errf(errbuf, errlen, "%s: %s", shown,
              x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));

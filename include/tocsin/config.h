@@ -24,13 +24,35 @@
 
 enum tocsin_receiver_type {
     TOCSIN_RECEIVER_WEBHOOK = 0,
-    /* issue 5 adds slack, ntfy, pagerduty, ... here */
+    TOCSIN_RECEIVER_NTFY,
+    TOCSIN_RECEIVER_SLACK,
+    TOCSIN_RECEIVER_PAGERDUTY,
+    TOCSIN_RECEIVER_TELEGRAM,
+    TOCSIN_RECEIVER_PUSHOVER,
+    TOCSIN_RECEIVER_DISCORD,
+    TOCSIN_RECEIVER_MATTERMOST,
+    TOCSIN_RECEIVER_MSTEAMS,
+    TOCSIN_RECEIVER_GOTIFY,
+    TOCSIN_RECEIVER_OPSGENIE,
+    TOCSIN_RECEIVER_NTYPES /* not a type */
+};
+
+/* Indexes of tocsin_receiver_config.priority. */
+enum tocsin_prio_slot {
+    TOCSIN_PRIO_CRITICAL = 0,
+    TOCSIN_PRIO_ERROR,
+    TOCSIN_PRIO_WARNING,
+    TOCSIN_PRIO_INFO,
+    TOCSIN_PRIO_RESOLVED,
+    TOCSIN_PRIO_NSLOTS
 };
 
 struct tocsin_receiver_config {
     char *name;                     /* unique, [A-Za-z0-9_.-]+ */
-    enum tocsin_receiver_type type; /* "webhook" */
-    char *url;                      /* http:// or https:// */
+    enum tocsin_receiver_type type; /* "webhook", "ntfy", ... */
+    char *url; /* http:// or https:// (an Apprise URL is turned into
+                  one when loaded); for pagerduty, pushover, telegram and
+                  opsgenie, the API base, defaulting to the public one */
     char *secret;        /* HMAC key for X-Tocsin-Signature, or NULL */
     int timeout_ms;      /* per request; default 10000, 100..600000 */
     int backoff_min_ms;  /* first retry delay; default 1000 */
@@ -39,6 +61,32 @@ struct tocsin_receiver_config {
                             default 86400, 60..2592000 */
     int send_resolved;   /* default 1 */
     int max_concurrency; /* in-flight requests to this receiver; default 4 */
+
+    /* Type-specific (issue 5); NULL / unset when not given.  See README
+     * "Receivers" for which type uses which. */
+    char *token;   /* ntfy access token, telegram bot token, pushover app
+                      token, gotify app token, pagerduty routing_key,
+                      opsgenie api_key (secret) */
+    char *user;    /* pushover user key; ntfy basic-auth user */
+    char *password; /* ntfy basic-auth password (secret) */
+    char *topic;   /* ntfy topic */
+    char *chat_id; /* telegram chat */
+    char *device;  /* pushover device(s) */
+    char *ack_url; /* ntfy "Acknowledge" button, pushover callback;
+                      "{fingerprint}" is replaced, else "/<fp>" appended */
+    char *source;  /* pagerduty payload.source, opsgenie source;
+                      default "tocsin" */
+    int priority[TOCSIN_PRIO_NSLOTS]; /* by severity (priority_map) */
+    unsigned priority_set; /* bit i: priority[i] was given, else the
+                              type's default */
+    int retry_s;   /* pushover emergency retry, default 60, >= 30 */
+    int expire_s;  /* pushover emergency expire, default 3600, <= 10800 */
+    double rate_per_s; /* sustained requests per second; 0: the type's
+                          default (slack 1, telegram 1, ntfy 0.2, ...) */
+    int burst;     /* requests allowed at once; 0: the type's default */
+    int down_after; /* failed attempts in a row that raise a ReceiverDown
+                       alert through the other receivers; default 5
+                       (0 in a hand-made config also means 5) */
 };
 
 struct tocsin_config {

@@ -266,6 +266,21 @@ test_docs_list_every_key(void)
                                        "give_up",
                                        "send_resolved",
                                        "max_concurrency",
+                                       "rate",
+                                       "burst",
+                                       "down_after",
+                                       "token_file",
+                                       "routing_key_file",
+                                       "api_key_file",
+                                       "user_file",
+                                       "topic",
+                                       "chat_id",
+                                       "device",
+                                       "ack_url",
+                                       "source",
+                                       "priority_map",
+                                       "retry",
+                                       "expire",
                                        "external_url",
                                        "level",
                                        "listen",
@@ -655,7 +670,7 @@ test_err_unknown_receiver_type(void)
     EXPECT_ERRORS("receivers = ( {\n  name = \"a\";\n  type = \"slak\";\n"
                   "  url = \"http://h/\"; } );\n",
                   "t.conf:3: receivers[0].type: unknown receiver type "
-                  "\"slak\" (known: webhook)\n");
+                  "\"slak\" (did you mean \"slack\"?)\n");
 }
 
 static void
@@ -833,7 +848,7 @@ test_multiple_errors_all_reported(void)
                   "t.conf:2: detection.bucket: expected an integer, got a "
                   "string\n"
                   "t.conf:4: receivers[0].type: unknown receiver type "
-                  "\"slak\" (known: webhook)\n"
+                  "\"slak\" (did you mean \"slack\"?)\n"
                   "t.conf:5: receivers[1].url: \"gopher://h\" is not an "
                   "http:// or https:// URL\n"
                   "t.conf:5: receivers[1].name: duplicate receiver name "
@@ -874,7 +889,84 @@ test_secrets_never_echoed(void)
     tocsin_errbuf_clear(&eb);
 }
 
+static void
+test_receiver_types(void)
+{
+    struct tocsin_config *cfg = LOAD_OK(
+        "receivers = (\n"
+        "  { name = \"n\"; url = \"ntfys://tk_1@ntfy.example/crisis\";\n"
+        "    priority_map = { critical = 5; resolved = 1; }; },\n"
+        "  { name = \"p\"; type = \"pagerduty\";\n"
+        "    routing_key = \"0123456789abcdef0123456789abcdef\"; },\n"
+        "  { name = \"o\"; url = \"pover://ukey@atoken\"; retry = 30;"
+        " expire = 600; },\n"
+        "  { name = \"t\"; type = \"telegram\"; token = \"1:A\";"
+        " chat_id = \"-5\"; rate = 0.5; burst = 2; down_after = 3; }\n"
+        ");\n");
+    REQUIRE(cfg && cfg->nreceivers == 4);
+    const struct tocsin_receiver_config *r = &cfg->receivers[0];
+    CHECK(r->type == TOCSIN_RECEIVER_NTFY);
+    CHECK_STR(r->url, "https://ntfy.example");
+    CHECK_STR(r->topic, "crisis");
+    CHECK_STR(r->token, "tk_1");
+    CHECK(r->priority_set ==
+          ((1u << TOCSIN_PRIO_CRITICAL) | (1u << TOCSIN_PRIO_RESOLVED)));
+    CHECK(r->priority[TOCSIN_PRIO_RESOLVED] == 1);
+    r = &cfg->receivers[1];
+    CHECK(r->type == TOCSIN_RECEIVER_PAGERDUTY && r->url == NULL);
+    CHECK_STR(r->token, "0123456789abcdef0123456789abcdef");
+    r = &cfg->receivers[2];
+    CHECK(r->type == TOCSIN_RECEIVER_PUSHOVER);
+    CHECK_STR(r->user, "ukey");
+    CHECK_STR(r->token, "atoken");
+    CHECK(r->retry_s == 30 && r->expire_s == 600);
+    r = &cfg->receivers[3];
+    CHECK(r->rate_per_s == 0.5 && r->burst == 2 && r->down_after == 3);
+    CHECK(cfg->receivers[0].down_after == 5);
+    tocsin_config_free(cfg);
+}
+
+static void
+test_err_receiver_types(void)
+{
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; type = \"ntfy\"; } );\n",
+                  "t.conf:1: receivers[0]: missing required key \"topic\"\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; type = \"slack\";\n"
+                  "  url = \"http://h/\"; topic = \"x\"; } );\n",
+                  "t.conf:2: receivers[0].topic: not used by type slack\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; type = \"slack\";\n"
+                  "  url = \"tgram://1:A/5\"; } );\n",
+                  "t.conf:2: receivers[0].url: a telegram URL, but type is "
+                  "\"slack\"\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\";\n"
+                  "  url = \"tgram://123:ABC\"; } );\n",
+                  "t.conf:2: receivers[0].url: cannot parse "
+                  "\"tgram://REDACTED\": expected tgram://BOTTOKEN/CHAT_ID\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; url = \"pover://u@t\";\n"
+                  "  token = \"x\"; } );\n",
+                  "t.conf:2: receivers[0].token: also given in url\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; url = \"pover://u@t\";\n"
+                  "  priority_map = { critical = 5; }; } );\n",
+                  "t.conf:2: receivers[0].priority_map.critical: 5 is not a "
+                  "pushover priority (-2 to 2)\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; url = \"ntfy://t\";\n"
+                  "  priority_map = { urgent = 5; }; } );\n",
+                  "t.conf:2: receivers[0].priority_map: unknown severity "
+                  "\"urgent\" (known: critical, error, warning, info, "
+                  "resolved)\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; url = \"http://h/\"; } );\n",
+                  "t.conf:1: receivers[0]: missing required key \"type\"\n");
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; type = \"pagerduty\";\n"
+                  "  routing_key = \"k\"; api_key = \"k\"; } );\n",
+                  "t.conf:2: receivers[0].api_key: only one of token, "
+                  "routing_key and api_key (or their _file forms) may be "
+                  "given\n"
+                  "t.conf:2: receivers[0].api_key: not used by type "
+                  "pagerduty\n");
+}
+
 TOCSIN_TESTS(
+    TOCSIN_TEST(test_receiver_types), TOCSIN_TEST(test_err_receiver_types),
     TOCSIN_TEST(test_minimal_defaults), TOCSIN_TEST(test_empty_file_loads),
     TOCSIN_TEST(test_values_override), TOCSIN_TEST(test_example_file_loads),
     TOCSIN_TEST(test_docs_list_every_key), TOCSIN_TEST(test_receiver_lookup),

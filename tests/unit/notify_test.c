@@ -8,6 +8,8 @@
 
 #include "http_fixture.h"
 #include "redis_fixture.h"
+#include "tocsin/engine.h"
+#include "tocsin/event.h"
 #include "tocsin/notify.h"
 #include "tocsin/sign.h"
 #include "tocsin_test.h"
@@ -627,7 +629,212 @@ test_set_config_and_stop_idempotent(void)
     env_down();
 }
 
+/* An alert event body as the engine writes it. */
+static char *
+event_body(int resolved, const char *severity)
+{
+    struct tocsin_alert_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = "AirNova";
+    ev.kind = TOCSIN_ALERT_VOLUME;
+    ev.status = resolved ? TOCSIN_ALERT_RESOLVED : TOCSIN_ALERT_FIRING;
+    ev.severity = severity;
+    ev.starts_ms = 1795000000000LL;
+    ev.ends_ms = resolved ? 1795000600000LL : 0;
+    ev.window_ms = 600000;
+    ev.observed = 412;
+    ev.expected = 42;
+    ev.negative_share = 0.711;
+    ev.negative_baseline = 0.12;
+    snprintf(ev.fingerprint, sizeof ev.fingerprint, "5f0c1d2e3f405162");
+    char *body = NULL;
+    if (tocsin_event_body(&body, &ev, "r0", "http://tocsin.example") !=
+        TOCSIN_OK)
+        return NULL;
+    return body;
+}
+
+static void
+test_ntfy_receiver_end_to_end(void)
+{
+    env_up(1, NULL);
+    snprintf(E.urls[0], sizeof E.urls[0], "%s",
+             tocsin_http_fixture_url(E.http[0]));
+    E.recv[0].type = TOCSIN_RECEIVER_NTFY;
+    E.recv[0].topic = "crisis";
+    E.recv[0].token = "tk_secret";
+    char *body = event_body(0, "critical");
+    REQUIRE(body);
+    xadd("d-ntfy", "r0", body, epoch_ms());
+    free(body);
+    start();
+    REQUIRE(tocsin_http_fixture_wait(E.http[0], 1, 5000));
+    CHECK(wait_xlen(OUTBOX, 0, 3000));
+    CHECK(is_delivered("d-ntfy"));
+    const struct tocsin_http_request *q =
+        tocsin_http_fixture_request(E.http[0], 0);
+    CHECK_STR(q->method, "POST");
+    CHECK_STR(q->path, "/");
+    CHECK_STR(tocsin_http_request_header(q, "Authorization"),
+              "Bearer tk_secret");
+    CHECK_STR(tocsin_http_request_header(q, "Content-Type"),
+              "application/json");
+    CHECK(tocsin_http_request_header(q, "X-Tocsin-Signature") == NULL);
+    CHECK(strstr(q->body, "\"topic\":\"crisis\"") != NULL);
+    CHECK(strstr(q->body, "\"priority\":5") != NULL);
+    CHECK(strstr(q->body, "\"label\":\"Acknowledge\"") != NULL);
+    CHECK(strstr(q->body, "http://tocsin.example/ack/5f0c1d2e3f405162") !=
+          NULL);
+    env_down();
+}
+
+/* A resolved critical Pushover alert: cancel the emergency, then say it
+ * resolved; a failure of the second request retries only that one. */
+static void
+test_pushover_two_steps(void)
+{
+    env_up(1, NULL);
+    snprintf(E.urls[0], sizeof E.urls[0], "%s",
+             tocsin_http_fixture_url(E.http[0]));
+    E.recv[0].type = TOCSIN_RECEIVER_PUSHOVER;
+    E.recv[0].token = "apptoken";
+    E.recv[0].user = "userkey";
+    CHECK_OK(tocsin_http_fixture_script(E.http[0], 200, 0, NULL,
+                                        "{\"status\":1}"));
+    CHECK_OK(tocsin_http_fixture_script(E.http[0], 500, 0, NULL, "oops"));
+    char *body = event_body(1, "critical");
+    REQUIRE(body);
+    xadd("d-po", "r0", body, epoch_ms());
+    free(body);
+    start();
+    REQUIRE(tocsin_http_fixture_wait(E.http[0], 3, 5000));
+    CHECK(wait_xlen(OUTBOX, 0, 3000));
+    CHECK(is_delivered("d-po"));
+    const struct tocsin_http_request *a =
+        tocsin_http_fixture_request(E.http[0], 0);
+    const struct tocsin_http_request *b =
+        tocsin_http_fixture_request(E.http[0], 1);
+    const struct tocsin_http_request *c =
+        tocsin_http_fixture_request(E.http[0], 2);
+    CHECK_STR(a->path, "/1/receipts/cancel_by_tag/5f0c1d2e3f405162.json");
+    CHECK_STR(a->body, "token=apptoken");
+    CHECK_STR(b->path, "/1/messages.json");
+    CHECK_STR(c->path, "/1/messages.json");
+    CHECK(strstr(c->body, "title=Resolved%3A%20AirNova") != NULL);
+    sleep_ms(200);
+    CHECK(tocsin_http_fixture_count(E.http[0]) == 3);
+    struct tocsin_receiver_stats st = stats_of(0);
+    CHECK(st.sent == 1 && st.failed == 1);
+    env_down();
+}
+
+/* Slack's pace: with rate 4/s and burst 1, three alerts are spread out. */
+static void
+test_rate_limit(void)
+{
+    env_up(1, NULL);
+    E.recv[0].type = TOCSIN_RECEIVER_SLACK;
+    E.recv[0].rate_per_s = 4;
+    E.recv[0].burst = 1;
+    char *body = event_body(0, "warning");
+    REQUIRE(body);
+    xadd("d-s1", "r0", body, epoch_ms());
+    xadd("d-s2", "r0", body, epoch_ms());
+    xadd("d-s3", "r0", body, epoch_ms());
+    free(body);
+    start();
+    REQUIRE(tocsin_http_fixture_wait(E.http[0], 3, 5000));
+    const struct tocsin_http_request *a =
+        tocsin_http_fixture_request(E.http[0], 0);
+    const struct tocsin_http_request *c =
+        tocsin_http_fixture_request(E.http[0], 2);
+    CHECK(c->received_ms - a->received_ms >= 450);
+    CHECK(c->received_ms - a->received_ms < 1500);
+    CHECK(strstr(a->body, "\"blocks\"") != NULL);
+    env_down();
+}
+
+/* Telegram says how long to wait in its JSON body, not in a header. */
+static void
+test_telegram_retry_after_in_body(void)
+{
+    env_up(1, NULL);
+    snprintf(E.urls[0], sizeof E.urls[0], "%s",
+             tocsin_http_fixture_url(E.http[0]));
+    E.recv[0].type = TOCSIN_RECEIVER_TELEGRAM;
+    E.recv[0].token = "123:ABC";
+    E.recv[0].chat_id = "42";
+    E.recv[0].backoff_max_ms = 5000;
+    CHECK_OK(tocsin_http_fixture_script(
+        E.http[0], 429, 0, NULL,
+        "{\"ok\":false,\"error_code\":429,\"parameters\":"
+        "{\"retry_after\":1}}"));
+    char *body = event_body(0, "critical");
+    REQUIRE(body);
+    xadd("d-tg", "r0", body, epoch_ms());
+    free(body);
+    start();
+    REQUIRE(tocsin_http_fixture_wait(E.http[0], 2, 5000));
+    const struct tocsin_http_request *a =
+        tocsin_http_fixture_request(E.http[0], 0);
+    const struct tocsin_http_request *b =
+        tocsin_http_fixture_request(E.http[0], 1);
+    CHECK_STR(a->path, "/bot123:ABC/sendMessage");
+    CHECK(b->received_ms - a->received_ms >= 1000);
+    CHECK(wait_xlen(OUTBOX, 0, 3000));
+    env_down();
+}
+
+/* r0 keeps failing: r1 hears "ReceiverDown"; when r0 answers again r1
+ * hears that it resolved. */
+static void
+test_receiver_down_alert(void)
+{
+    int ports[2] = {dead_port(), 0};
+    REQUIRE(ports[0] > 0);
+    env_up(2, ports);
+    E.recv[0].down_after = 2;
+    E.recv[1].type = TOCSIN_RECEIVER_SLACK;
+    E.recv[1].rate_per_s = 100;
+    xadd("d-down", "r0", "{}", epoch_ms());
+    start();
+    REQUIRE(tocsin_http_fixture_wait(E.http[1], 1, 5000));
+    const struct tocsin_http_request *q =
+        tocsin_http_fixture_request(E.http[1], 0);
+    CHECK(strstr(q->body, "Receiver r0 is down") != NULL);
+    REQUIRE(tocsin_http_fixture_start(&E.http[0], ports[0]) == TOCSIN_OK);
+    REQUIRE(tocsin_http_fixture_wait(E.http[1], 2, 5000));
+    q = tocsin_http_fixture_request(E.http[1], 1);
+    CHECK(strstr(q->body, "Resolved: Receiver r0 is delivering again") !=
+          NULL);
+    CHECK(wait_xlen(OUTBOX, 0, 3000));
+    CHECK(is_delivered("d-down"));
+    sleep_ms(300); /* one alert, one resolution */
+    CHECK(tocsin_http_fixture_count(E.http[1]) == 2);
+    env_down();
+}
+
+static void
+test_unreadable_body_dead_lettered(void)
+{
+    env_up(1, NULL);
+    E.recv[0].type = TOCSIN_RECEIVER_MATTERMOST;
+    xadd("d-bad", "r0", "{\"not\":\"an alert\"}", epoch_ms());
+    start();
+    CHECK(wait_xlen(DEAD, 1, 5000));
+    char buf[128];
+    CHECK_STR(first_field(DEAD, "reason", buf, sizeof buf),
+              "cannot build the request from the body");
+    CHECK(tocsin_http_fixture_count(E.http[0]) == 0);
+    env_down();
+}
+
 TOCSIN_TESTS(
+    TOCSIN_TEST(test_ntfy_receiver_end_to_end),
+    TOCSIN_TEST(test_pushover_two_steps), TOCSIN_TEST(test_rate_limit),
+    TOCSIN_TEST(test_telegram_retry_after_in_body),
+    TOCSIN_TEST(test_receiver_down_alert),
+    TOCSIN_TEST(test_unreadable_body_dead_lettered),
     TOCSIN_TEST(test_delivered_once_signed),
     TOCSIN_TEST(test_no_secret_no_signature), TOCSIN_TEST(test_500_then_200),
     TOCSIN_TEST(test_429_retry_after), TOCSIN_TEST(test_400_dead_lettered),

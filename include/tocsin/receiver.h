@@ -1,0 +1,111 @@
+/*
+ * receiver.h: receiver drivers, turning an outbox entry into the HTTP
+ * request a gateway documents, and judging the gateway's answer.
+ *
+ * The outbox body is always the Alertmanager-v4 JSON (event.h).  A driver
+ * per receiver type (src/recv_<type>.c) reads it back (message.h) and
+ * builds the request: method, URL, headers, body.  Some events need more
+ * than one request (a resolved Pushover emergency: cancel the retries,
+ * then say it is resolved); the notifier sends them in order as steps
+ * 0, 1, ... of one delivery, retrying the failed step only.
+ *
+ * The drivers are pure functions of (receiver config, body, delivery id,
+ * step, time), unit-testable without a network.  Thread-safe.
+ */
+#ifndef TOCSIN_RECEIVER_H
+#define TOCSIN_RECEIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tocsin/config.h"
+#include "tocsin/err.h"
+
+#define TOCSIN_REQUEST_MAX_HEADERS 8
+
+struct tocsin_request {
+    const char *method; /* "POST", "PUT" (static) */
+    char *url;
+    char *headers[TOCSIN_REQUEST_MAX_HEADERS]; /* "Name: value" lines */
+    size_t nheaders;
+    char *body;
+    size_t body_len;
+};
+
+/* NULL does nothing.  Wipes the URL and headers (they may hold tokens). */
+void tocsin_request_free(struct tocsin_request *q);
+
+/*
+ * Build request `step` (0 first) for the entry (delivery id, body) going
+ * to receiver r, at wall time now_ms (for signatures).  *out is written
+ * only on success.  TOCSIN_ENOENT when the event needs no request `step`
+ * (delivery complete); TOCSIN_EINVAL when the body cannot be read (the
+ * entry is dead-lettered); TOCSIN_ENOMEM.
+ */
+tocsin_err tocsin_receiver_request(struct tocsin_request **out,
+                                   const struct tocsin_receiver_config *r,
+                                   const char *delivery, const char *body,
+                                   size_t len, unsigned step, int64_t now_ms);
+
+enum tocsin_verdict {
+    TOCSIN_VERDICT_OK = 0, /* delivered (this step) */
+    TOCSIN_VERDICT_RETRY,  /* transient: try again later */
+    TOCSIN_VERDICT_FAIL,   /* permanent: dead-letter */
+};
+
+/*
+ * Judge an HTTP answer (status, the first bytes of the response body) to
+ * step `step`.  2xx is OK; 5xx, 408 and 429 are retried; other answers
+ * fail, unless the gateway documents otherwise.  *retry_after_ms (may be
+ * NULL) receives a wait the gateway asked for in its body (Telegram's and
+ * Discord's retry_after), or -1.
+ */
+enum tocsin_verdict
+tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
+                        long status, const char *resp, size_t resp_len,
+                        int64_t *retry_after_ms);
+
+/* "webhook", "ntfy", ... */
+const char *tocsin_receiver_type_name(enum tocsin_receiver_type t);
+
+/* Parse a type name; 0 on success, -1 if unknown. */
+int tocsin_receiver_type_parse(const char *name, enum tocsin_receiver_type *t);
+
+/* The known type names, comma-separated, for error messages. */
+const char *tocsin_receiver_type_list(void);
+
+/*
+ * A URL without the secrets it may carry, for logs: scheme, host and port,
+ * and the path only for types whose path holds no secret (webhook, ntfy,
+ * gotify).  Writes at most n bytes to buf; returns buf.
+ */
+char *tocsin_receiver_redact(const struct tocsin_receiver_config *r,
+                             const char *url, char *buf, size_t n);
+
+/*
+ * Apprise-style URLs (ntfy://, ntfys://, pover://, gotify(s)://, slack://,
+ * tgram://, discord://, mmost(s)://, pagerduty://, opsgenie://, json(s)://),
+ * parsed into the fields of a receiver.  Strings are new (free() them with
+ * tocsin_apprise_fini); NULL when the URL gives none.
+ */
+struct tocsin_apprise {
+    enum tocsin_receiver_type type;
+    char *url; /* the http(s) endpoint */
+    char *token, *user, *password, *topic, *chat_id, *device;
+};
+
+/*
+ * 1 if url has an Apprise scheme (even a malformed one), else 0.
+ */
+int tocsin_apprise_scheme(const char *url);
+
+/*
+ * Parse url.  TOCSIN_OK and *out filled; TOCSIN_EINVAL with a reason in
+ * why (cap bytes) when malformed; TOCSIN_ENOMEM.
+ */
+tocsin_err tocsin_apprise_parse(const char *url, struct tocsin_apprise *out,
+                                char *why, size_t cap);
+
+void tocsin_apprise_fini(struct tocsin_apprise *a);
+
+#endif

@@ -1,0 +1,429 @@
+/*
+ * message.c: phone-sized texts from an outbox body, and UTF-8-safe
+ * truncation.  Pure; owns only the parsed JSON of a struct tocsin_message.
+ */
+#include "tocsin/message.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026, 3 bytes, 1 char, 1 UTF-16 unit */
+
+/* Length of the UTF-8 sequence starting at s[i] (1 for invalid bytes),
+ * and its size in unit. */
+static size_t
+seq_len(const unsigned char *s, size_t i, size_t len, size_t *units,
+        enum tocsin_unit unit)
+{
+    unsigned char c = s[i];
+    size_t n = 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    if (i + n > len)
+        n = 1;
+    for (size_t k = 1; k < n; k++)
+        if ((s[i + k] & 0xc0) != 0x80) {
+            n = 1;
+            break;
+        }
+    switch (unit) {
+    case TOCSIN_UNIT_BYTES:
+        *units = n;
+        break;
+    case TOCSIN_UNIT_CHARS:
+        *units = 1;
+        break;
+    case TOCSIN_UNIT_UTF16:
+        *units = n == 4 ? 2 : 1;
+        break;
+    }
+    return n;
+}
+
+size_t
+tocsin_utf8_prefix(const char *s, size_t len, size_t max, enum tocsin_unit unit)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, used = 0;
+    while (i < len) {
+        size_t w;
+        size_t n = seq_len(u, i, len, &w, unit);
+        if (used + w > max)
+            break;
+        used += w;
+        i += n;
+    }
+    return i;
+}
+
+size_t
+tocsin_utf8_length(const char *s, size_t len, enum tocsin_unit unit)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, used = 0;
+    while (i < len) {
+        size_t w;
+        i += seq_len(u, i, len, &w, unit);
+        used += w;
+    }
+    return used;
+}
+
+static size_t
+ellipsis_units(enum tocsin_unit unit)
+{
+    return unit == TOCSIN_UNIT_BYTES ? 3 : 1;
+}
+
+char *
+tocsin_utf8_ellipsize(const char *s, size_t max, enum tocsin_unit unit)
+{
+    size_t len = strlen(s);
+    size_t keep = len;
+    int cut = 0;
+    if (tocsin_utf8_length(s, len, unit) > max) {
+        size_t e = ellipsis_units(unit);
+        keep = max >= e ? tocsin_utf8_prefix(s, len, max - e, unit) : 0;
+        /* Do not leave a space before the ellipsis. */
+        while (keep > 0 && (s[keep - 1] == ' ' || s[keep - 1] == '\n'))
+            keep--;
+        cut = max >= e;
+    }
+    char *d = malloc(keep + sizeof ELLIPSIS);
+    if (!d)
+        return NULL;
+    memcpy(d, s, keep);
+    if (cut)
+        memcpy(d + keep, ELLIPSIS, sizeof ELLIPSIS);
+    else
+        d[keep] = '\0';
+    return d;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static const char *
+str_at(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : dflt;
+}
+
+tocsin_err
+tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
+{
+    memset(m, 0, sizeof *m);
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    if (!root)
+        return TOCSIN_EINVAL;
+    json_t *alert = json_array_get(json_object_get(root, "alerts"), 0);
+    if (!json_is_object(root) || !json_is_object(alert)) {
+        json_decref(root);
+        return TOCSIN_EINVAL;
+    }
+    json_t *labels = json_object_get(alert, "labels");
+    json_t *ann = json_object_get(alert, "annotations");
+    json_t *ev = json_object_get(alert, "tocsin");
+    m->root = root;
+    m->status = str_at(alert, "status", str_at(root, "status", "firing"));
+    m->resolved = strcmp(m->status, "resolved") == 0;
+    m->alertname = str_at(labels, "alertname", "");
+    m->topic = str_at(labels, "topic", str_at(labels, "brand", ""));
+    m->severity = str_at(labels, "severity", "warning");
+    m->summary = str_at(ann, "summary", "");
+    if (!m->summary[0])
+        m->summary = m->alertname[0] ? m->alertname : "tocsin alert";
+    m->description = str_at(ann, "description", "");
+    m->fingerprint = str_at(alert, "fingerprint", "");
+    m->link = str_at(alert, "generatorURL", "");
+    m->external_url = str_at(root, "externalURL", "");
+    m->starts_at = str_at(alert, "startsAt", "");
+    m->ends_at = str_at(alert, "endsAt", "");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(ev, "terms"), i, v)
+    {
+        if (m->nterms == TOCSIN_MESSAGE_MAX_TERMS)
+            break;
+        const char *t =
+            json_is_string(v) ? json_string_value(v) : str_at(v, "term", NULL);
+        if (t && *t)
+            m->terms[m->nterms++] = t;
+    }
+    json_array_foreach(json_object_get(ev, "samples"), i, v)
+    {
+        if (m->nsamples == TOCSIN_MESSAGE_MAX_SAMPLES)
+            break;
+        if (!json_is_object(v))
+            continue;
+        struct tocsin_message_sample *s = &m->samples[m->nsamples++];
+        s->text = str_at(v, "text", "");
+        s->author = str_at(v, "author", "");
+        s->url = str_at(v, "url", "");
+        json_t *f = json_object_get(v, "followers");
+        s->followers =
+            json_is_integer(f) ? (long long)json_integer_value(f) : -1;
+        s->negative = json_is_true(json_object_get(v, "negative"));
+    }
+    return TOCSIN_OK;
+}
+
+void
+tocsin_message_fini(struct tocsin_message *m)
+{
+    if (m && m->root)
+        json_decref((json_t *)m->root);
+    if (m)
+        memset(m, 0, sizeof *m);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+void
+tocsin_format_reach(long long n, char *buf, size_t cap)
+{
+    if (n < 0)
+        snprintf(buf, cap, "?");
+    else if (n < 1000)
+        snprintf(buf, cap, "%lld", n);
+    else if (n < 10000)
+        snprintf(buf, cap, "%.1fk", (double)n / 1e3);
+    else if (n < 1000000)
+        snprintf(buf, cap, "%lldk", (n + 500) / 1000);
+    else if (n < 10000000)
+        snprintf(buf, cap, "%.1fM", (double)n / 1e6);
+    else
+        snprintf(buf, cap, "%lldM", (n + 500000) / 1000000);
+}
+
+/* A growable string; oom sticks. */
+struct sb {
+    char *s;
+    size_t len, cap;
+    int oom;
+};
+
+static void
+sb_add(struct sb *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *v = realloc(b->s, cap);
+        if (!v) {
+            b->oom = 1;
+            return;
+        }
+        b->s = v;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void
+sb_str(struct sb *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+/* Append s with the markup's escapes. */
+static void
+sb_text(struct sb *b, const char *s, enum tocsin_markup markup)
+{
+    if (markup != TOCSIN_MARKUP_SLACK) {
+        sb_str(b, s);
+        return;
+    }
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            sb_str(b, "&amp;");
+            break;
+        case '<':
+            sb_str(b, "&lt;");
+            break;
+        case '>':
+            sb_str(b, "&gt;");
+            break;
+        default:
+            sb_add(b, s, 1);
+        }
+    }
+}
+
+/* Post text on one line: newlines and tabs become spaces. */
+static char *
+one_line(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        return NULL;
+    for (char *p = d; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    return d;
+}
+
+char *
+tocsin_message_title(const struct tocsin_message *m, size_t max,
+                     enum tocsin_unit unit)
+{
+    struct sb b = {0};
+    if (m->resolved)
+        sb_str(&b, "Resolved: ");
+    sb_str(&b, m->summary);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    char *t = tocsin_utf8_ellipsize(b.s, max, unit);
+    free(b.s);
+    return t;
+}
+
+/* One sample line, its text cut to text_max characters. */
+static void
+sample_line(struct sb *b, const struct tocsin_message_sample *s,
+            enum tocsin_markup markup, size_t text_max)
+{
+    char reach[32];
+    sb_str(b, "\xe2\x80\xa2 "); /* "• " */
+    const char *who = s->author[0] ? s->author : "someone";
+    sb_text(b, who, markup);
+    if (s->followers >= 0) {
+        tocsin_format_reach(s->followers, reach, sizeof reach);
+        sb_str(b, " (");
+        sb_str(b, reach);
+        sb_str(b, ")");
+    }
+    sb_str(b, ": \xe2\x80\x9c"); /* “ */
+    char *flat = one_line(s->text);
+    char *cut =
+        flat ? tocsin_utf8_ellipsize(flat, text_max, TOCSIN_UNIT_CHARS) : NULL;
+    if (!cut)
+        b->oom = 1;
+    else
+        sb_text(b, cut, markup);
+    free(flat);
+    free(cut);
+    sb_str(b, "\xe2\x80\x9d"); /* ” */
+}
+
+static void
+link_line(struct sb *b, const char *url, enum tocsin_markup markup)
+{
+    switch (markup) {
+    case TOCSIN_MARKUP_PLAIN:
+        sb_str(b, url);
+        break;
+    case TOCSIN_MARKUP_SLACK:
+        sb_str(b, "<");
+        sb_text(b, url, markup);
+        sb_str(b, "|Open in tocsin>");
+        break;
+    case TOCSIN_MARKUP_MARKDOWN:
+        sb_str(b, "[Open in tocsin](");
+        sb_str(b, url);
+        sb_str(b, ")");
+        break;
+    }
+}
+
+/* Render with the given amount of detail. */
+static char *
+render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
+       size_t nsamples, size_t text_max, int with_desc, int with_link)
+{
+    struct sb b = {0};
+    const char *sep = "";
+    if (what & TOCSIN_TEXT_SUMMARY) {
+        if (m->resolved)
+            sb_str(&b, "Resolved: ");
+        sb_text(&b, m->summary, markup);
+        sep = "\n";
+    }
+    if (with_desc && m->description[0]) {
+        sb_str(&b, sep);
+        sb_text(&b, m->description, markup);
+        sep = "\n";
+    }
+    if (m->nterms > 0) {
+        sb_str(&b, sep);
+        sb_str(&b, "Emerging: ");
+        for (size_t i = 0; i < m->nterms; i++) {
+            if (i)
+                sb_str(&b, ", ");
+            sb_text(&b, m->terms[i], markup);
+        }
+        sep = "\n";
+    }
+    for (size_t i = 0; i < nsamples && i < m->nsamples; i++) {
+        sb_str(&b, sep);
+        sample_line(&b, &m->samples[i], markup, text_max);
+        sep = "\n";
+    }
+    if (with_link && m->link[0]) {
+        sb_str(&b, sep);
+        link_line(&b, m->link, markup);
+    }
+    if (!b.s && !b.oom)
+        sb_str(&b, "");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+char *
+tocsin_message_text(const struct tocsin_message *m, unsigned what,
+                    enum tocsin_markup markup, size_t max_samples, size_t max,
+                    enum tocsin_unit unit)
+{
+    static const size_t text_steps[] = {280, 160, 80, 40};
+    int with_link = (what & TOCSIN_TEXT_LINK) != 0;
+    size_t ns = max_samples < m->nsamples ? max_samples : m->nsamples;
+    /* Shorten the samples, then drop them one by one, then the
+     * description, then the link; finally cut the text. */
+    for (;;) {
+        for (size_t k = 0; k < sizeof text_steps / sizeof text_steps[0]; k++) {
+            char *t = render(m, what, markup, ns, text_steps[k], 1, with_link);
+            if (!t)
+                return NULL;
+            if (tocsin_utf8_length(t, strlen(t), unit) <= max)
+                return t;
+            free(t);
+            if (ns == 0)
+                break;
+        }
+        if (ns == 0)
+            break;
+        ns--;
+    }
+    for (int link = with_link; link >= 0; link--) {
+        char *t = render(m, what, markup, 0, 0, 0, link);
+        if (!t)
+            return NULL;
+        if (tocsin_utf8_length(t, strlen(t), unit) <= max)
+            return t;
+        if (!link) {
+            char *c = tocsin_utf8_ellipsize(t, max, unit);
+            free(t);
+            return c;
+        }
+        free(t);
+    }
+    return NULL;
+}

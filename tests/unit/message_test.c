@@ -1,0 +1,226 @@
+/*
+ * message_test.c: UTF-8-safe truncation and the phone-sized texts built
+ * from an outbox body.
+ */
+#include <stdlib.h>
+
+#include "tocsin/engine.h"
+#include "tocsin/event.h"
+#include "tocsin/message.h"
+#include "tocsin_test.h"
+
+/* "é" is 2 bytes, "€" 3, "😀" 4 (2 UTF-16 units). */
+static void
+test_prefix_never_cuts_a_character(void)
+{
+    const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z"; /* aé€😀z */
+    size_t len = strlen(s);
+    CHECK(tocsin_utf8_prefix(s, len, 0, TOCSIN_UNIT_BYTES) == 0);
+    CHECK(tocsin_utf8_prefix(s, len, 1, TOCSIN_UNIT_BYTES) == 1);
+    CHECK(tocsin_utf8_prefix(s, len, 2, TOCSIN_UNIT_BYTES) == 1);
+    CHECK(tocsin_utf8_prefix(s, len, 3, TOCSIN_UNIT_BYTES) == 3);
+    CHECK(tocsin_utf8_prefix(s, len, 5, TOCSIN_UNIT_BYTES) == 3);
+    CHECK(tocsin_utf8_prefix(s, len, 6, TOCSIN_UNIT_BYTES) == 6);
+    CHECK(tocsin_utf8_prefix(s, len, 9, TOCSIN_UNIT_BYTES) == 6);
+    CHECK(tocsin_utf8_prefix(s, len, 10, TOCSIN_UNIT_BYTES) == 10);
+    CHECK(tocsin_utf8_prefix(s, len, 99, TOCSIN_UNIT_BYTES) == len);
+    CHECK(tocsin_utf8_prefix(s, len, 4, TOCSIN_UNIT_CHARS) == 10);
+    CHECK(tocsin_utf8_prefix(s, len, 3, TOCSIN_UNIT_UTF16) == 6);
+    CHECK(tocsin_utf8_prefix(s, len, 4, TOCSIN_UNIT_UTF16) == 6);
+    CHECK(tocsin_utf8_prefix(s, len, 5, TOCSIN_UNIT_UTF16) == 10);
+    CHECK(tocsin_utf8_length(s, len, TOCSIN_UNIT_CHARS) == 5);
+    CHECK(tocsin_utf8_length(s, len, TOCSIN_UNIT_UTF16) == 6);
+    CHECK(tocsin_utf8_length(s, len, TOCSIN_UNIT_BYTES) == len);
+    /* A stray continuation byte or truncated sequence counts as one. */
+    CHECK(tocsin_utf8_length("\x80x", 2, TOCSIN_UNIT_CHARS) == 2);
+    CHECK(tocsin_utf8_prefix("x\xe2\x82", 3, 2, TOCSIN_UNIT_CHARS) == 2);
+}
+
+static void
+test_ellipsize(void)
+{
+    char *t = tocsin_utf8_ellipsize("hello", 5, TOCSIN_UNIT_CHARS);
+    CHECK_STR(t, "hello");
+    free(t);
+    t = tocsin_utf8_ellipsize("hello world", 7, TOCSIN_UNIT_CHARS);
+    CHECK_STR(t, "hello\xe2\x80\xa6"); /* the space is not kept */
+    free(t);
+    /* Every byte budget from 0 to 20 gives valid UTF-8 within it. */
+    const char *s = "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2"
+                    "\x82\xac\xe2\x82\xac"; /* €€€€€€ */
+    for (size_t max = 0; max <= 20; max++) {
+        t = tocsin_utf8_ellipsize(s, max, TOCSIN_UNIT_BYTES);
+        REQUIRE(t);
+        CHECK(strlen(t) <= max);
+        CHECK(strlen(t) % 3 == 0); /* whole characters only */
+        free(t);
+    }
+}
+
+static void
+test_reach(void)
+{
+    char b[16];
+    tocsin_format_reach(87, b, sizeof b);
+    CHECK_STR(b, "87");
+    tocsin_format_reach(1234, b, sizeof b);
+    CHECK_STR(b, "1.2k");
+    tocsin_format_reach(140000, b, sizeof b);
+    CHECK_STR(b, "140k");
+    tocsin_format_reach(2500000, b, sizeof b);
+    CHECK_STR(b, "2.5M");
+    tocsin_format_reach(-1, b, sizeof b);
+    CHECK_STR(b, "?");
+}
+
+/* A body as the engine's event.c builds it. */
+static char *
+make_body(int resolved, const char *long_text)
+{
+    struct tocsin_alert_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = "AirNova";
+    ev.kind = TOCSIN_ALERT_VOLUME;
+    ev.status = resolved ? TOCSIN_ALERT_RESOLVED : TOCSIN_ALERT_FIRING;
+    ev.severity = "critical";
+    ev.starts_ms = 1795000000000LL;
+    ev.ends_ms = resolved ? 1795000600000LL : 0;
+    ev.window_ms = 600000;
+    ev.observed = 412;
+    ev.expected = 42;
+    ev.negatives = 290;
+    ev.scored = 408;
+    ev.negative_share = 0.711;
+    ev.negative_baseline = 0.12;
+    ev.score = 1;
+    const char *texts[3] = {
+        "Stuck at the gate for 3 hours, no info \xf0\x9f\x98\xa1",
+        long_text ? long_text : "Refunds? Anyone?", "third"};
+    const char *authors[3] = {"@breaking_eu", "@jo", "@anon"};
+    long long followers[3] = {140000, 1234, -1};
+    for (int i = 0; i < 3; i++) {
+        ev.samples[i].text = texts[i];
+        ev.samples[i].author = authors[i];
+        ev.samples[i].url = "https://social.example/p/1";
+        ev.samples[i].id = "1";
+        ev.samples[i].followers = followers[i];
+        ev.samples[i].ts_ms = ev.starts_ms;
+        ev.samples[i].negative = 1;
+    }
+    ev.nsamples = 3;
+    snprintf(ev.fingerprint, sizeof ev.fingerprint, "5f0c1d2e3f405162");
+    snprintf(ev.delivery, sizeof ev.delivery, "d1");
+    char *body = NULL;
+    if (tocsin_event_body(&body, &ev, "oncall", "http://tocsin.example:9797") !=
+        TOCSIN_OK)
+        return NULL;
+    return body;
+}
+
+static void
+test_parse_and_title(void)
+{
+    char *body = make_body(0, NULL);
+    REQUIRE(body);
+    struct tocsin_message m;
+    CHECK_OK(tocsin_message_parse(&m, body, strlen(body)));
+    CHECK_STR(m.topic, "AirNova");
+    CHECK_STR(m.severity, "critical");
+    CHECK_STR(m.alertname, "MentionVolumeSpike");
+    CHECK_STR(m.fingerprint, "5f0c1d2e3f405162");
+    CHECK_STR(m.link, "http://tocsin.example:9797/alerts/5f0c1d2e3f405162");
+    CHECK(!m.resolved);
+    CHECK(m.nsamples == 3);
+    char *t = tocsin_message_title(&m, 130, TOCSIN_UNIT_CHARS);
+    CHECK_STR(t, "AirNova: volume 9.8\xc3\x97 normal, 71% negative");
+    free(t);
+    t = tocsin_message_text(&m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK,
+                            TOCSIN_MARKUP_PLAIN, 2, 4096, TOCSIN_UNIT_BYTES);
+    CHECK_STR(t, "AirNova: volume 9.8\xc3\x97 normal, 71% negative\n"
+                 "412 mentions in 10 min, 9.8\xc3\x97 the usual for this time "
+                 "(42.0 expected); 71% negative (usual 12%)\n"
+                 "\xe2\x80\xa2 @breaking_eu (140k): \xe2\x80\x9cStuck at the "
+                 "gate for 3 hours, no info \xf0\x9f\x98\xa1\xe2\x80\x9d\n"
+                 "\xe2\x80\xa2 @jo (1.2k): \xe2\x80\x9cRefunds? "
+                 "Anyone?\xe2\x80\x9d\n"
+                 "http://tocsin.example:9797/alerts/5f0c1d2e3f405162");
+    free(t);
+    tocsin_message_fini(&m);
+    free(body);
+
+    body = make_body(1, NULL);
+    REQUIRE(body);
+    CHECK_OK(tocsin_message_parse(&m, body, strlen(body)));
+    CHECK(m.resolved);
+    t = tocsin_message_title(&m, 130, TOCSIN_UNIT_CHARS);
+    CHECK(strncmp(t, "Resolved: AirNova", 17) == 0);
+    free(t);
+    tocsin_message_fini(&m);
+    free(body);
+
+    CHECK_ERR(tocsin_message_parse(&m, "{}", 2), TOCSIN_EINVAL);
+    CHECK_ERR(tocsin_message_parse(&m, "nope", 4), TOCSIN_EINVAL);
+}
+
+/* A text shrinks to any budget, keeps the link while it can, and never
+ * cuts a character. */
+static void
+test_text_fits_every_budget(void)
+{
+    char big[6000];
+    size_t o = 0;
+    while (o + 6 < sizeof big) { /* "é€" repeated */
+        memcpy(big + o, "\xc3\xa9\xe2\x82\xac", 5);
+        o += 5;
+    }
+    big[o] = '\0';
+    char *body = make_body(0, big);
+    REQUIRE(body);
+    struct tocsin_message m;
+    REQUIRE(tocsin_message_parse(&m, body, strlen(body)) == TOCSIN_OK);
+    static const size_t budgets[] = {4096, 1024, 300, 130, 60, 10, 1};
+    for (size_t k = 0; k < sizeof budgets / sizeof budgets[0]; k++)
+        for (int u = 0; u < 3; u++) {
+            enum tocsin_unit unit = (enum tocsin_unit)u;
+            char *t =
+                tocsin_message_text(&m, TOCSIN_TEXT_SUMMARY | TOCSIN_TEXT_LINK,
+                                    TOCSIN_MARKUP_SLACK, 3, budgets[k], unit);
+            REQUIRE(t);
+            size_t len = strlen(t);
+            CHECK(tocsin_utf8_length(t, len, unit) <= budgets[k]);
+            /* No character is cut: in bytes, the whole text is a
+             * complete prefix of itself, and nothing invalid precedes. */
+            for (size_t i = 0; i < len;) {
+                unsigned char ch = (unsigned char)t[i];
+                size_t n = ch < 0x80 ? 1 : ch < 0xe0 ? 2 : ch < 0xf0 ? 3 : 4;
+                CHECK((ch & 0xc0) != 0x80 && i + n <= len);
+                i += n;
+            }
+            if (budgets[k] >= 300) /* room for the summary and the link */
+                CHECK(strstr(t, "|Open in tocsin>") != NULL);
+            free(t);
+        }
+    tocsin_message_fini(&m);
+    free(body);
+}
+
+static void
+test_slack_escapes(void)
+{
+    char *body = make_body(0, "a <b> & c");
+    REQUIRE(body);
+    struct tocsin_message m;
+    REQUIRE(tocsin_message_parse(&m, body, strlen(body)) == TOCSIN_OK);
+    char *t = tocsin_message_text(&m, 0, TOCSIN_MARKUP_SLACK, 2, 3000,
+                                  TOCSIN_UNIT_CHARS);
+    CHECK(strstr(t, "a &lt;b&gt; &amp; c") != NULL);
+    free(t);
+    tocsin_message_fini(&m);
+    free(body);
+}
+
+TOCSIN_TESTS(TOCSIN_TEST(test_prefix_never_cuts_a_character),
+             TOCSIN_TEST(test_ellipsize), TOCSIN_TEST(test_reach),
+             TOCSIN_TEST(test_parse_and_title),
+             TOCSIN_TEST(test_text_fits_every_budget),
+             TOCSIN_TEST(test_slack_escapes));
