@@ -148,7 +148,7 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
     m->ends_at = str_at(alert, "endsAt", "");
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(ev, "terms"), i, v)
+    json_array_foreach(json_object_get(ev, "emerging_terms"), i, v)
     {
         if (m->nterms == TOCSIN_MESSAGE_MAX_TERMS)
             break;

@@ -108,6 +108,11 @@ make_body(int resolved, const char *long_text)
         ev.samples[i].negative = 1;
     }
     ev.nsamples = 3;
+    if (long_text && strcmp(long_text, "with terms") == 0) {
+        ev.terms[0] = "panne";
+        ev.terms[1] = "#boycott";
+        ev.nterms = 2;
+    }
     snprintf(ev.fingerprint, sizeof ev.fingerprint, "5f0c1d2e3f405162");
     snprintf(ev.delivery, sizeof ev.delivery, "d1");
     char *body = NULL;
@@ -155,6 +160,18 @@ test_parse_and_title(void)
     t = tocsin_message_title(&m, 130, TOCSIN_UNIT_CHARS);
     CHECK(strncmp(t, "Resolved: AirNova", 17) == 0);
     free(t);
+    tocsin_message_fini(&m);
+    free(body);
+
+    /* The engine's emerging terms reach the message. */
+    body = make_body(0, "with terms");
+    REQUIRE(body);
+    CHECK_OK(tocsin_message_parse(&m, body, strlen(body)));
+    CHECK(m.nterms == 2);
+    if (m.nterms == 2) {
+        CHECK_STR(m.terms[0], "panne");
+        CHECK_STR(m.terms[1], "#boycott");
+    }
     tocsin_message_fini(&m);
     free(body);
 
