@@ -29,6 +29,7 @@ SRC = os.environ.get("TOCSIN_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TOCSIN_BUILD_DIR") or os.path.join(SRC, "build")
 TOCSIND = os.path.join(BUILD, "tocsind")
+TOCSINCTL = os.path.join(BUILD, "tocsinctl")
 LEXICONS = os.path.join(SRC, "conf", "lexicons")
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -169,6 +170,8 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write(conf_text)
         self.log = os.path.join(workdir, name + ".log")
+        self.sockets = sockets_of(conf_text)
+        self.env = {}  # extra environment for the daemon
         self.proc = None
         self.starts = 0
         self.intended = False  # set when the test stops or kills it
@@ -179,10 +182,18 @@ class Daemon:
         logf = open(self.log, "a")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.update(self.env)
         self.proc = subprocess.Popen([TOCSIND, "-c", self.conf],
                                      stdout=logf, stderr=logf, env=env)
         logf.close()
         return self
+
+    def ctl(self, *args, timeout=60):
+        """Run tocsinctl -c <this daemon's config> ARGS; CompletedProcess
+        with text output."""
+        return subprocess.run([TOCSINCTL, "-c", self.conf] + list(args),
+                              capture_output=True, text=True,
+                              timeout=timeout)
 
     def stderr(self):
         with open(self.log, errors="replace") as f:
@@ -216,8 +227,33 @@ class Daemon:
         return [m for m in SANITIZER_MARKS if m in text]
 
 
+def private_sockets(redis_url):
+    """publish/control/http sections giving a daemon addresses of its own:
+    ipc sockets in a fresh directory (beside the redis socket when there is
+    one, so it goes away with the test) and a free loopback port."""
+    base = None
+    if redis_url.startswith("unix://"):
+        base = os.path.dirname(redis_url[len("unix://"):])
+    d = tempfile.mkdtemp(prefix="s", dir=base)
+    return ('publish = { listen = "ipc://%s/alerts.sock"; };\n'
+            'control = { listen = "ipc://%s/control.sock"; };\n'
+            'http = { listen = "127.0.0.1:%d"; };\n') % (d, d, free_port())
+
+
+def sockets_of(conf_text):
+    """The addresses a config gives: {"publish", "control", "http"}."""
+    import re
+    out = {}
+    for sect in ("publish", "control", "http"):
+        m = re.search(r'%s\s*=\s*\{\s*listen\s*=\s*"([^"]*)"' % sect,
+                      conf_text)
+        if m:
+            out[sect] = m.group(1)
+    return out
+
+
 def config(redis_url, receivers=(), bucket=60, extra_detection="",
-           extra=""):
+           extra="", sockets=True):
     recv = ",\n".join(
         '{ name = "%s"; type = "webhook"; url = "%s";%s%s }' % (
             r["name"], r["url"],
@@ -231,8 +267,9 @@ def config(redis_url, receivers=(), bucket=60, extra_detection="",
             'receivers = ( %s );\n'
             'sentiment = { lexicons = "%s"; };\n'
             'alerts = { external_url = "http://tocsin.test"; };\n'
-            'log = { level = "info"; };\n%s') % (
-                redis_url, bucket, extra_detection, recv, LEXICONS, extra)
+            'log = { level = "info"; };\n%s%s') % (
+                redis_url, bucket, extra_detection, recv, LEXICONS,
+                private_sockets(redis_url) if sockets else "", extra)
 
 
 def make_crisis_stream(now_ms, seed=7, crisis=True, minutes=120,
