@@ -11,6 +11,7 @@
  * with a failure, 2 bad usage or configuration, 3 the daemon is not
  * running or does not answer.  Single-threaded; owns its two sockets.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -72,6 +73,61 @@ struct addrs {
     char publish[512]; /* "" until known */
 };
 
+/* Find `SECTION = { ... listen = "ADDR"` in text by hand, for a file that
+ * libconfig cannot parse (so that `tocsinctl reload` can still reach the
+ * daemon and report the file's errors).  Writes out only when found. */
+static void
+scan_listen(const char *text, const char *section, char *out, size_t n)
+{
+    size_t sl = strlen(section);
+    for (const char *p = strstr(text, section); p;
+         p = strstr(p + 1, section)) {
+        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+            continue;
+        const char *q = p + sl;
+        while (isspace((unsigned char)*q))
+            q++;
+        if (*q != '=' && *q != ':')
+            continue;
+        q++;
+        while (isspace((unsigned char)*q))
+            q++;
+        if (*q != '{')
+            continue;
+        const char *end = strchr(q, '}');
+        const char *l = strstr(q, "listen");
+        if (!l || (end && l > end))
+            continue;
+        const char *a = strchr(l, '"');
+        const char *b = a ? strchr(a + 1, '"') : NULL;
+        if (!b || (end && b > end) || (size_t)(b - a - 1) >= n)
+            continue;
+        snprintf(out, n, "%.*s", (int)(b - a - 1), a + 1);
+        return;
+    }
+}
+
+static int
+addrs_by_scanning(const char *path, struct addrs *a)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *text = calloc(1, 1 << 20);
+    size_t len = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (!text)
+        return -1;
+    text[len] = '\0';
+    char ctl[512] = "";
+    scan_listen(text, "control", ctl, sizeof ctl);
+    scan_listen(text, "publish", a->publish, sizeof a->publish);
+    free(text);
+    if (ctl[0])
+        snprintf(a->control, sizeof a->control, "%s", ctl);
+    return 0;
+}
+
 /* Read control.listen and publish.listen from a tocsind configuration.
  * Only those two keys: the rest (secrets included) is the daemon's. */
 static int
@@ -89,15 +145,15 @@ addrs_from_config(const char *path, struct addrs *a, int must_exist)
         config_set_include_dir(&lc, dir[0] ? dir : "/");
     }
     if (config_read_file(&lc, path) != CONFIG_TRUE) {
-        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
             fprintf(stderr, "tocsinctl: cannot read %s: %s\n", path,
                     strerror(errno));
-        else
-            fprintf(stderr, "tocsinctl: %s:%d: %s\n",
-                    config_error_file(&lc) ? config_error_file(&lc) : path,
-                    config_error_line(&lc), config_error_text(&lc));
+            config_destroy(&lc);
+            return -1;
+        }
+        /* A file being edited: find the sockets anyway. */
         config_destroy(&lc);
-        return -1;
+        return addrs_by_scanning(path, a);
     }
     const char *v;
     if (config_lookup_string(&lc, "control.listen", &v) == CONFIG_TRUE)

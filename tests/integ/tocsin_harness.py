@@ -376,3 +376,43 @@ class TocsinCase(unittest.TestCase):
             if g["name"] in (group, group.encode()):
                 return g["pending"] == 0 and g.get("lag", 1) == 0
         return False
+
+
+class Subscriber:
+    """A real nanomsg SUB socket (libnanomsg through ctypes) connected to a
+    daemon's publish address, subscribed to prefix."""
+
+    AF_SP, NN_SUB, NN_SUB_SUBSCRIBE = 1, 33, 1
+    NN_SOL_SOCKET, NN_RCVTIMEO = 0, 5
+
+    def __init__(self, address, prefix=b""):
+        import ctypes
+        import ctypes.util
+        self.ct = ctypes
+        self.nn = ctypes.CDLL(ctypes.util.find_library("nanomsg") or
+                              "libnanomsg.so.5", use_errno=True)
+        self.nn.nn_recv.restype = ctypes.c_int
+        self.s = self.nn.nn_socket(self.AF_SP, self.NN_SUB)
+        if self.s < 0:
+            raise OSError("nn_socket failed")
+        self.nn.nn_setsockopt(self.s, self.NN_SUB, self.NN_SUB_SUBSCRIBE,
+                              ctypes.c_char_p(prefix),
+                              ctypes.c_size_t(len(prefix)))
+        ms = ctypes.c_int(200)
+        self.nn.nn_setsockopt(self.s, self.NN_SOL_SOCKET, self.NN_RCVTIMEO,
+                              ctypes.byref(ms), ctypes.c_size_t(4))
+        if self.nn.nn_connect(self.s, address.encode()) < 0:
+            raise OSError("nn_connect %s failed" % address)
+
+    def recv(self, timeout=30.0):
+        """One message (bytes), or None after timeout seconds."""
+        buf = self.ct.create_string_buffer(1 << 20)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.nn.nn_recv(self.s, buf, self.ct.c_size_t(len(buf)), 0)
+            if n >= 0:
+                return buf.raw[:n]
+        return None
+
+    def close(self):
+        self.nn.nn_close(self.s)
