@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +30,8 @@
 #include "tocsin/redis.h"
 
 #define MAX_RECEIVER_STATS 256
-#define DEFAULT_TOP 20
-#define RATE_SAMPLE_MS 10000
+#define DEFAULT_TOP        20
+#define RATE_SAMPLE_MS     10000
 
 struct active {
     char *topic, *alertname, *json; /* the last firing event */
@@ -56,7 +56,8 @@ bind_socket(int protocol, const char *addr, char *path, size_t pathlen)
 {
     int s = nn_socket(AF_SP, protocol);
     if (s < 0) {
-        tocsin_log_err("CONTROL-BIND", "nn_socket: %s", nn_strerror(nn_errno()));
+        tocsin_log_err("CONTROL-BIND", "nn_socket: %s",
+                       nn_strerror(nn_errno()));
         return -1;
     }
     int linger = 0;
@@ -69,8 +70,7 @@ bind_socket(int protocol, const char *addr, char *path, size_t pathlen)
         int e = nn_errno();
         tocsin_log_err("CONTROL-BIND", "cannot listen on %s: %s%s", addr,
                        nn_strerror(e),
-                       e == EADDRINUSE ? " (is another tocsind running?)"
-                                       : "");
+                       e == EADDRINUSE ? " (is another tocsind running?)" : "");
         nn_close(s);
         return -1;
     }
@@ -89,8 +89,7 @@ bind_socket(int protocol, const char *addr, char *path, size_t pathlen)
 }
 
 tocsin_err
-tocsin_control_new(struct tocsin_control **out,
-                   const struct tocsin_config *cfg)
+tocsin_control_new(struct tocsin_control **out, const struct tocsin_config *cfg)
 {
     struct tocsin_control *c = calloc(1, sizeof *c);
     if (!c)
@@ -288,8 +287,7 @@ static json_t *
 receivers_info(const struct tocsin_control_view *v)
 {
     json_t *arr = json_array();
-    struct tocsin_receiver_stats *st =
-        calloc(MAX_RECEIVER_STATS, sizeof *st);
+    struct tocsin_receiver_stats *st = calloc(MAX_RECEIVER_STATS, sizeof *st);
     size_t n = 0;
     if (st && v->notifier)
         tocsin_notifier_stats(v->notifier, st, MAX_RECEIVER_STATS, &n, NULL);
@@ -348,18 +346,16 @@ cmd_status(struct tocsin_control *c, const struct tocsin_control_view *v,
         (json_int_t)st.engine.topics, "firing", (json_int_t)st.engine.firing,
         "late", (json_int_t)st.engine.late, "events",
         (json_int_t)st.engine.events);
-    return json_pack("{s:b,s:s,s:i,s:I,s:f,s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:I,"
-                     "s:o}",
-                     "ok", 1, "version", TOCSIN_VERSION, "pid", (int)getpid(),
-                     "started_ms", (json_int_t)v->started_ms,
-                     "uptime_seconds",
-                     (double)(now_ms - v->started_ms) / 1000.0, "ready",
-                     v->ready, "config", v->cfg->path ? v->cfg->path : "",
-                     "control", v->cfg->control.listen, "publish",
-                     v->cfg->publish.listen, "http", v->cfg->http.listen,
-                     "ingest", ingest, "streams", streams_info(v->cfg),
-                     "outbox_depth", (json_int_t)depth, "receivers",
-                     receivers_info(v));
+    return json_pack(
+        "{s:b,s:s,s:i,s:I,s:f,s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:I,"
+        "s:o}",
+        "ok", 1, "version", TOCSIN_VERSION, "pid", (int)getpid(), "started_ms",
+        (json_int_t)v->started_ms, "uptime_seconds",
+        (double)(now_ms - v->started_ms) / 1000.0, "ready", v->ready, "config",
+        v->cfg->path ? v->cfg->path : "", "control", v->cfg->control.listen,
+        "publish", v->cfg->publish.listen, "http", v->cfg->http.listen,
+        "ingest", ingest, "streams", streams_info(v->cfg), "outbox_depth",
+        (json_int_t)depth, "receivers", receivers_info(v));
 }
 
 struct topic_rows {
@@ -381,13 +377,15 @@ add_topic(void *arg, const struct tocsin_topic_info *t)
         "{s:s,s:f,s:f,s:f,s:f,s:b,s:b}", "topic", t->name, "rate_per_min",
         fin(t->rate_per_min), "baseline_per_min", fin(t->baseline_per_min),
         "volume_score", fin(t->volume_score), "negativity_score",
-        fin(t->negativity_score), "volume_firing", t->firing[TOCSIN_ALERT_VOLUME],
-        "negativity_firing", t->firing[TOCSIN_ALERT_NEGATIVITY]);
+        fin(t->negativity_score), "volume_firing",
+        t->firing[TOCSIN_ALERT_VOLUME], "negativity_firing",
+        t->firing[TOCSIN_ALERT_NEGATIVITY]);
     if (!o)
         return;
     json_object_set_new(o, "negative_share",
-                        t->negative_share < 0 ? json_null()
-                                              : json_real(fin(t->negative_share)));
+                        t->negative_share < 0
+                            ? json_null()
+                            : json_real(fin(t->negative_share)));
     json_object_set_new(o, "negative_baseline",
                         json_real(fin(t->negative_baseline)));
     json_array_append_new(rows->arr, o);
@@ -445,8 +443,8 @@ cmd_topics(const struct tocsin_control_view *v, json_t *req)
     }
     free(items);
     json_decref(rows.arr);
-    return json_pack("{s:b,s:I,s:o}", "ok", 1, "total", (json_int_t)n,
-                     "topics", out ? out : json_array());
+    return json_pack("{s:b,s:I,s:o}", "ok", 1, "total", (json_int_t)n, "topics",
+                     out ? out : json_array());
 }
 
 struct alert_rows {
@@ -464,10 +462,10 @@ add_alerts(void *arg, const struct tocsin_topic_info *t)
         if (!t->firing[kinds[k]])
             continue;
         const char *name = tocsin_alertname(kinds[k]);
-        json_t *o = json_pack("{s:s,s:s,s:f,s:f}", "topic", t->name,
-                              "alertname", name, "volume_score",
-                              fin(t->volume_score), "negativity_score",
-                              fin(t->negativity_score));
+        json_t *o =
+            json_pack("{s:s,s:s,s:f,s:f}", "topic", t->name, "alertname", name,
+                      "volume_score", fin(t->volume_score), "negativity_score",
+                      fin(t->negativity_score));
         if (!o)
             continue;
         /* Details from the event that fired it, when this process saw it

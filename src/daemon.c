@@ -119,8 +119,7 @@ log_stats(struct daemon *d)
                     "entries=%llu dead=%llu topics=%llu late=%llu "
                     "firing=%llu events=%llu suppressed=%llu "
                     "past_crises=%llu checkpoints=%llu caught_up=%d",
-                    (unsigned long long)st.entries,
-                    (unsigned long long)st.dead,
+                    (unsigned long long)st.entries, (unsigned long long)st.dead,
                     (unsigned long long)st.engine.topics,
                     (unsigned long long)st.engine.late,
                     (unsigned long long)st.engine.firing,
@@ -173,9 +172,9 @@ start_ingest(struct daemon *d)
                         "redis not reachable; retrying in %lld ms",
                         (long long)backoff);
         char shown[256];
-        tocsin_sd_status("waiting for redis at %s",
-                         tocsin_log_redact_url(d->cfg->redis.url, shown,
-                                               sizeof shown));
+        tocsin_sd_status(
+            "waiting for redis at %s",
+            tocsin_log_redact_url(d->cfg->redis.url, shown, sizeof shown));
         for (int64_t waited = 0; waited < backoff && !stop_requested;
              waited += 100) {
             sleep_ms(100);
@@ -228,7 +227,7 @@ swap_config(struct daemon *d, const char *path, char **errors)
         strcmp(next->publish.listen, d->cfg->publish.listen) ||
         strcmp(next->http.listen, d->cfg->http.listen))
         tocsin_log_warn("CONFIG-RELOAD", "control, publish and http "
-                        "addresses change only at a restart");
+                                         "addresses change only at a restart");
     /* Commit the old pipeline's work, then rebuild it from Redis with the
      * new settings: the state saved a moment ago carries over. */
     if (d->ingest) {
@@ -346,8 +345,7 @@ tocsin_daemon_run(const char *config_path)
     if (tocsin_control_new(&d.control, d.cfg) != TOCSIN_OK)
         goto out;
     tocsin_sd_status("loading sentiment lexicons");
-    if (tocsin_sentiment_new(&d.scorer, d.cfg->sentiment.lexicons) !=
-        TOCSIN_OK)
+    if (tocsin_sentiment_new(&d.scorer, d.cfg->sentiment.lexicons) != TOCSIN_OK)
         tocsin_log_warn("SENTIMENT-LEXICON",
                         "no built-in scorer (lexicons in %s); mentions "
                         "without a sentiment do not count for negativity",
@@ -367,10 +365,10 @@ tocsin_daemon_run(const char *config_path)
         goto out;
     }
     d.ready = 1;
-    tocsin_log_notice("DAEMON-START", "tocsind %s running: %zu stream(s), "
+    tocsin_log_notice("DAEMON-START",
+                      "tocsind %s running: %zu stream(s), "
                       "%zu receiver(s)",
-                      TOCSIN_VERSION, d.cfg->redis.nstreams,
-                      d.cfg->nreceivers);
+                      TOCSIN_VERSION, d.cfg->redis.nstreams, d.cfg->nreceivers);
     tocsin_sd_ready("state restored; reading mentions");
     d.last_stats_ms = wall_ms();
     while (!stop_requested) {
@@ -396,7 +394,8 @@ tocsin_daemon_run(const char *config_path)
     /* Stop reading; commit the batch in hand; let delivery wind down. */
     tocsin_sd_stopping();
     if (d.ingest && tocsin_ingest_checkpoint(d.ingest, wall_ms()) != TOCSIN_OK)
-        tocsin_log_warn("DAEMON-STOP", "final checkpoint failed; pending "
+        tocsin_log_warn("DAEMON-STOP",
+                        "final checkpoint failed; pending "
                         "entries will be read again at the next start");
     if (d.ingest)
         log_stats(&d);

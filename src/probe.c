@@ -26,8 +26,8 @@
 #include "tocsin/log.h"
 #include "tocsin/notify.h"
 
-#define MAX_RECEIVERS   256
-#define HEALTHY_MAX_MS  30000 /* main loop silent longer: unhealthy */
+#define MAX_RECEIVERS  256
+#define HEALTHY_MAX_MS 30000 /* main loop silent longer: unhealthy */
 
 struct tocsin_probe {
     struct MHD_Daemon *mhd;
@@ -47,8 +47,8 @@ struct buf {
     int oom;
 };
 
-static void
-bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 bprintf(struct buf *b, const char *fmt, ...)
@@ -225,8 +225,7 @@ tocsin_probe_metrics(char **out, const struct tocsin_probe_state *st,
     bprintf(&b, "tocsin_redis_reconnects_total %llu\n",
             (unsigned long long)in->reconnects);
     header(&b, "tocsin_topics", "gauge", "Topics tracked.");
-    bprintf(&b, "tocsin_topics %llu\n",
-            (unsigned long long)in->engine.topics);
+    bprintf(&b, "tocsin_topics %llu\n", (unsigned long long)in->engine.topics);
 
     static const enum tocsin_alert_kind kinds[] = {TOCSIN_ALERT_VOLUME,
                                                    TOCSIN_ALERT_NEGATIVITY};
@@ -290,12 +289,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         char *body = NULL;
         if (tocsin_probe_metrics(&body, &st, p->notifier, p->started_ms))
             return MHD_NO;
-        return answer(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; "
-                      "charset=utf-8", body, MHD_RESPMEM_MUST_FREE);
+        return answer(conn, MHD_HTTP_OK,
+                      "text/plain; version=0.0.4; "
+                      "charset=utf-8",
+                      body, MHD_RESPMEM_MUST_FREE);
     }
     if (strcmp(url, "/-/healthy") == 0) {
-        int ok = st.heartbeat_ms > 0 &&
-                 wall_ms() - st.heartbeat_ms < HEALTHY_MAX_MS;
+        int ok =
+            st.heartbeat_ms > 0 && wall_ms() - st.heartbeat_ms < HEALTHY_MAX_MS;
         return answer(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                       text,
                       (char *)(ok ? "tocsind is healthy.\n"
@@ -303,12 +304,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
                       MHD_RESPMEM_PERSISTENT);
     }
     if (strcmp(url, "/-/ready") == 0)
-        return answer(conn,
-                      st.ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-                      text,
-                      (char *)(st.ready ? "tocsind is ready.\n"
-                                        : "tocsind is not ready.\n"),
-                      MHD_RESPMEM_PERSISTENT);
+        return answer(
+            conn, st.ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, text,
+            (char *)(st.ready ? "tocsind is ready.\n"
+                              : "tocsind is not ready.\n"),
+            MHD_RESPMEM_PERSISTENT);
     return answer(conn, MHD_HTTP_NOT_FOUND, text, (char *)"not found\n",
                   MHD_RESPMEM_PERSISTENT);
 }
@@ -344,8 +344,8 @@ listen_on(const char *addr, int *port_out)
     }
     int fd = -1, err = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
-                    a->ai_protocol);
+        fd =
+            socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;
@@ -401,8 +401,7 @@ tocsin_probe_new(struct tocsin_probe **out, const char *listen_addr,
         free(p);
         return TOCSIN_EIO;
     }
-    tocsin_log_info("HTTP-LISTEN", "metrics on http://%s/metrics",
-                    listen_addr);
+    tocsin_log_info("HTTP-LISTEN", "metrics on http://%s/metrics", listen_addr);
     *out = p;
     return TOCSIN_OK;
 }
@@ -419,8 +418,7 @@ tocsin_probe_free(struct tocsin_probe *p)
 }
 
 void
-tocsin_probe_update(struct tocsin_probe *p,
-                    const struct tocsin_probe_state *st)
+tocsin_probe_update(struct tocsin_probe *p, const struct tocsin_probe_state *st)
 {
     pthread_mutex_lock(&p->mu);
     p->st = *st;

@@ -80,8 +80,7 @@ static void
 scan_listen(const char *text, const char *section, char *out, size_t n)
 {
     size_t sl = strlen(section);
-    for (const char *p = strstr(text, section); p;
-         p = strstr(p + 1, section)) {
+    for (const char *p = strstr(text, section); p; p = strstr(p + 1, section)) {
         if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
             continue;
         const char *q = p + sl;
@@ -214,8 +213,9 @@ ipc_not_running(const char *addr)
         return 1;
     }
     if (e == EACCES) {
-        fprintf(stderr, "tocsinctl: %s: permission denied (run as tocsind's "
-                        "user or root)\n",
+        fprintf(stderr,
+                "tocsinctl: %s: permission denied (run as tocsind's "
+                "user or root)\n",
                 path);
         return 1;
     }
@@ -262,8 +262,8 @@ request(const char *addr, json_t *req, int wait_s, json_t **out)
     int n = nn_recv(s, &buf, NN_MSG, 0);
     if (n < 0) {
         int e = nn_errno();
-        fprintf(stderr, "tocsinctl: no answer from tocsind at %s %s%s\n",
-                conn, e == ETIMEDOUT ? "within the timeout" : nn_strerror(e),
+        fprintf(stderr, "tocsinctl: no answer from tocsind at %s %s%s\n", conn,
+                e == ETIMEDOUT ? "within the timeout" : nn_strerror(e),
                 e == ETIMEDOUT ? " (is it running?)" : "");
         goto out;
     }
@@ -352,12 +352,13 @@ print_status(json_t *r)
     printf("ingest    %s, %lld entries read (%.1f/s), lag %.1f s, %lld "
            "topics, %lld alert(s) firing, %lld dead-lettered, %lld late\n",
            json_is_true(json_object_get(in, "connected"))
-               ? (json_is_true(json_object_get(in, "caught_up")) ? "live"
-                                                                 : "catching up")
+               ? (json_is_true(json_object_get(in, "caught_up"))
+                      ? "live"
+                      : "catching up")
                : "redis unreachable",
            integer(in, "entries"), num(in, "rate_per_second"),
-           num(in, "lag_seconds"), integer(in, "topics"),
-           integer(in, "firing"), integer(in, "dead"), integer(in, "late"));
+           num(in, "lag_seconds"), integer(in, "topics"), integer(in, "firing"),
+           integer(in, "dead"), integer(in, "late"));
     printf("outbox    %lld waiting\n\n", integer(r, "outbox_depth"));
     printf("%-24s %10s %8s %8s %12s\n", "STREAM", "LENGTH", "PENDING", "LAG",
            "DEAD LETTERS");
@@ -369,16 +370,16 @@ print_status(json_t *r)
                integer(s, "length"), integer(s, "pending"), integer(s, "lag"),
                integer(s, "dead_letters"));
     }
-    printf("\n%-16s %6s %6s %5s %-14s %-14s %s\n", "RECEIVER", "SENT",
-           "FAILED", "DEAD", "LAST SUCCESS", "LAST FAILURE", "LAST ERROR");
+    printf("\n%-16s %6s %6s %5s %-14s %-14s %s\n", "RECEIVER", "SENT", "FAILED",
+           "DEAD", "LAST SUCCESS", "LAST FAILURE", "LAST ERROR");
     json_array_foreach(json_object_get(r, "receivers"), i, s)
     {
         char ok[32], ko[32];
         ago(ok, sizeof ok, integer(s, "last_success_ms"));
         ago(ko, sizeof ko, integer(s, "last_failure_ms"));
         printf("%-16s %6lld %6lld %5lld %-14s %-14s %s\n", str(s, "name"),
-               integer(s, "sent"), integer(s, "failed"), integer(s, "dead"),
-               ok, ko, str(s, "last_error"));
+               integer(s, "sent"), integer(s, "failed"), integer(s, "dead"), ok,
+               ko, str(s, "last_error"));
     }
 }
 
@@ -424,8 +425,8 @@ print_alerts(json_t *r)
         printf("no active alerts\n");
         return;
     }
-    printf("%-24s %-20s %-9s %-25s %s\n", "TOPIC", "ALERT", "SEVERITY",
-           "SINCE", "SUMMARY");
+    printf("%-24s %-20s %-9s %-25s %s\n", "TOPIC", "ALERT", "SEVERITY", "SINCE",
+           "SUMMARY");
     size_t i;
     json_t *a;
     json_array_foreach(arr, i, a)
@@ -502,8 +503,7 @@ watch(const char *publish, const char *topic, long count)
             json_t *lab = json_object_get(al, "labels");
             json_t *ann = json_object_get(al, "annotations");
             printf("%-24s %-8s %-20s %-24s %-9s %s\n",
-                   str(al, str(ev, "status")[0] == 'r' ? "endsAt"
-                                                        : "startsAt"),
+                   str(al, str(ev, "status")[0] == 'r' ? "endsAt" : "startsAt"),
                    str(ev, "status"), str(lab, "alertname"), str(lab, "topic"),
                    str(lab, "severity"), str(ann, "summary"));
             json_decref(ev);
@@ -579,8 +579,9 @@ main(int argc, char **argv)
             optind < argc) {
             long v = strtol(argv[optind++], &end, 10);
             if (*end || v < 1) {
-                fprintf(stderr, "tocsinctl: %s: expected a positive "
-                                "integer\n",
+                fprintf(stderr,
+                        "tocsinctl: %s: expected a positive "
+                        "integer\n",
                         a);
                 return EXIT_USAGE;
             }

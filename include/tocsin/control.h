@@ -51,10 +51,10 @@ void tocsin_control_free(struct tocsin_control *c);
 /* What a request may look at; borrowed for the call. */
 struct tocsin_control_view {
     const struct tocsin_config *cfg;
-    struct tocsin_ingest *ingest;     /* NULL while Redis is unreachable */
+    struct tocsin_ingest *ingest; /* NULL while Redis is unreachable */
     struct tocsin_notifier *notifier;
-    int64_t started_ms;               /* epoch ms the daemon started */
-    int ready;                        /* READY sent, ingest running */
+    int64_t started_ms; /* epoch ms the daemon started */
+    int ready;          /* READY sent, ingest running */
     /* Reload the configuration now.  Returns 0, or -1 with the errors (one
      * per line) in a new string *errors (caller frees).  The view's ingest
      * is stale afterwards. */
