@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tocsin/engine.h"
@@ -51,9 +53,35 @@ struct tocsin_control {
 
 /* ---- sockets ---- */
 
+/* 1 when something accepts connections on the unix socket at path. */
+static int
+ipc_in_use(const char *path)
+{
+    struct sockaddr_un sun;
+    if (strlen(path) >= sizeof sun.sun_path)
+        return 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path));
+    int r = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    close(fd);
+    return r == 0;
+}
+
 static int
 bind_socket(int protocol, const char *addr, char *path, size_t pathlen)
 {
+    /* Checked first: libnanomsg 1.1.5 leaks when an ipc bind fails. */
+    if (strncmp(addr, "ipc://", 6) == 0 && ipc_in_use(addr + 6)) {
+        tocsin_log_err("CONTROL-BIND",
+                       "cannot listen on %s: in use (is another tocsind "
+                       "running?)",
+                       addr);
+        return -1;
+    }
     int s = nn_socket(AF_SP, protocol);
     if (s < 0) {
         tocsin_log_err("CONTROL-BIND", "nn_socket: %s",

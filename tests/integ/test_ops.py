@@ -175,6 +175,10 @@ class TocsinctlTest(OpsCase):
         d.kill()
         r = d.ctl("status")
         self.assertEqual(r.returncode, 3, r.stderr)
+        # ... and does not keep a new one from starting.
+        d.start()
+        self.wait_ready(d)
+        self.assertEqual(d.stop(), 0)
         r = subprocess.run([TOCSINCTL, "-s", "ipc://%s/none.sock" % self.dir,
                             "reload"], capture_output=True, text=True,
                            timeout=30)
