@@ -350,15 +350,6 @@ cmd_status(struct tocsin_control *c, const struct tocsin_control_view *v,
     memset(&st, 0, sizeof st);
     if (v->ingest)
         tocsin_ingest_get_stats(v->ingest, &st);
-    if (c->rate_t == 0 || st.entries < c->rate_entries) {
-        c->rate_t = now_ms;
-        c->rate_entries = st.entries;
-    } else if (now_ms - c->rate_t >= RATE_SAMPLE_MS) {
-        c->rate = (double)(st.entries - c->rate_entries) * 1000.0 /
-                  (double)(now_ms - c->rate_t);
-        c->rate_t = now_ms;
-        c->rate_entries = st.entries;
-    }
     double lag_s = 0;
     if (!st.caught_up && st.last_entry_ms > 0 && now_ms > st.last_entry_ms)
         lag_s = (double)(now_ms - st.last_entry_ms) / 1000.0;
@@ -613,10 +604,30 @@ tocsin_control_handle(struct tocsin_control *c,
     return s;
 }
 
+/* Entries read per second, over the last RATE_SAMPLE_MS or more. */
+static void
+sample_rate(struct tocsin_control *c, struct tocsin_ingest *in, int64_t now_ms)
+{
+    struct tocsin_ingest_stats st;
+    tocsin_ingest_get_stats(in, &st);
+    if (c->rate_t == 0 || st.entries < c->rate_entries) {
+        /* First sample, or a new ingest after a reload. */
+        c->rate_t = now_ms;
+        c->rate_entries = st.entries;
+    } else if (now_ms - c->rate_t >= RATE_SAMPLE_MS) {
+        c->rate = (double)(st.entries - c->rate_entries) * 1000.0 /
+                  (double)(now_ms - c->rate_t);
+        c->rate_t = now_ms;
+        c->rate_entries = st.entries;
+    }
+}
+
 void
 tocsin_control_poll(struct tocsin_control *c,
                     const struct tocsin_control_view *v, int64_t now_ms)
 {
+    if (v->ingest)
+        sample_rate(c, v->ingest, now_ms);
     for (;;) {
         char *buf = NULL;
         int n = nn_recv(c->rep, &buf, NN_MSG, NN_DONTWAIT);

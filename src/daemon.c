@@ -258,7 +258,15 @@ swap_config(struct daemon *d, const char *path, char **errors)
 static int
 reload_cb(void *arg, char **errors)
 {
-    return reload(arg, errors);
+    struct daemon *d = arg;
+    if (!d->ingest) {
+        /* Still in start_ingest(), waiting for Redis: SIGHUP would be
+         * handled once started; a reload now would start ingest twice. */
+        *errors = strdup("tocsind is still waiting for redis; reload once "
+                         "it is ready\n");
+        return -1;
+    }
+    return reload(d, errors);
 }
 
 /* Between ingest steps: tocsinctl requests, the probe's snapshot, the
