@@ -473,6 +473,9 @@ class LifecycleTest(OpsCase):
             base = "http://%s" % d.sockets["http"]
             self.assertEqual(http_get(base + "/-/ready")[0], 503)
             self.assertEqual(http_get(base + "/-/healthy")[0], 200)
+            r = d.ctl("reload")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("still waiting for redis", r.stderr)
             self.redis.start()
             wait_for(lambda: any("READY=1" in m for m in drain()), 30,
                      what="READY=1")
