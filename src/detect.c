@@ -8,18 +8,19 @@
 
 #include "tocsin/stats.h"
 
-#define HOUR_MS         3600000.0
-#define DAY_MS          86400000.0
-#define FAST_HALF_LIFE  (1 * HOUR_MS)
-#define SLOW_HALF_LIFE  (24 * HOUR_MS)
-#define DISP_HALF_LIFE  (24 * HOUR_MS)
-#define NEG_HALF_LIFE   (6 * HOUR_MS)
-#define SEASON_HALF_LIFE_DAYS 4.0  /* per hour slot */
+#define HOUR_MS               3600000.0
+#define DAY_MS                86400000.0
+#define FAST_HALF_LIFE        (1 * HOUR_MS)
+#define SLOW_HALF_LIFE        (24 * HOUR_MS)
+#define DISP_HALF_LIFE        (24 * HOUR_MS)
+#define NEG_HALF_LIFE         (6 * HOUR_MS)
+#define ONSET_HALF_LIFE       (24 * HOUR_MS) /* an episode's peak surprise */
+#define SEASON_HALF_LIFE_DAYS 4.0            /* per hour slot */
 #define WEEK_HALF_LIFE_DAYS   14.0
-#define NEG_PRIOR_SHARE 0.15
-#define NEG_PRIOR_N     20.0
-#define EXP_FLOOR       0.01 /* mentions per bucket */
-#define DISP_MAX        100.0
+#define NEG_PRIOR_SHARE       0.15
+#define NEG_PRIOR_N           20.0
+#define EXP_FLOOR             0.01 /* mentions per bucket */
+#define DISP_MAX              100.0
 
 static double
 rate_for(double half_life_ms, double bucket_ms)
@@ -55,6 +56,7 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
     /* Score 0.9 at p = 1e-9 for sensitivity 0.5; each 0.5 step halves or
      * doubles the decades needed. */
     p->score_k = 9.0 / log(10.0) * pow(4.0, 0.5 - sensitivity);
+    p->onset_keep = pow(2.0, -B / ONSET_HALF_LIFE);
     p->min_mentions = min_mentions;
     p->min_ratio = min_ratio;
     p->min_negative = min_negative;
@@ -127,10 +129,9 @@ tocsin_baseline_neg_share(const struct tocsin_baseline *b)
 
 void
 tocsin_baseline_learn(struct tocsin_baseline *b,
-                      const struct tocsin_detect_params *p,
-                      int64_t bucket_idx, double c, double neg,
-                      double scored, double E, int vol_firing,
-                      int neg_firing)
+                      const struct tocsin_detect_params *p, int64_t bucket_idx,
+                      double c, double neg, double scored, double E,
+                      int vol_firing, int neg_firing)
 {
     double d = tocsin_baseline_dispersion(b);
     /* Long windows see every count as it is. */
@@ -169,10 +170,10 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
              * visits, then forget slowly. */
             double g0 = 1.0 / ((double)b->n / 24.0 + 1.0);
             double gs = p->g_season > g0 ? p->g_season : g0;
-            b->season[h] = (float)(b->season[h] *
-                                   (1.0 + slow_w * gs * (rel - 1.0)));
-            b->week[wk] = (float)(b->week[wk] *
-                                  (1.0 + slow_w * p->g_week * (rel - 1.0)));
+            b->season[h] =
+                (float)(b->season[h] * (1.0 + slow_w * gs * (rel - 1.0)));
+            b->week[wk] =
+                (float)(b->week[wk] * (1.0 + slow_w * p->g_week * (rel - 1.0)));
             for (int i = 0; i < 24; i++) {
                 if (b->season[i] < 0.02f)
                     b->season[i] = 0.02f;
@@ -202,7 +203,8 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
         b->slow += slow_w * as * (c_level - b->slow);
     }
     if (b->n >= 1) {
-        double r = (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
+        double r =
+            (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
         double ad = p->a_disp > a0 ? p->a_disp : a0;
         double nd = d + ad * (r - d);
         b->disp = (float)(nd < 1.0 ? 1.0 : (nd > DISP_MAX ? DISP_MAX : nd));
@@ -260,7 +262,20 @@ tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
     if (N <= 0 || K <= 0)
         return 0;
     double raw = tocsin_detect_score(p, tocsin_binom_log_sf(K, N, p0));
-    double g = clamp01(K / p->min_negative) *
-               clamp01((K / N - p0 - 0.05) / 0.15);
+    double g =
+        clamp01(K / p->min_negative) * clamp01((K / N - p0 - 0.05) / 0.15);
     return raw * g;
+}
+
+double
+tocsin_onset_score(const struct tocsin_detect_params *p, double score,
+                   float *peak)
+{
+    if (score >= 1.0)
+        score = 1.0 - 1e-15;
+    double z = score > 0 ? -p->score_k * log1p(-score) : 0;
+    double prev = (double)*peak * p->onset_keep;
+    double gain = z - prev;
+    *peak = (float)(z > prev ? z : prev);
+    return gain > 0 ? 1.0 - exp(-gain / p->score_k) : 0;
 }

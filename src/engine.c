@@ -44,7 +44,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    4u
+#define SNAP_VERSION    5u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};
@@ -75,6 +75,7 @@ struct topic_state {
     int64_t agg_bidx;     /* last bucket fed a pre-aggregated record */
     struct tocsin_baseline base;
     float last_vol, last_neg;
+    float onset_peak[2];   /* decaying peak surprise (decades), by kind */
     int64_t fire_after[2]; /* windows starting before this bucket may not
                               fire again (they hold the last episode) */
     struct alert_state alert[2];
@@ -784,10 +785,12 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
     if (t->terms && tocsin_terms_is_hot(t->terms) && !any_firing(t) &&
         vol.score < e->o.resolve_score && neg.score < e->o.resolve_score)
         tocsin_terms_cool(t->terms);
+    double vo = tocsin_onset_score(&e->dp, vol.score, &t->s.onset_peak[0]);
+    double no = tocsin_onset_score(&e->dp, neg.score, &t->s.onset_peak[1]);
     if (e->hooks.on_score) {
         struct tocsin_score_row row = {t->name, b * e->o.bucket_ms,
                                        bk->count, bk->neg, bk->scored,
-                                       vol.score, neg.score};
+                                       vo, no};
         e->hooks.on_score(e->hooks.arg, &row);
     }
     /* The slot OPEN_MAX ahead will hold a future open bucket. */

@@ -41,10 +41,11 @@ struct tocsin_detect_params {
     double a_fast, a_slow; /* level learning rates per bucket */
     double a_disp;         /* dispersion learning rate */
     double g_season, g_week;
-    double a_neg;          /* usual negative share learning rate */
+    double a_neg; /* usual negative share learning rate */
     double beta[TOCSIN_NEWIN];
     double ew_len[TOCSIN_NEWIN]; /* effective lengths, in buckets */
     double score_k;
+    double onset_keep; /* per-bucket decay of the episode's peak */
     double min_mentions, min_ratio, min_negative;
 };
 
@@ -54,9 +55,9 @@ void tocsin_detect_params_init(struct tocsin_detect_params *p,
                                double min_negative);
 
 struct tocsin_baseline {
-    double fast, slow;     /* levels, mentions per bucket */
+    double fast, slow; /* levels, mentions per bucket */
     double neg_ew, scored_ew;
-    float disp;            /* >= 1 */
+    float disp; /* >= 1 */
     float season[24];
     float week[2];
     float ewm[TOCSIN_NEWIN]; /* observed mass */
@@ -64,7 +65,7 @@ struct tocsin_baseline {
     float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
     float ewk[TOCSIN_NEWIN]; /* negatives */
     float ewn[TOCSIN_NEWIN]; /* mentions with a known sentiment */
-    uint32_t n;            /* buckets learned */
+    uint32_t n;              /* buckets learned */
 };
 
 void tocsin_baseline_init(struct tocsin_baseline *b);
@@ -97,16 +98,26 @@ double tocsin_volume_score(const struct tocsin_detect_params *p, double X,
 
 /* The same with another ratio floor (long windows use a lower one: an
  * hour at twice the usual rate is as telling as a minute at three times). */
-double tocsin_volume_score_floor(const struct tocsin_detect_params *p,
-                                 double X, double E, double V,
-                                 double min_ratio);
+double tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
+                                 double E, double V, double min_ratio);
 
 /* Negativity score of K negatives among N scored, usual share p0. */
-double tocsin_negativity_score(const struct tocsin_detect_params *p,
-                               double K, double N, double p0);
+double tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
+                               double N, double p0);
+
+/*
+ * Onset score of a bucket whose detection score is `score`: the surprise
+ * (in decades of p) it adds beyond the decaying peak of the topic's recent
+ * scores, as a score again.  *peak (decades, starts at 0) is updated.  A
+ * long episode scores once, at its start, and again only when it grows;
+ * the peak halves every few hours, so a topic whose baseline has adapted
+ * scores anew for a new spike.  This ranks buckets for a single threshold
+ * (replay --scores), where the detection score stays high all episode.
+ */
+double tocsin_onset_score(const struct tocsin_detect_params *p, double score,
+                          float *peak);
 
 /* Score of a log tail probability, before gates (exposed for tests). */
-double tocsin_detect_score(const struct tocsin_detect_params *p,
-                           double log_p);
+double tocsin_detect_score(const struct tocsin_detect_params *p, double log_p);
 
 #endif

@@ -48,6 +48,38 @@ test_score_shape(void)
 }
 
 static void
+test_onset_score_ranks_the_start_of_an_episode(void)
+{
+    params();
+    float peak = 0;
+    /* Calm: nothing. */
+    CHECK(tocsin_onset_score(&P, 0.0, &peak) == 0.0);
+    /* An episode scores at its start... */
+    double s9 = tocsin_detect_score(&P, -9 * log(10.0));
+    CHECK_NEAR(tocsin_onset_score(&P, s9, &peak), 0.9, 1e-6);
+    /* ...not again while it stays as it was... */
+    for (int i = 0; i < 60; i++)
+        CHECK(tocsin_onset_score(&P, s9, &peak) < 0.01);
+    /* ...and again when it grows (by the surprise it adds). */
+    double s20 = tocsin_detect_score(&P, -20 * log(10.0));
+    double o = tocsin_onset_score(&P, s20, &peak);
+    CHECK(o > 0.9 && o < s20);
+    /* A saturated score neither overflows nor poisons the peak. */
+    CHECK(tocsin_onset_score(&P, 1.0, &peak) > 0.99);
+    CHECK(isfinite(peak));
+    /* The peak halves in a day: the same spike a day later scores 0,
+     * two days later it scores again. */
+    float pk = 0;
+    (void)tocsin_onset_score(&P, s20, &pk);
+    for (int i = 0; i < 1439; i++)
+        (void)tocsin_onset_score(&P, 0.0, &pk);
+    CHECK(tocsin_onset_score(&P, s9, &pk) < 0.1);
+    for (int i = 0; i < 2 * 1440; i++)
+        (void)tocsin_onset_score(&P, 0.0, &pk);
+    CHECK(tocsin_onset_score(&P, s20, &pk) > 0.9);
+}
+
+static void
 test_baseline_learns_the_daily_rhythm(void)
 {
     params();
@@ -80,8 +112,8 @@ test_cascades_widen_the_noise(void)
         double E1 = tocsin_baseline_expected(&calm, &P, i);
         double E2 = tocsin_baseline_expected(&spiky, &P, i);
         tocsin_baseline_learn(&calm, &P, i, c, 0, 0, E1, 0, 0);
-        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2,
-                              0, 0);
+        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2, 0,
+                              0);
     }
     CHECK(tocsin_baseline_dispersion(&spiky) >
           3 * tocsin_baseline_dispersion(&calm));
@@ -229,10 +261,12 @@ test_aggregated_record_is_not_read_as_a_partial_bucket(void)
     tocsin_engine_free(e);
 }
 
-TOCSIN_TESTS(TOCSIN_TEST(test_score_shape),
-             TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
-             TOCSIN_TEST(test_cascades_widen_the_noise),
-             TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
-             TOCSIN_TEST(test_slow_buildup_is_caught),
-             TOCSIN_TEST(test_small_brand_2_to_30_an_hour_is_caught),
-             TOCSIN_TEST(test_aggregated_record_is_not_read_as_a_partial_bucket));
+TOCSIN_TESTS(
+    TOCSIN_TEST(test_score_shape),
+    TOCSIN_TEST(test_onset_score_ranks_the_start_of_an_episode),
+    TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
+    TOCSIN_TEST(test_cascades_widen_the_noise),
+    TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
+    TOCSIN_TEST(test_slow_buildup_is_caught),
+    TOCSIN_TEST(test_small_brand_2_to_30_an_hour_is_caught),
+    TOCSIN_TEST(test_aggregated_record_is_not_read_as_a_partial_bucket));
