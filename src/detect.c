@@ -21,6 +21,8 @@
 #define NEG_PRIOR_N           20.0
 #define EXP_FLOOR             0.01 /* mentions per bucket */
 #define DISP_MAX              100.0
+#define CUSUM_SHIFT           0.25 /* negative share change */
+#define NEG_DECADES           1.5  /* see neg_score */
 
 static double
 rate_for(double half_life_ms, double bucket_ms)
@@ -57,6 +59,10 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
      * doubles the decades needed. */
     p->score_k = 9.0 / log(10.0) * pow(4.0, 0.5 - sensitivity);
     p->onset_keep = pow(2.0, -B / ONSET_HALF_LIFE);
+    p->cusum_shift = CUSUM_SHIFT;
+    /* As much surprise as a score of 0.95 holds: a run comes down from
+     * there within minutes to hours once the episode is over. */
+    p->cusum_cap = -p->score_k * log(0.05) * log(10.0);
     p->min_mentions = min_mentions;
     p->min_ratio = min_ratio;
     p->min_negative = min_negative;
@@ -127,6 +133,38 @@ tocsin_baseline_neg_share(const struct tocsin_baseline *b)
            (b->scored_ew + NEG_PRIOR_N);
 }
 
+static void
+cusum_add(struct tocsin_cusum *c, double llr, double cap, double X, double E,
+          double K, double N)
+{
+    double s = c->s + llr;
+    if (!(s > 0)) {
+        memset(c, 0, sizeof *c);
+        return;
+    }
+    c->s = (float)(s < cap ? s : cap);
+    c->x += (float)X;
+    c->e += (float)E;
+    c->k += (float)K;
+    c->n += (float)N;
+    if (c->len < UINT32_MAX)
+        c->len++;
+}
+
+void
+tocsin_cusum_negativity(const struct tocsin_detect_params *p,
+                        struct tocsin_cusum *c, double X, double E, double K,
+                        double N, double p0)
+{
+    if (N <= 0 && c->s <= 0)
+        return;
+    double p1 = p0 + p->cusum_shift;
+    if (p1 > 0.95)
+        p1 = 0.95;
+    double llr = K * log(p1 / p0) + (N - K) * log((1.0 - p1) / (1.0 - p0));
+    cusum_add(c, llr, p->cusum_cap, X, E, K, N);
+}
+
 void
 tocsin_baseline_learn(struct tocsin_baseline *b,
                       const struct tocsin_detect_params *p, int64_t bucket_idx,
@@ -134,6 +172,8 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
                       int vol_firing, int neg_firing)
 {
     double d = tocsin_baseline_dispersion(b);
+    tocsin_cusum_negativity(p, &b->cn, c, E, neg, scored,
+                            tocsin_baseline_neg_share(b));
     /* Long windows see every count as it is. */
     for (int k = 0; k < TOCSIN_NEWIN; k++) {
         double keep = 1.0 - p->beta[k];
@@ -232,6 +272,14 @@ clamp01(double x)
     return x < 0 ? 0 : (x > 1 ? 1 : x);
 }
 
+static double
+volume_gate(const struct tocsin_detect_params *p, double X, double E,
+            double min_ratio)
+{
+    return clamp01(X / p->min_mentions) *
+           clamp01((X / E - 1.0) / (min_ratio - 1.0));
+}
+
 double
 tocsin_volume_score(const struct tocsin_detect_params *p, double X, double E,
                     double V)
@@ -250,9 +298,23 @@ tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
     if (V < E)
         V = E;
     double raw = tocsin_detect_score(p, tocsin_count_log_sf(X, E, V));
-    double g = clamp01(X / p->min_mentions) *
-               clamp01((X / E - 1.0) / (min_ratio - 1.0));
-    return raw * g;
+    return raw * volume_gate(p, X, E, min_ratio);
+}
+
+/* The binomial tail is exact once the usual share is known (counts only
+ * follow their model roughly): a negativity score of 0.9 needs p = 1e-6
+ * where a volume score needs 1e-9 (at sensitivity 0.5). */
+static double
+neg_score(const struct tocsin_detect_params *p, double log_p)
+{
+    return tocsin_detect_score(p, log_p * NEG_DECADES);
+}
+
+static double
+negativity_gate(const struct tocsin_detect_params *p, double K, double N,
+                double p0)
+{
+    return clamp01(K / p->min_negative) * clamp01((K / N - p0 - 0.05) / 0.15);
 }
 
 double
@@ -261,10 +323,17 @@ tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
 {
     if (N <= 0 || K <= 0)
         return 0;
-    double raw = tocsin_detect_score(p, tocsin_binom_log_sf(K, N, p0));
-    double g =
-        clamp01(K / p->min_negative) * clamp01((K / N - p0 - 0.05) / 0.15);
-    return raw * g;
+    double raw = neg_score(p, tocsin_binom_log_sf(K, N, p0));
+    return raw * negativity_gate(p, K, N, p0);
+}
+
+double
+tocsin_cusum_negativity_score(const struct tocsin_detect_params *p,
+                              const struct tocsin_cusum *c, double p0)
+{
+    if (!(c->s > 0) || c->n <= 0 || c->k <= 0)
+        return 0;
+    return neg_score(p, -(double)c->s) * negativity_gate(p, c->k, c->n, p0);
 }
 
 double

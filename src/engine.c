@@ -35,7 +35,8 @@
 #define RING_MASK       (RING - 1)
 #define OPEN_MAX        10 /* open buckets at most: lateness <= 8 buckets */
 #define NEXACT          3 /* windows summed from the ring */
-#define NWIN            (NEXACT + TOCSIN_NEWIN) /* plus the long ones */
+#define NCUSUM          (NEXACT + TOCSIN_NEWIN) /* the negativity CUSUM */
+#define NWIN            (NCUSUM + 1) /* plus the long ones and the CUSUM */
 #define MAX_WIN         15
 #define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
 #define BUCKET_SAMPLES  3
@@ -44,7 +45,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    5u
+#define SNAP_VERSION    6u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};
@@ -634,6 +635,9 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     if ((int)a->calm >= e->o.resolve_buckets) {
         t->s.fire_after[kind] =
             floor_div(at_ms, e->o.bucket_ms) - e->o.resolve_buckets;
+        /* The episode's CUSUM run is over with it. */
+        if (kind == TOCSIN_ALERT_NEGATIVITY)
+            memset(&t->s.base.cn, 0, sizeof t->s.base.cn);
         if (a->announced) {
             emit(e, t, kind, TOCSIN_ALERT_RESOLVED, at_ms);
         } else {
@@ -658,6 +662,8 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
 struct window {
     double X, E, V, K, N;
     int64_t len_ms, start;
+    int cusum; /* the negativity CUSUM, not a window */
+    double cs; /* its score */
 };
 
 static int
@@ -681,6 +687,27 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         w->V = d * w->E;
         w->len_ms = windows[k] * e->o.bucket_ms;
         w->start = b - windows[k] + 1;
+        return 1;
+    }
+    if (k == NCUSUM) {
+        /* The negativity CUSUM's run, with this bucket added. */
+        double p0 = neg_baseline(t);
+        struct tocsin_cusum c = base->cn;
+        if (t->s.nclosed < (uint32_t)e->o.warmup_buckets)
+            return 0;
+        tocsin_cusum_negativity(&e->dp, &c, cur->count, cur->exp, cur->neg,
+                                cur->scored, p0);
+        if (!c.len)
+            return 0;
+        w->cusum = 1;
+        w->cs = tocsin_cusum_negativity_score(&e->dp, &c, p0);
+        w->X = c.x;
+        w->E = c.e;
+        w->V = d * c.e;
+        w->K = c.k;
+        w->N = c.n;
+        w->len_ms = (int64_t)c.len * e->o.bucket_ms;
+        w->start = b - (int64_t)c.len + 1;
         return 1;
     }
     int j = k - NEXACT;
@@ -712,15 +739,16 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
             continue;
         double floor = k < NEXACT ? e->o.min_ratio
                                   : 1.0 + (e->o.min_ratio - 1.0) / 2.0;
-        double vs = w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
-                            t->s.alert[TOCSIN_ALERT_VOLUME].firing
-                        ? tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V,
-                                                    floor)
-                        : 0;
-        double ns = w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
-                            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing
-                        ? tocsin_negativity_score(&e->dp, w.K, w.N, p0)
-                        : 0;
+        double vs = 0, ns = 0;
+        if (w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
+            t->s.alert[TOCSIN_ALERT_VOLUME].firing)
+            vs = w.cusum ? 0
+                         : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V,
+                                                     floor);
+        if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
+            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing)
+            ns = w.cusum ? w.cs
+                         : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
         struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);

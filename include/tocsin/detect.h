@@ -45,7 +45,9 @@ struct tocsin_detect_params {
     double beta[TOCSIN_NEWIN];
     double ew_len[TOCSIN_NEWIN]; /* effective lengths, in buckets */
     double score_k;
-    double onset_keep; /* per-bucket decay of the episode's peak */
+    double onset_keep;  /* per-bucket decay of the episode's peak */
+    double cusum_shift; /* the negativity CUSUM's: usual share + this */
+    double cusum_cap;   /* nats a CUSUM may hold */
     double min_mentions, min_ratio, min_negative;
 };
 
@@ -53,6 +55,19 @@ void tocsin_detect_params_init(struct tocsin_detect_params *p,
                                int64_t bucket_ms, double sensitivity,
                                double min_mentions, double min_ratio,
                                double min_negative);
+
+/*
+ * A CUSUM run: the log-likelihood ratio (nats) of "changed" against
+ * "usual" summed since it last fell to zero, and what the run holds.  The
+ * fastest test there is for a lasting change of a known size: it needs no
+ * window length, so a build-up or a shift of the negative share is caught
+ * as soon as the evidence adds up.
+ */
+struct tocsin_cusum {
+    float s;          /* nats, in [0, cusum_cap] */
+    float x, e, k, n; /* mentions, expected, negatives, scored */
+    uint32_t len;     /* buckets in the run; 0 when s is 0 */
+};
 
 struct tocsin_baseline {
     double fast, slow; /* levels, mentions per bucket */
@@ -65,6 +80,7 @@ struct tocsin_baseline {
     float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
     float ewk[TOCSIN_NEWIN]; /* negatives */
     float ewn[TOCSIN_NEWIN]; /* mentions with a known sentiment */
+    struct tocsin_cusum cn;  /* negativity: share usual + cusum_shift */
     uint32_t n;              /* buckets learned */
 };
 
@@ -104,6 +120,20 @@ double tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
 /* Negativity score of K negatives among N scored, usual share p0. */
 double tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
                                double N, double p0);
+
+/*
+ * Add a bucket to a negativity CUSUM: K negatives among N scored mentions
+ * (X mentions, E expected), against the usual share p0 and the share
+ * p0 + cusum_shift.  X, E, K, N of the run are kept as evidence.
+ */
+void tocsin_cusum_negativity(const struct tocsin_detect_params *p,
+                             struct tocsin_cusum *c, double X, double E,
+                             double K, double N, double p0);
+
+/* Score of a run: the ratio e^-s read as a tail probability, with the
+ * same floors as a window (min_negative, a share well above p0). */
+double tocsin_cusum_negativity_score(const struct tocsin_detect_params *p,
+                                     const struct tocsin_cusum *c, double p0);
 
 /*
  * Onset score of a bucket whose detection score is `score`: the surprise

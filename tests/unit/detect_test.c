@@ -80,6 +80,38 @@ test_onset_score_ranks_the_start_of_an_episode(void)
 }
 
 static void
+test_negativity_cusum_adds_up_a_shift(void)
+{
+    params();
+    struct tocsin_cusum c;
+    memset(&c, 0, sizeof c);
+    /* The usual share (12 %): the run keeps falling back to zero. */
+    double top = 0;
+    for (int i = 0; i < 1000; i++) {
+        tocsin_cusum_negativity(&P, &c, 25, 25, i % 4 ? 3 : 2, 25, 0.12);
+        double sc = tocsin_cusum_negativity_score(&P, &c, 0.12);
+        top = sc > top ? sc : top;
+    }
+    CHECK(top < 0.3);
+    /* Half negative from now: a few buckets of 25 mentions suffice, and
+     * the run holds the shift as evidence. */
+    memset(&c, 0, sizeof c);
+    int buckets = 0;
+    while (tocsin_cusum_negativity_score(&P, &c, 0.12) < 0.9 && buckets < 50) {
+        tocsin_cusum_negativity(&P, &c, 25, 25, 12.5, 25, 0.12);
+        buckets++;
+    }
+    CHECK(buckets == 2);
+    CHECK_NEAR(c.k / c.n, 0.5, 1e-6);
+    CHECK(c.len == (uint32_t)buckets);
+    CHECK(c.s <= P.cusum_cap);
+    /* Fewer than min_negative negatives never score. */
+    memset(&c, 0, sizeof c);
+    tocsin_cusum_negativity(&P, &c, 4, 4, 4, 4, 0.12);
+    CHECK(tocsin_cusum_negativity_score(&P, &c, 0.12) < 0.9);
+}
+
+static void
 test_baseline_learns_the_daily_rhythm(void)
 {
     params();
@@ -242,6 +274,43 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
     tocsin_engine_free(e);
 }
 
+/* 20 mentions a minute, one every 3 s, 12 % negative; from `shift_min`
+ * on, 50 % negative at the same volume. */
+static void
+feed_shift(struct tocsin_engine *e, int64_t mins, int64_t shift_min)
+{
+    struct tocsin_mention m;
+    memset(&m, 0, sizeof m);
+    m.topics[0].p = "Canal";
+    m.topics[0].n = 5;
+    m.ntopics = 1;
+    m.count = 1;
+    m.followers = -1;
+    m.has_sentiment = 1;
+    uint32_t x = 12345;
+    for (int64_t i = 0; i < mins * 20; i++) {
+        x = x * 1103515245u + 12345u;
+        double u = (double)(x >> 8) / (double)(1u << 24);
+        m.ts_ms = DAY0 + i * 3000;
+        m.sentiment = u < (i / 20 >= shift_min ? 0.5 : 0.12) ? -0.7 : 0.4;
+        CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
+    }
+}
+
+static void
+test_negativity_shift_at_20_a_minute_fires_within_a_bucket(void)
+{
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift(e, 8 * 60, 6 * 60);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 0);
+    int64_t onset = DAY0 + 6 * 60 * MIN;
+    CHECK(s.first_ms[TOCSIN_ALERT_NEGATIVITY] > onset);
+    CHECK(s.first_ms[TOCSIN_ALERT_NEGATIVITY] <= onset + MIN);
+    tocsin_engine_free(e);
+}
+
 static void
 test_aggregated_record_is_not_read_as_a_partial_bucket(void)
 {
@@ -264,6 +333,8 @@ test_aggregated_record_is_not_read_as_a_partial_bucket(void)
 TOCSIN_TESTS(
     TOCSIN_TEST(test_score_shape),
     TOCSIN_TEST(test_onset_score_ranks_the_start_of_an_episode),
+    TOCSIN_TEST(test_negativity_cusum_adds_up_a_shift),
+    TOCSIN_TEST(test_negativity_shift_at_20_a_minute_fires_within_a_bucket),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
     TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
