@@ -20,7 +20,8 @@
 #define NEG_PRIOR_SHARE       0.15
 #define NEG_PRIOR_N           20.0
 #define EXP_FLOOR             0.01 /* mentions per bucket */
-#define DISP_MAX              100.0
+#define DISP_MAX              1000.0
+#define DISP_START            10 /* buckets before the noise is learned */
 #define CUSUM_SHIFT           0.25 /* negative share change */
 #define NEG_DECADES           1.5  /* see neg_score */
 
@@ -242,10 +243,13 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
     } else {
         b->slow += slow_w * as * (c_level - b->slow);
     }
-    if (b->n >= 1) {
+    /* The noise is learned once the level means something (the first
+     * buckets' expectation is still climbing from zero). */
+    if (b->n >= DISP_START) {
         double r =
             (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
-        double ad = p->a_disp > a0 ? p->a_disp : a0;
+        double a1 = 1.0 / (b->n - DISP_START + 1.0);
+        double ad = p->a_disp > a1 ? p->a_disp : a1;
         double nd = d + ad * (r - d);
         b->disp = (float)(nd < 1.0 ? 1.0 : (nd > DISP_MAX ? DISP_MAX : nd));
     }
