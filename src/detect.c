@@ -21,7 +21,7 @@
 #define NEG_PRIOR_N           20.0
 #define EXP_FLOOR             0.01 /* mentions per bucket */
 #define DISP_MAX              1000.0
-#define DISP_START            10 /* buckets before the noise is learned */
+#define DISP_START            10   /* buckets before the noise is learned */
 #define CUSUM_SHIFT           0.25 /* negative share change */
 #define NEG_DECADES           1.5  /* see neg_score */
 

@@ -38,6 +38,7 @@
 #define NCUSUM          (NEXACT + TOCSIN_NEWIN) /* the negativity CUSUM */
 #define NWIN            (NCUSUM + 1) /* plus the long ones and the CUSUM */
 #define MAX_WIN         15
+#define PARTIAL_PREV    2 /* closed buckets added to the open one */
 #define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
 #define BUCKET_SAMPLES  3
 #define TEXT_MAX        560
@@ -626,7 +627,13 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     /* Calm is judged on the window that fired: a burst caught in one
      * bucket is over when single buckets are calm again, a slow build-up
      * caught over 15 buckets when those are. */
-    a->calm = v->win_score[a->win] < e->o.resolve_score ? a->calm + 1 : 0;
+    int calm = v->win_score[a->win] < e->o.resolve_score;
+    /* A negative share still shifted keeps its alert, whichever window
+     * fired it: the CUSUM run says whether the shift is over. */
+    if (kind == TOCSIN_ALERT_NEGATIVITY &&
+        v->win_score[NCUSUM] >= e->o.resolve_score)
+        calm = 0;
+    a->calm = calm ? a->calm + 1 : 0;
     if (!a->announced && is_recent(e, at_ms) &&
         (int)a->calm < e->o.resolve_buckets) {
         a->announced = 1;
@@ -928,17 +935,26 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
         return;
     t->s.next_eval_ms = ts + step;
     const struct bucket *cur = &t->s.ring[b & RING_MASK];
-    const struct bucket *prev = &t->s.ring[(b - 1) & RING_MASK];
     double d = dispersion(t);
     double p0 = neg_baseline(t);
     double e_cur = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
-    double e_prev = tocsin_baseline_expected(&t->s.base, &e->dp, b - 1);
     struct evidence best_v = {0}, best_n = {0};
-    for (int k = 0; k < 2; k++) {
-        double X = cur->count + (k ? prev->count : 0);
-        double K = cur->neg + (k ? prev->neg : 0);
-        double N = cur->scored + (k ? prev->scored : 0);
-        double E = e_cur + (k ? e_prev : 0);
+    /* The open bucket alone, then with the PARTIAL_PREV closed ones
+     * before it. */
+    double X = 0, K = 0, N = 0, E = 0;
+    for (int k = 0; k <= PARTIAL_PREV; k++) {
+        if (k) {
+            const struct bucket *pb = &t->s.ring[(b - k) & RING_MASK];
+            X += pb->count;
+            K += pb->neg;
+            N += pb->scored;
+            E += tocsin_baseline_expected(&t->s.base, &e->dp, b - k);
+        } else {
+            X = cur->count;
+            K = cur->neg;
+            N = cur->scored;
+            E = e_cur;
+        }
         double span = f + k;
         struct evidence v = {(int64_t)(span * (double)e->o.bucket_ms),
                              X, E, K, N, p0, 0, 0, 0, {0}};
@@ -963,6 +979,31 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
             best_n.score = ns;
         }
         best_v.critical = vc;
+        best_n.critical = nc;
+    }
+    /* The negativity CUSUM's run with the open bucket so far. */
+    struct tocsin_cusum c = t->s.base.cn;
+    tocsin_cusum_negativity(&e->dp, &c, cur->count, e_cur, cur->neg,
+                            cur->scored, p0);
+    int64_t cstart = b - (int64_t)c.len + 1;
+    if (c.len && cstart >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]) {
+        double cs = tocsin_cusum_negativity_score(&e->dp, &c, p0);
+        struct evidence v = {
+            (int64_t)((c.len - 1 + f) * (double)e->o.bucket_ms),
+            c.x,
+            c.e,
+            c.k,
+            c.n,
+            p0,
+            0,
+            0,
+            0,
+            {0}};
+        int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
+        if (cs > best_n.score) {
+            best_n = v;
+            best_n.score = cs;
+        }
         best_n.critical = nc;
     }
     maybe_fire(e, t, TOCSIN_ALERT_VOLUME, &best_v, ts);

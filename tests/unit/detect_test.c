@@ -274,10 +274,11 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
     tocsin_engine_free(e);
 }
 
-/* 20 mentions a minute, one every 3 s, 12 % negative; from `shift_min`
- * on, 50 % negative at the same volume. */
+/* `per_min` mentions a minute, evenly spread, 12 % negative; from
+ * `shift_min` on, `share` negative at the same volume. */
 static void
-feed_shift(struct tocsin_engine *e, int64_t mins, int64_t shift_min)
+feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
+           int64_t shift_min, double share)
 {
     struct tocsin_mention m;
     memset(&m, 0, sizeof m);
@@ -288,11 +289,12 @@ feed_shift(struct tocsin_engine *e, int64_t mins, int64_t shift_min)
     m.followers = -1;
     m.has_sentiment = 1;
     uint32_t x = 12345;
-    for (int64_t i = 0; i < mins * 20; i++) {
+    for (int64_t i = 0; i < mins * per_min; i++) {
         x = x * 1103515245u + 12345u;
         double u = (double)(x >> 8) / (double)(1u << 24);
-        m.ts_ms = DAY0 + i * 3000;
-        m.sentiment = u < (i / 20 >= shift_min ? 0.5 : 0.12) ? -0.7 : 0.4;
+        m.ts_ms = DAY0 + i * (MIN / per_min);
+        m.sentiment =
+            u < (i / per_min >= shift_min ? share : 0.12) ? -0.7 : 0.4;
         CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
     }
 }
@@ -302,12 +304,30 @@ test_negativity_shift_at_20_a_minute_fires_within_a_bucket(void)
 {
     struct seen s = {0};
     struct tocsin_engine *e = engine(&s);
-    feed_shift(e, 8 * 60, 6 * 60);
+    feed_shift(e, 20, 8 * 60, 6 * 60, 0.5);
     CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
     CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 0);
     int64_t onset = DAY0 + 6 * 60 * MIN;
     CHECK(s.first_ms[TOCSIN_ALERT_NEGATIVITY] > onset);
     CHECK(s.first_ms[TOCSIN_ALERT_NEGATIVITY] <= onset + MIN);
+    tocsin_engine_free(e);
+}
+
+static void
+test_negativity_cusum_fires_early_and_once(void)
+{
+    /* 6 a minute going to 40 % negative: the run adds up over several
+     * buckets and is tested with the open one, so the alert does not wait
+     * for a bucket to close; and it stays one alert while the shift lasts
+     * (calm is judged on the run too, not only on the window that fired). */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift(e, 6, 8 * 60, 6 * 60, 0.4);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
+    int64_t onset = DAY0 + 6 * 60 * MIN;
+    int64_t d = s.first_ms[TOCSIN_ALERT_NEGATIVITY] - onset;
+    CHECK(d > 0 && d < 10 * MIN);
+    CHECK(d % MIN != 0);
     tocsin_engine_free(e);
 }
 
@@ -335,6 +355,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_onset_score_ranks_the_start_of_an_episode),
     TOCSIN_TEST(test_negativity_cusum_adds_up_a_shift),
     TOCSIN_TEST(test_negativity_shift_at_20_a_minute_fires_within_a_bucket),
+    TOCSIN_TEST(test_negativity_cusum_fires_early_and_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
     TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
