@@ -6,17 +6,20 @@
  * samples.  Runs on one thread: the ingest loop, or replay.  No I/O, no
  * clock.
  *
- * Detectors, per closed bucket and windows of 1, 5 and 15 buckets:
+ * Detectors, per closed bucket, over windows of 1, 5 and 15 buckets, two
+ * exponentially weighted windows (detect.h) and, for negativity, a CUSUM
+ * run; per open bucket (partial_test) over it and the 1 or 2 before it:
  *  - volume: observed count X against the baseline's expectation E for the
  *    window, as an overdispersed count (quasi-Poisson with the dispersion
  *    learned by the baseline); the tail probability becomes a score in
  *    [0, 1], gated by the floors min_mentions and min_ratio.
  *  - negativity: negatives K among N scored mentions against the topic's
- *    usual share p0 (binomial tail), gated by min_negative and by how far
- *    the share rose.
- * The baseline is an exponentially weighted mean and variance of bucket
- * counts, updated with winsorised counts (a spike does not inflate it) and
- * almost frozen while the volume alert fires.
+ *    usual share p0 (binomial tail, or the CUSUM's likelihood ratio),
+ *    gated by min_negative and by how far the share rose.
+ * The best window's score drives the alert lifecycle; score rows carry the
+ * onset score instead (tocsin_onset_score), which ranks episode starts.
+ * The baseline (detect.c) is seasonal, learned from winsorised counts (a
+ * spike does not inflate it) and slowed while a topic runs hot.
  *
  * Topics with no mention for 15 closed buckets and no alert are "dormant":
  * global bucket closing skips them and they catch up, identically, when a

@@ -19,12 +19,16 @@
  * Besides the exact windows the engine sums from its ring of buckets, the
  * baseline keeps exponentially weighted windows (effective lengths 60 and
  * 240 buckets) of observed and expected counts and of negatives, for slow
- * build-ups and for small topics that need hours to show anything.
+ * build-ups and for small topics that need hours to show anything, and a
+ * CUSUM on the negative share (see struct tocsin_cusum).
  *
  * Scores: the tail probability p of what was observed becomes
  * 1 - exp(-(-log10 p) / k), in [0, 1) and increasing, where k follows the
- * sensitivity (at 0.5 a score of 0.9 means p = 1e-9), times gates for the
- * floors (minimum mentions, minimum ratio, minimum negatives).
+ * sensitivity (at 0.5 a volume score of 0.9 means p = 1e-9, a negativity
+ * score of 0.9 p = 1e-6: the binomial is exact given the usual share),
+ * times gates for the floors (minimum mentions, minimum ratio, minimum
+ * negatives).  The onset score turns a topic's stream of scores into one
+ * that ranks the starts of episodes (replay --scores).
  *
  * Pure functions on plain structs; no I/O, no clock.  Thread-safe.
  */
