@@ -752,13 +752,12 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         double vs = 0, ns = 0;
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
             t->s.alert[TOCSIN_ALERT_VOLUME].firing)
-            vs = w.cusum ? 0
-                         : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V,
-                                                     floor);
+            vs = w.cusum
+                     ? 0
+                     : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V, floor);
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
             t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing)
-            ns = w.cusum ? w.cs
-                         : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
+            ns = w.cusum ? w.cs : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
         struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
