@@ -822,8 +822,13 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
     if (t->terms && tocsin_terms_is_hot(t->terms) && !any_firing(t) &&
         vol.score < e->o.resolve_score && neg.score < e->o.resolve_score)
         tocsin_terms_cool(t->terms);
-    double vo = tocsin_onset_score(&e->dp, vol.score, &t->s.onset_peak[0]);
-    double no = tocsin_onset_score(&e->dp, neg.score, &t->s.onset_peak[1]);
+    /* Before the warm-up the expectation is still being learned: its
+     * scores neither show nor count towards the onset peaks. */
+    double vo = 0, no = 0;
+    if (t->s.nclosed > (uint32_t)e->o.warmup_buckets) {
+        vo = tocsin_onset_score(&e->dp, vol.score, &t->s.onset_peak[0]);
+        no = tocsin_onset_score(&e->dp, neg.score, &t->s.onset_peak[1]);
+    }
     if (e->hooks.on_score) {
         struct tocsin_score_row row = {t->name, b * e->o.bucket_ms,
                                        bk->count, bk->neg, bk->scored,

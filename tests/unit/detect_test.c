@@ -274,11 +274,11 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
     tocsin_engine_free(e);
 }
 
-/* `per_min` mentions a minute, evenly spread, 12 % negative; from
+/* `per_min` mentions a minute, evenly spread, `usual` negative; from
  * `shift_min` on, `share` negative at the same volume. */
 static void
 feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
-           int64_t shift_min, double share)
+           int64_t shift_min, double usual, double share)
 {
     struct tocsin_mention m;
     memset(&m, 0, sizeof m);
@@ -294,7 +294,7 @@ feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
         double u = (double)(x >> 8) / (double)(1u << 24);
         m.ts_ms = DAY0 + i * (MIN / per_min);
         m.sentiment =
-            u < (i / per_min >= shift_min ? share : 0.12) ? -0.7 : 0.4;
+            u < (i / per_min >= shift_min ? share : usual) ? -0.7 : 0.4;
         CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
     }
 }
@@ -304,7 +304,7 @@ test_negativity_shift_at_20_a_minute_fires_within_a_bucket(void)
 {
     struct seen s = {0};
     struct tocsin_engine *e = engine(&s);
-    feed_shift(e, 20, 8 * 60, 6 * 60, 0.5);
+    feed_shift(e, 20, 8 * 60, 6 * 60, 0.12, 0.5);
     CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
     CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 0);
     int64_t onset = DAY0 + 6 * 60 * MIN;
@@ -322,12 +322,62 @@ test_negativity_cusum_fires_early_and_once(void)
      * (calm is judged on the run too, not only on the window that fired). */
     struct seen s = {0};
     struct tocsin_engine *e = engine(&s);
-    feed_shift(e, 6, 8 * 60, 6 * 60, 0.4);
+    feed_shift(e, 6, 8 * 60, 6 * 60, 0.12, 0.4);
     CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
     int64_t onset = DAY0 + 6 * 60 * MIN;
     int64_t d = s.first_ms[TOCSIN_ALERT_NEGATIVITY] - onset;
     CHECK(d > 0 && d < 10 * MIN);
     CHECK(d % MIN != 0);
+    tocsin_engine_free(e);
+}
+
+static void
+test_a_topic_usually_40_percent_negative_stays_quiet(void)
+{
+    /* The usual share starts from a prior of 15 %: the CUSUM must not
+     * read a topic that is always 40 % negative as a shift while it
+     * learns. */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift(e, 10, 2 * 1440, 2 * 1440, 0.4, 0.4);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 0);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 0);
+    tocsin_engine_free(e);
+}
+
+struct rows {
+    int high;      /* rows with volume_score >= 0.9 */
+    int64_t first; /* the first of them */
+};
+
+static void
+on_row(void *arg, const struct tocsin_score_row *row)
+{
+    struct rows *r = arg;
+    if (row->volume_score >= 0.9 && !r->high++)
+        r->first = row->ts_ms;
+}
+
+static double
+burst_at_3h(int64_t minute)
+{
+    return minute >= 180 && minute < 210 ? 200.0 : 20.0;
+}
+
+static void
+test_score_rows_mark_the_start_of_a_burst_once(void)
+{
+    /* 30 minutes at 10x: the detection score stays high all along, the
+     * onset score in the rows is high at the start only. */
+    struct rows r = {0, 0};
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    struct tocsin_engine_hooks h = {NULL, on_row, &r};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    feed(e, "burst", 0, 300, burst_at_3h);
+    CHECK(r.high == 1);
+    CHECK(r.first == DAY0 + 180 * MIN);
     tocsin_engine_free(e);
 }
 
@@ -356,6 +406,8 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_negativity_cusum_adds_up_a_shift),
     TOCSIN_TEST(test_negativity_shift_at_20_a_minute_fires_within_a_bucket),
     TOCSIN_TEST(test_negativity_cusum_fires_early_and_once),
+    TOCSIN_TEST(test_a_topic_usually_40_percent_negative_stays_quiet),
+    TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
     TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
