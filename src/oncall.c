@@ -584,15 +584,22 @@ join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
     return g;
 }
 
+/* Take a out of every group, except those of the nkeep routes keep. */
 static void
-leave_groups(struct tocsin_oncall *oc, const struct alert *a)
+leave_groups_but(struct tocsin_oncall *oc, const struct alert *a,
+                 const struct tocsin_route *const *keep, size_t nkeep)
 {
     for (size_t i = 0; i < oc->ngroups; i++) {
         struct group *g = oc->groups[i];
-        size_t j = 0;
-        for (size_t k = 0; k < g->nm; k++)
-            if (g->m[k].a != a)
-                g->m[j++] = g->m[k];
+        size_t j = 0, k;
+        for (k = 0; k < nkeep; k++)
+            if (keep[k] == g->route)
+                break;
+        if (k < nkeep)
+            continue;
+        for (size_t m = 0; m < g->nm; m++)
+            if (g->m[m].a != a)
+                g->m[j++] = g->m[m];
         g->nm = j;
     }
     size_t j = 0; /* drop empty groups */
@@ -603,6 +610,12 @@ leave_groups(struct tocsin_oncall *oc, const struct alert *a)
             oc->groups[j++] = oc->groups[i];
     }
     oc->ngroups = j;
+}
+
+static void
+leave_groups(struct tocsin_oncall *oc, const struct alert *a)
+{
+    leave_groups_but(oc, a, NULL, 0);
 }
 
 /* ---- blocking: silences, inhibition, quiet hours ---- */
@@ -717,6 +730,64 @@ end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
     mark_dirty(oc, a->fp);
 }
 
+static int
+same_labels(const struct alert *a, const struct tocsin_labelset *ls)
+{
+    struct tocsin_labelset mine = labels_of(a);
+    if (ls->n != a->nl)
+        return 0;
+    for (size_t i = 0; i < ls->n; i++)
+        if (strcmp(tocsin_labels_get(&mine, ls->v[i].name),
+                   ls->v[i].value ? ls->v[i].value : "") != 0)
+            return 0;
+    return 1;
+}
+
+/* A firing alert's labels changed (a warning became critical): take the
+ * new labels and join the routes they lead to; a new route notifies (a
+ * critical one even in quiet hours). */
+static void
+relabel(struct tocsin_oncall *oc, struct alert *a,
+        const struct tocsin_labelset *ls, int64_t now)
+{
+    struct alert tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (set_labels(&tmp, ls)) {
+        oc->oom = 1;
+    } else {
+        for (size_t i = 0; i < a->nl; i++) {
+            free(a->ln[i]);
+            free(a->lv[i]);
+        }
+        free(a->ln);
+        free(a->lv);
+        free(a->lab);
+        a->ln = tmp.ln;
+        a->lv = tmp.lv;
+        a->lab = tmp.lab;
+        a->nl = tmp.nl;
+        tmp.ln = tmp.lv = NULL;
+        tmp.lab = NULL;
+        tmp.nl = 0;
+    }
+    for (size_t i = 0; i < tmp.nl; i++) {
+        free(tmp.ln[i]);
+        free(tmp.lv[i]);
+    }
+    free(tmp.ln);
+    free(tmp.lv);
+    free(tmp.lab);
+    a->logged = 0;
+    hist_add(oc, a, now, "now %s", tocsin_labels_get(ls, "severity"));
+    const struct tocsin_route *r[MAX_ROUTES];
+    size_t n = tocsin_route_match(oc->cfg->route, ls, r, MAX_ROUTES);
+    if (n > MAX_ROUTES)
+        n = MAX_ROUTES;
+    leave_groups_but(oc, a, r, n);
+    for (size_t i = 0; i < n; i++)
+        join_group(oc, r[i], a, now, 0);
+}
+
 tocsin_err
 tocsin_oncall_on_alert(struct tocsin_oncall *oc, const char *fingerprint,
                        const struct tocsin_labelset *labels, int firing,
@@ -739,6 +810,8 @@ tocsin_oncall_on_alert(struct tocsin_oncall *oc, const char *fingerprint,
                 a->summary = s;
             }
         }
+        if (!same_labels(a, labels))
+            relabel(oc, a, labels, now);
         return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
     }
     if (a) { /* fired again after resolving: a new episode */

@@ -278,6 +278,21 @@ test_quiet_hours_hold_warning_not_critical(void)
     CHECK_STR(n.v[0].receiver, "ntfy-marie");
     CHECK(history_has(oc, "w", "held back by quiet hours (quiet)"));
     tocsin_notes_clear(&n);
+    /* a warning that turns critical in the night goes through at once */
+    CHECK_OK(fire(oc, "w2", "MentionVolumeSpike", "Rising", "warning", 1, night,
+                  &n));
+    CHECK_OK(tocsin_oncall_tick(oc, night + 30, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(fire(oc, "w2", "MentionVolumeSpike", "Rising", "critical", 1,
+                  night + 40, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, night + 69, &n));
+    CHECK(n.n == 0); /* its new route's group_wait */
+    CHECK_OK(tocsin_oncall_tick(oc, night + 70, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "ntfy-marie"));
+    CHECK(history_has(oc, "w2", "now critical"));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_ack(oc, "w2", "marie", night + 80, &n));
+    tocsin_notes_clear(&n);
     CHECK_OK(tocsin_oncall_ack(oc, "c", "marie", night + 60, &n));
     tocsin_notes_clear(&n);
     CHECK_OK(tocsin_oncall_tick(oc, at(6, 6, 59, 0), &n));
