@@ -228,11 +228,8 @@ xstrdup(struct tocsin_oncall *oc, const char *s)
 }
 
 static void
-alert_free(struct alert *a)
+labels_clear(struct alert *a)
 {
-    if (!a)
-        return;
-    free(a->fp);
     for (size_t i = 0; i < a->nl; i++) {
         free(a->ln[i]);
         free(a->lv[i]);
@@ -240,6 +237,18 @@ alert_free(struct alert *a)
     free(a->ln);
     free(a->lv);
     free(a->lab);
+    a->ln = a->lv = NULL;
+    a->lab = NULL;
+    a->nl = 0;
+}
+
+static void
+alert_free(struct alert *a)
+{
+    if (!a)
+        return;
+    free(a->fp);
+    labels_clear(a);
     free(a->summary);
     free(a->policy);
     free(a->acked_by);
@@ -754,29 +763,14 @@ relabel(struct tocsin_oncall *oc, struct alert *a,
     memset(&tmp, 0, sizeof tmp);
     if (set_labels(&tmp, ls)) {
         oc->oom = 1;
+        labels_clear(&tmp);
     } else {
-        for (size_t i = 0; i < a->nl; i++) {
-            free(a->ln[i]);
-            free(a->lv[i]);
-        }
-        free(a->ln);
-        free(a->lv);
-        free(a->lab);
+        labels_clear(a);
         a->ln = tmp.ln;
         a->lv = tmp.lv;
         a->lab = tmp.lab;
         a->nl = tmp.nl;
-        tmp.ln = tmp.lv = NULL;
-        tmp.lab = NULL;
-        tmp.nl = 0;
     }
-    for (size_t i = 0; i < tmp.nl; i++) {
-        free(tmp.ln[i]);
-        free(tmp.lv[i]);
-    }
-    free(tmp.ln);
-    free(tmp.lv);
-    free(tmp.lab);
     a->logged = 0;
     hist_add(oc, a, now, "now %s", tocsin_labels_get(ls, "severity"));
     const struct tocsin_route *r[MAX_ROUTES];
