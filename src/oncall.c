@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tocsin/event.h"
+#include "tocsin/mention.h"
 
 #define MAX_ROUTES 16
 
@@ -172,6 +173,7 @@ struct alert {
     struct tocsin_label *lab;
     size_t nl;
     char *summary;
+    char *alert_json; /* the engine's webhook alert object, or NULL */
     int firing;
     int64_t starts, ends;
     char *policy; /* escalation policy in use, or NULL */
@@ -250,6 +252,7 @@ alert_free(struct alert *a)
     free(a->fp);
     labels_clear(a);
     free(a->summary);
+    free(a->alert_json);
     free(a->policy);
     free(a->acked_by);
     for (size_t i = 0; i < a->nnotified; i++)
@@ -860,9 +863,27 @@ tocsin_oncall_on_event(struct tocsin_oncall *oc,
         {"kind", ev->kind == TOCSIN_ALERT_VOLUME ? "volume" : "negativity"},
         {"severity", ev->severity}};
     struct tocsin_labelset ls = {l, 4};
-    return tocsin_oncall_on_alert(oc, ev->fingerprint, &ls,
-                                  ev->status == TOCSIN_ALERT_FIRING, summary,
-                                  now, out);
+    tocsin_err rc = tocsin_oncall_on_alert(oc, ev->fingerprint, &ls,
+                                           ev->status == TOCSIN_ALERT_FIRING,
+                                           summary, now, out);
+    struct alert *a = find_alert(oc, ev->fingerprint);
+    if (rc != TOCSIN_OK || !a)
+        return rc;
+    /* Keep the evidence for the notifications' bodies. */
+    char *body = NULL;
+    if (tocsin_event_body(&body, ev, "", "") != TOCSIN_OK)
+        return TOCSIN_ENOMEM;
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    char *txt = json_dumps(json_array_get(json_object_get(o, "alerts"), 0),
+                           JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    if (!txt)
+        return TOCSIN_ENOMEM;
+    free(a->alert_json);
+    a->alert_json = txt;
+    mark_dirty(oc, a->fp);
+    return TOCSIN_OK;
 }
 
 /* ---- time ---- */
@@ -1309,6 +1330,8 @@ alert_to_json(const struct alert *a)
     json_object_set_new(o, "acked_at", json_integer(a->acked_at));
     json_object_set_new(o, "notified", nt);
     json_object_set_new(o, "history", h);
+    json_object_set_new(
+        o, "alert", a->alert_json ? json_string(a->alert_json) : json_null());
     return o;
 fail:
     json_decref(o);
@@ -1382,7 +1405,9 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
     const char *sum = json_string_value(json_object_get(o, "summary"));
     const char *pol = json_string_value(json_object_get(o, "policy"));
     const char *ab = json_string_value(json_object_get(o, "acked_by"));
+    const char *aj = json_string_value(json_object_get(o, "alert"));
     a->fp = strdup(fp);
+    a->alert_json = aj ? strdup(aj) : NULL;
     a->summary = strdup(sum ? sum : "");
     a->policy = pol ? strdup(pol) : NULL;
     a->acked_by = ab ? strdup(ab) : NULL;
@@ -1521,4 +1546,139 @@ tocsin_oncall_gc(struct tocsin_oncall *oc, int64_t now, int64_t keep_s)
     tocsin_silences_gc(oc->silences, now, oc->cfg->silence_retention_s);
     if (tocsin_silences_count(oc->silences) != before)
         oc->silences_dirty = 1;
+}
+
+/* ---- bodies ---- */
+
+void
+tocsin_note_delivery(const struct tocsin_note *n, char out[33])
+{
+    /* FNV-1a, twice with different seeds, of what makes a note unique. */
+    uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+    char buf[64];
+    snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
+             n->round, (long long)n->at);
+    const char *parts[] = {n->fingerprint, buf, n->receiver};
+    for (int k = 0; k < 2; k++)
+        for (size_t p = 0; p < 3; p++)
+            for (const char *c = parts[p]; c && *c; c++) {
+                h[k] ^= (unsigned char)*c;
+                h[k] *= 0x100000001b3ULL;
+            }
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h[0],
+             (unsigned long long)h[1]);
+}
+
+static int
+set_str(json_t *o, const char *k, const char *v)
+{
+    return json_object_set_new(o, k, v ? json_string(v) : json_null());
+}
+
+/* The alert object of a, from the engine's or made from its labels. */
+static json_t *
+alert_object(const struct alert *a)
+{
+    json_t *al = a->alert_json ? json_loads(a->alert_json, 0, NULL) : NULL;
+    if (json_is_object(al))
+        return al;
+    json_decref(al);
+    al = json_object();
+    json_t *l = json_object();
+    char starts[40];
+    tocsin_format_time(a->starts * 1000, starts, sizeof starts);
+    for (size_t i = 0; l && i < a->nl; i++)
+        json_object_set_new(l, a->ln[i], json_string(a->lv[i]));
+    if (!al || !l || json_object_set_new(al, "labels", l) ||
+        set_str(al, "startsAt", starts) || set_str(al, "fingerprint", a->fp)) {
+        json_decref(al);
+        return NULL;
+    }
+    return al;
+}
+
+tocsin_err
+tocsin_oncall_note_body(const struct tocsin_oncall *oc,
+                        const struct tocsin_note *n, const char *external_url,
+                        char **out)
+{
+    if (!oc || !n || !out)
+        return TOCSIN_EINVAL;
+    const struct alert *a = find_alert(oc, n->fingerprint);
+    if (!a)
+        return TOCSIN_ENOENT;
+    if (!external_url)
+        external_url = "";
+    int resolved = n->kind == TOCSIN_NOTE_RESOLVED;
+    const char *status = resolved ? "resolved" : "firing";
+    char ends[40] = "0001-01-01T00:00:00Z", gen[600];
+    if (resolved)
+        tocsin_format_time(a->ends * 1000, ends, sizeof ends);
+    snprintf(gen, sizeof gen, "%s/alerts/%s", external_url, a->fp);
+    struct tocsin_labelset ls = labels_of(a);
+    tocsin_err rc = TOCSIN_ENOMEM;
+    json_t *body = json_object(), *al = alert_object(a), *oc_o = json_object();
+    json_t *ann = NULL, *gl = json_object();
+    if (!body || !al || !oc_o || !gl)
+        goto out;
+    ann = json_object_get(al, "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        if (!ann || json_object_set_new(al, "annotations", ann))
+            goto out;
+    }
+    if (set_str(ann, "summary", n->text) || set_str(al, "status", status) ||
+        set_str(al, "endsAt", ends) || set_str(al, "generatorURL", gen) ||
+        set_str(oc_o, "kind", tocsin_note_kind_name(n->kind)) ||
+        set_str(oc_o, "user", n->user) ||
+        json_object_set_new(oc_o, "step", json_integer(n->step)) ||
+        json_object_set_new(oc_o, "round", json_integer(n->round)) ||
+        set_str(oc_o, "acked_by", a->acked ? a->acked_by : NULL))
+        goto out;
+    if (!resolved && !a->acked && oc->cfg->ack_secret) {
+        const char *who = n->user ? n->user : n->receiver;
+        static const char *const actions[] = {"ack", "resolve"};
+        for (int i = 0; i < 2; i++) {
+            char tok[TOCSIN_ACK_TOKEN_MAX], url[TOCSIN_ACK_TOKEN_MAX + 600];
+            if (tocsin_ack_sign(oc->cfg->ack_secret, a->fp, actions[i],
+                                n->at + oc->cfg->ack_ttl_s, who, tok,
+                                sizeof tok) != TOCSIN_OK)
+                continue; /* e.g. a name with '|': no link */
+            snprintf(url, sizeof url, "%s/ack/%s", external_url, tok);
+            if (set_str(oc_o, i ? "resolve_url" : "ack_url", url))
+                goto out;
+        }
+    }
+    if (json_object_set_new(al, "tocsin_oncall", oc_o))
+        goto out;
+    oc_o = NULL;
+    if (set_str(gl, "alertname", tocsin_labels_get(&ls, "alertname")) ||
+        set_str(gl, "topic", tocsin_labels_get(&ls, "topic")))
+        goto out;
+    json_t *arr = json_array();
+    if (json_object_set_new(body, "alerts", arr) || !arr ||
+        set_str(body, "version", "4") ||
+        set_str(body, "groupKey",
+                n->group_key && *n->group_key ? n->group_key : "{}") ||
+        json_object_set_new(body, "truncatedAlerts", json_integer(0)) ||
+        set_str(body, "status", status) ||
+        set_str(body, "receiver", n->receiver) ||
+        json_object_set(body, "groupLabels", gl) ||
+        json_object_set(body, "commonLabels", json_object_get(al, "labels")) ||
+        json_object_set(body, "commonAnnotations", ann) ||
+        set_str(body, "externalURL", external_url) ||
+        json_array_append(arr, al)) {
+        goto out;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (text) {
+        *out = text;
+        rc = TOCSIN_OK;
+    }
+out:
+    json_decref(oc_o);
+    json_decref(gl);
+    json_decref(al);
+    json_decref(body);
+    return rc;
 }

@@ -128,6 +128,10 @@ void tocsin_notes_clear(struct tocsin_notes *n);
 /* "firing", "repeat", "escalation", "ack", "resolved". */
 const char *tocsin_note_kind_name(enum tocsin_note_kind k);
 
+/* A delivery id for n (32 hex digits): the same note gives the same id,
+ * so the outbox can tell a retry from a new notification. */
+void tocsin_note_delivery(const struct tocsin_note *n, char out[33]);
+
 /* ---- the on-call state ---- */
 
 struct tocsin_oncall;
@@ -212,6 +216,21 @@ struct tocsin_ack_ledger *tocsin_oncall_ledger(struct tocsin_oncall *oc);
  * and alerts held by a silence are looked at again on the next tick. */
 struct tocsin_silences *tocsin_oncall_silences(struct tocsin_oncall *oc);
 void tocsin_oncall_touch_silences(struct tocsin_oncall *oc);
+
+/*
+ * The webhook body of note n (caller frees): Alertmanager webhook v4 like
+ * tocsin_event_body, with the engine's evidence when the alert came from
+ * tocsin_oncall_on_event, annotations.summary set to the note's text, and
+ * per alert an object "tocsin_oncall": {kind, user, step, round, acked_by,
+ * ack_url, resolve_url}.  Both links are <external_url>/ack/<token> (the
+ * token says the action: give it to tocsin_oncall_use_link), signed for
+ * the note's person (or receiver), present while the alert is
+ * unacknowledged and an ack secret is configured.  TOCSIN_ENOENT when the
+ * alert is gone.
+ */
+tocsin_err tocsin_oncall_note_body(const struct tocsin_oncall *oc,
+                                   const struct tocsin_note *n,
+                                   const char *external_url, char **out);
 
 /* ---- views (tocsinctl) ---- */
 

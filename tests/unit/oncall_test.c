@@ -6,6 +6,7 @@
  * restart mid-escalation continues at the right step; forged, expired or
  * reused ack links are refused.  Time is an argument: nothing sleeps.
  */
+#include <jansson.h>
 #include <stdlib.h>
 
 #include "tocsin/oncall.h"
@@ -515,7 +516,92 @@ test_ack_links(void)
     teardown();
 }
 
+static void
+test_note_body_and_links(void)
+{
+    setup();
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(10, 12, 0, 0);
+    struct tocsin_alert_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = "AirNova";
+    ev.kind = TOCSIN_ALERT_VOLUME;
+    ev.status = TOCSIN_ALERT_FIRING;
+    ev.severity = "critical";
+    ev.starts_ms = ev.at_ms = t0 * 1000;
+    ev.window_ms = 600000;
+    ev.observed = 412;
+    ev.expected = 42;
+    ev.negative_share = -1;
+    snprintf(ev.fingerprint, sizeof ev.fingerprint, "5f0c1a2b3c4d5e6f");
+    snprintf(ev.delivery, sizeof ev.delivery, "d1");
+    CHECK_OK(tocsin_oncall_on_event(oc, &ev, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 1);
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "http://x:9797", &body));
+    REQUIRE(body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    json_t *al = json_array_get(json_object_get(o, "alerts"), 0);
+    CHECK_STR(json_string_value(json_object_get(o, "receiver")), "ntfy-marie");
+    CHECK_STR(json_string_value(json_object_get(o, "version")), "4");
+    CHECK_STR(json_string_value(json_object_get(al, "status")), "firing");
+    CHECK(json_real_value(json_object_get(json_object_get(al, "tocsin"),
+                                          "observed")) == 412.0);
+    json_t *t = json_object_get(al, "tocsin_oncall");
+    CHECK_STR(json_string_value(json_object_get(t, "kind")), "escalation");
+    CHECK_STR(json_string_value(json_object_get(t, "user")), "marie");
+    const char *url = json_string_value(json_object_get(t, "ack_url"));
+    REQUIRE(url && strncmp(url, "http://x:9797/ack/", 18) == 0);
+    CHECK(json_string_value(json_object_get(t, "resolve_url")) != NULL);
+    char d1[33], d2[33];
+    tocsin_note_delivery(&n.v[0], d1);
+    tocsin_note_delivery(&n.v[0], d2);
+    CHECK(strlen(d1) == 32 && strcmp(d1, d2) == 0);
+    /* the link in the message acknowledges, as marie */
+    char token[TOCSIN_ACK_TOKEN_MAX];
+    snprintf(token, sizeof token, "%s", url + 18);
+    json_decref(o);
+    struct tocsin_notes n2 = {0};
+    enum tocsin_ack_verdict v;
+    CHECK_OK(tocsin_oncall_use_link(oc, token, t0 + 60, &n2, NULL, &v));
+    const struct tocsin_note *a = note(&n2, TOCSIN_NOTE_ACK, "team-chat");
+    REQUIRE(a);
+    CHECK(strstr(a->text, "acknowledged by Marie at 12:01") != NULL);
+    tocsin_note_delivery(a, d2);
+    CHECK(strcmp(d1, d2) != 0);
+    /* after the ack, bodies carry no links and say who has it */
+    CHECK_OK(tocsin_oncall_note_body(oc, a, "http://x:9797", &body));
+    o = json_loads(body, 0, NULL);
+    free(body);
+    t = json_object_get(json_array_get(json_object_get(o, "alerts"), 0),
+                        "tocsin_oncall");
+    CHECK(json_object_get(t, "ack_url") == NULL);
+    CHECK_STR(json_string_value(json_object_get(t, "acked_by")), "marie");
+    json_decref(o);
+    /* the evidence survives export and import */
+    char *js = NULL;
+    CHECK_OK(tocsin_oncall_alert_json(oc, "5f0c1a2b3c4d5e6f", &js));
+    struct tocsin_oncall *oc2 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc2, cfg) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_import_alert(oc2, js, t0 + 70));
+    free(js);
+    CHECK_OK(tocsin_oncall_note_body(oc2, &n.v[0], "", &body));
+    CHECK(body && strstr(body, "\"observed\":412") != NULL);
+    free(body);
+    tocsin_oncall_free(oc2);
+    tocsin_notes_clear(&n);
+    tocsin_notes_clear(&n2);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
+             TOCSIN_TEST(test_note_body_and_links),
              TOCSIN_TEST(test_ack_at_step_two_stops_and_is_announced),
              TOCSIN_TEST(test_quiet_hours_hold_warning_not_critical),
              TOCSIN_TEST(test_silence_matches_and_expires),
