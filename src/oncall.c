@@ -1682,3 +1682,29 @@ out:
     json_decref(body);
     return rc;
 }
+
+tocsin_err
+tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
+                          const struct tocsin_oncall_config *cfg, int64_t now)
+{
+    if (!oc || !cfg)
+        return TOCSIN_EINVAL;
+    for (size_t i = 0; i < oc->ngroups; i++)
+        group_free(oc->groups[i]);
+    oc->ngroups = 0;
+    oc->cfg = cfg;
+    for (size_t i = 0; i < oc->nalerts; i++) {
+        struct alert *a = oc->alerts[i];
+        if (!a->firing)
+            continue;
+        /* Already told somebody: rejoin as notified (no repeat of the
+         * first notification); else as new, after group_wait. */
+        int sent = a->nnotified > 0 || a->esc.status != TOCSIN_ESC_IDLE;
+        struct tocsin_labelset ls = labels_of(a);
+        const struct tocsin_route *r[MAX_ROUTES];
+        size_t n = tocsin_route_match(cfg->route, &ls, r, MAX_ROUTES);
+        for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
+            join_group(oc, r[j], a, now, sent);
+    }
+    return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+}

@@ -142,6 +142,15 @@ tocsin_err tocsin_oncall_new(struct tocsin_oncall **out,
 void tocsin_oncall_free(struct tocsin_oncall *oc);
 
 /*
+ * Switch to a new configuration (SIGHUP), keeping alerts, escalations,
+ * silences and used links; groups are rebuilt from the new route tree.
+ * The old configuration may be freed after this returns.
+ */
+tocsin_err tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
+                                     const struct tocsin_oncall_config *cfg,
+                                     int64_t now);
+
+/*
  * An engine event (firing or resolved).  Appends what must be sent now
  * (resolutions) to out; first notifications come from tocsin_oncall_tick
  * once group_wait has passed.

@@ -600,7 +600,36 @@ test_note_body_and_links(void)
     teardown();
 }
 
+static void
+test_reconfigure_keeps_state(void)
+{
+    setup();
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(11, 12, 0, 0);
+    CHECK_OK(
+        fire(oc, "fp", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    CHECK(n.n == 1);
+    tocsin_notes_clear(&n);
+    /* a new configuration, same policy: the escalation goes on */
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    setup();
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 100));
+    tocsin_oncall_config_free(old);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 100, &n));
+    CHECK(n.n == 0); /* nothing sent again */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
+             TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
              TOCSIN_TEST(test_ack_at_step_two_stops_and_is_announced),
              TOCSIN_TEST(test_quiet_hours_hold_warning_not_critical),
