@@ -624,6 +624,40 @@ key_is(const struct tocsin_sentiment *s, const struct tok *t, const char *k)
            memcmp(s->keys + t->e->key_off, k, n) == 0;
 }
 
+/* The phrase (idiom) starting at t[i] in language L, longest first, or
+ * NULL; *span gets its number of words.  Only tokens whose entry carries
+ * a phrase bit get here, so plain text pays one bit test per token. */
+static const struct sent_entry *
+phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to,
+          int i, int L, int *span)
+{
+    unsigned phr = t[i].e->phr;
+    for (int w = SENT_MAX_PHRASE; w >= 2; w--) {
+        if (!(phr >> (L + (w == 3 ? 2 : 0)) & 1u) || i + w > to)
+            continue;
+        char k[SENT_MAX_PHRASE * (SENT_MAX_KEY + 1)];
+        size_t n = 0;
+        int j;
+        for (j = 0; j < w; j++) {
+            const struct sent_entry *x = t[i + j].e;
+            if (!x)
+                break;
+            if (j)
+                k[n++] = ' ';
+            memcpy(k + n, s->keys + x->key_off, x->key_len);
+            n += x->key_len;
+        }
+        if (j < w)
+            continue;
+        const struct sent_entry *p = tocsin_sent_get(s, k, n);
+        if (p && (p->has >> L & 1u)) {
+            *span = w;
+            return p;
+        }
+    }
+    return NULL;
+}
+
 static void
 score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             int from, int to, int L, int capdiff, struct acc *a)
@@ -637,14 +671,29 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             a->seen_but = 1;
             continue;
         }
+        int span = 1;
+        if (e->phr) {
+            const struct sent_entry *p = phrase_at(s, t, to, i, L, &span);
+            if (p)
+                e = p;
+        }
         if (!(e->has >> L & 1u))
             continue;
-        int next_val = i + 1 < n && has_val(&t[i + 1], L);
+        int next_val = span == 1 && i + 1 < n && has_val(&t[i + 1], L);
         /* A booster with its own valence ("super", "incredibly") boosts
          * the next sentiment word instead of counting itself. */
         if ((f & (SF_BOOST | SF_NO)) && next_val)
             continue;
         double v = e->val[L];
+        if (e->emo) {
+            /* Emoji and emoticons say how the author feels about the
+             * whole text: no negation or boosting applies to them. */
+            if (a->seen_but)
+                a->post += v;
+            else
+                a->pre += v;
+            continue;
+        }
         if (L == SENT_EN && ((i > 0 && (flags_of(&t[i - 1], L) & SF_NO)) ||
                              (i > 1 && (flags_of(&t[i - 2], L) & SF_NO)))) {
             v *= N_SCALAR;
@@ -654,8 +703,10 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             if (t[i].elong && !e->emo)
                 v += v > 0 ? ELONG_INCR : -ELONG_INCR;
         }
-        int negated = 0;
-        for (int k = 0; k < 3; k++) {
+        /* A phrase that starts with its own negator ("can't wait", "pas
+         * terrible") is not negated again by a "ne" before it. */
+        int look = span > 1 && negates(t, i, L) ? 0 : 3, negated = 0;
+        for (int k = 0; k < look; k++) {
             int j = i - k - 1;
             if (j < 0)
                 break;
@@ -685,6 +736,7 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
         if (L == SENT_EN && i > 0 && (flags_of(&t[i - 1], L) & SF_LEAST) &&
             !(i > 1 && key_is(s, &t[i - 2], "at")))
             v *= N_SCALAR;
+        i += span - 1;
         if (a->seen_but)
             a->post += v;
         else

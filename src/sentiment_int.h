@@ -5,7 +5,10 @@
  * All lexicons live in one open-addressing hash table keyed by the
  * normalised token (lower-cased UTF-8, typographic apostrophes folded to
  * ASCII).  Each entry carries a valence and word-class flags for English
- * and for French, so one probe answers both languages.  The table is built
+ * and for French, so one probe answers both languages.  Multi-word
+ * lexicon entries (idioms) are keyed by their words joined with one space;
+ * their first word carries a phrase bit so that the scorer only tries a
+ * phrase lookup where one can match.  The table is built
  * by tocsin_sentiment_new() and read-only afterwards.
  */
 #ifndef TOCSIN_SENTIMENT_INT_H
@@ -31,6 +34,9 @@
 
 /* Longest normalised token that is looked up. */
 #define SENT_MAX_KEY 64
+/* Phrases ("can't wait", "n' importe quoi") have at most this many words;
+ * their key is the words' keys joined by one space. */
+#define SENT_MAX_PHRASE 3
 
 struct sent_entry {
     uint32_t hash;
@@ -40,6 +46,8 @@ struct sent_entry {
     uint8_t emo;      /* emoji or emoticon: no caps emphasis */
     uint8_t derived;  /* bit L set: val[L] came from an accented spelling */
     uint8_t flags[2]; /* SF_* for SENT_EN, SENT_FR */
+    uint8_t phr;      /* bit L: starts a two-word phrase of language L,
+                       * bit L + 2: starts a three-word phrase */
     float val[2];     /* VADER scale, about -4 .. +4 */
     float boost[2];   /* booster increment when SF_BOOST */
 };
