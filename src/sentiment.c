@@ -41,6 +41,9 @@ struct tok {
     uint8_t nt;                 /* English contraction ending in n't */
     uint8_t elis;               /* followed a French elision (l', d' ...) */
     uint8_t accent;             /* contained an accented letter */
+    uint8_t after_i;            /* came right after the word "I" */
+    uint8_t title;              /* Capitalised, not a hashtag part */
+    uint8_t sstart;             /* first word of a sentence */
 };
 
 struct scan {
@@ -52,6 +55,8 @@ struct block {
     struct tok t[TOK_CAP];
     int n;     /* tokens in t */
     int limit; /* emit() drops tokens at or past this index */
+    int after_i; /* the last word read was "I" (not a token itself) */
+    int sstart;  /* the next token starts a sentence */
 };
 
 /* Decode one UTF-8 sequence at p (< end); sets *cp, returns its length
@@ -135,6 +140,10 @@ push(struct block *b, const struct sent_entry *e, const struct tok *proto)
     struct tok *t = &b->t[b->n++];
     *t = *proto;
     t->e = e;
+    t->after_i = (uint8_t)b->after_i;
+    t->sstart = (uint8_t)b->sstart;
+    b->after_i = 0;
+    b->sstart = 0;
 }
 
 /* Collapse runs of 3+ equal bytes to `keep` (1 or 2) bytes. */
@@ -266,8 +275,11 @@ static void
 emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
           size_t n, int hashtag)
 {
-    if (n < 2)
-        return; /* VADER ignores one-character tokens */
+    if (n < 2) {
+        /* VADER ignores one-character tokens; remember "I" for "like". */
+        b->after_i = n == 1 && (w[0] | 0x20) == 'i';
+        return;
+    }
     if (hashtag && split_camel(s, b, w, n))
         return;
     struct tok proto = {0};
@@ -292,6 +304,8 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
         }
         if (i == n) {
             proto.caps = upper >= 2 && lower == 0;
+            proto.title = upper == 1 && lower > 0 && hashtag != 2 &&
+                          w[0] >= 'A' && w[0] <= 'Z';
             proto.nt = n > 3 && memcmp(nb + n - 3, "n't", 3) == 0;
             emit_norm_h(s, b, nb, n, proto, 0, SENT_HASH_FINAL(h));
             return;
@@ -314,6 +328,9 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
         }
     }
     proto.caps = upper >= 2 && lower == 0;
+    proto.title = upper == 1 && lower > 0 && hashtag != 2 &&
+                  ((w[0] >= 'A' && w[0] <= 'Z') ||
+                   ((unsigned char)w[0] == 0xC3 && (unsigned char)w[1] <= 0x9E));
     size_t nn = tocsin_sent_norm(w, n, nb, sizeof nb);
     if (nn == 0 || nn > SENT_MAX_KEY) {
         push(b, NULL, &proto);
@@ -343,7 +360,7 @@ split_camel(const struct tocsin_sentiment *s, struct block *b, const char *w,
     for (size_t i = 1; i <= n; i++) {
         if (i == n || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' &&
                        w[i - 1] <= 'z')) {
-            emit_word(s, b, w + start, i - start, 0);
+            emit_word(s, b, w + start, i - start, 2);
             start = i;
         }
     }
@@ -439,9 +456,9 @@ emoticon(const struct tocsin_sentiment *s, const char *c, size_t n)
 /* Tokenise one decoded run of non-blank bytes. */
 static void
 scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
-         size_t n)
+         size_t n, int punct)
 {
-    const struct sent_entry *e = emoticon(s, c, n);
+    const struct sent_entry *e = punct ? emoticon(s, c, n) : NULL;
     if (e) {
         struct tok proto = {0};
         push(b, e, &proto);
@@ -504,12 +521,49 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
     }
 }
 
-static int
-is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-           c == '\f';
-}
+/* Byte classes for the run scanner. */
+#define C_SPACE 0x01u
+#define C_EXCL  0x02u
+#define C_QM    0x04u
+#define C_AMP   0x08u
+#define C_PUNCT 0x10u /* ASCII punctuation an emoticon may hold */
+static const uint8_t byte_class[256] = {
+    [' '] = C_SPACE,
+    ['\t'] = C_SPACE,
+    ['\n'] = C_SPACE,
+    ['\r'] = C_SPACE,
+    ['\v'] = C_SPACE,
+    ['\f'] = C_SPACE,
+    ['!'] = C_PUNCT | C_EXCL,
+    ['"'] = C_PUNCT,
+    ['$'] = C_PUNCT,
+    ['%'] = C_PUNCT,
+    ['&'] = C_PUNCT | C_AMP,
+    ['('] = C_PUNCT,
+    [')'] = C_PUNCT,
+    ['*'] = C_PUNCT,
+    ['+'] = C_PUNCT,
+    [','] = C_PUNCT,
+    ['.'] = C_PUNCT,
+    ['/'] = C_PUNCT,
+    [':'] = C_PUNCT,
+    [';'] = C_PUNCT,
+    ['<'] = C_PUNCT,
+    ['='] = C_PUNCT,
+    ['>'] = C_PUNCT,
+    ['?'] = C_PUNCT | C_QM,
+    ['@'] = C_PUNCT,
+    ['['] = C_PUNCT,
+    ['\\'] = C_PUNCT,
+    [']'] = C_PUNCT,
+    ['^'] = C_PUNCT,
+    ['_'] = C_PUNCT,
+    ['`'] = C_PUNCT,
+    ['{'] = C_PUNCT,
+    ['|'] = C_PUNCT,
+    ['}'] = C_PUNCT,
+    ['~'] = C_PUNCT,
+};
 
 /* Fill b with tokens; returns 1 if text remains for another block. */
 static int
@@ -517,23 +571,32 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
 {
     char buf[CHUNK_BUF * 2];
     for (;;) {
-        while (sc->p < sc->end && is_space(*sc->p))
+        while (sc->p < sc->end && (byte_class[*sc->p] & C_SPACE))
             sc->p++;
         if (sc->p >= sc->end)
             return 0;
         if (b->n + CHUNK_MAX_TOKS > TOK_CAP)
             return 1;
         const unsigned char *r = sc->p;
-        int excl = 0, qm = 0, amp = 0;
-        while (sc->p < sc->end && !is_space(*sc->p)) {
-            unsigned char c = *sc->p++;
-            excl += c == '!';
-            qm += c == '?';
-            amp |= c == '&';
+        int excl = 0, qm = 0;
+        unsigned seen = 0;
+        while (sc->p < sc->end) {
+            unsigned k = byte_class[*sc->p];
+            if (k & C_SPACE)
+                break;
+            sc->p++;
+            if (k) {
+                seen |= k;
+                excl += (k & C_EXCL) != 0;
+                qm += (k & C_QM) != 0;
+            }
         }
+        int amp = (seen & C_AMP) != 0, punct = (seen & C_PUNCT) != 0;
         size_t n = (size_t)(sc->p - r);
-        if (r[0] == '@')
-            continue; /* a mention */
+        if (r[0] == '@') {
+            b->sstart = 1; /* "@user Great news": a new start */
+            continue;      /* a mention */
+        }
         if (n >= 4 && ((((r[0] | 0x20) == 'h' && (r[1] | 0x20) == 't' &&
                          (r[2] | 0x20) == 't' && (r[3] | 0x20) == 'p')) ||
                        ((r[0] | 0x20) == 'w' && (r[1] | 0x20) == 'w' &&
@@ -541,9 +604,16 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
             continue; /* a URL: its '?' and '!' do not count either */
         sc->excl += excl;
         sc->qm += qm;
+        unsigned char last = r[n - 1];
+        if (n >= 2 && (last == '"' || last == ')' || last == '\''))
+            last = r[n - 2];
+        int ends = last == '.' || last == '!' || last == '?' || last == ':' ||
+                   last == ';' || (n >= 3 && last == 0xA6 && r[n - 2] == 0x80 &&
+                                   r[n - 3] == 0xE2); /* "…" */
         if (!amp && n <= CHUNK_BUF) {
             b->limit = b->n + CHUNK_MAX_TOKS;
-            scan_run(s, b, (const char *)r, n);
+            scan_run(s, b, (const char *)r, n, punct);
+            b->sstart |= ends;
             continue;
         }
         b->limit = b->n + CHUNK_MAX_TOKS;
@@ -555,10 +625,11 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
                     take--;
             }
             size_t dn = decode_entities(r, take, buf);
-            scan_run(s, b, buf, dn);
+            scan_run(s, b, buf, dn, 1);
             r += take;
             n -= take;
         }
+        b->sstart |= ends;
     }
 }
 
@@ -624,6 +695,25 @@ key_is(const struct tocsin_sentiment *s, const struct tok *t, const char *k)
            memcmp(s->keys + t->e->key_off, k, n) == 0;
 }
 
+/* Whether t[i] (Capitalised, not starting a sentence) belongs to a run
+ * of Capitalised words that holds a word no lexicon knows: "Foo
+ * Fighters", "Taylor Swift", "Walking Dead", not "Good Luck". */
+static int
+in_name(const struct tok *t, int n, int i)
+{
+    int lo = i, hi = i;
+    while (lo > 0 && t[lo - 1].title && !t[lo].sstart)
+        lo--;
+    while (hi + 1 < n && t[hi + 1].title && !t[hi + 1].sstart)
+        hi++;
+    if (lo == hi)
+        return 0;
+    for (int j = lo; j <= hi; j++)
+        if (!t[j].e)
+            return 1;
+    return 0;
+}
+
 /* The phrase (idiom) starting at t[i] in language L, longest first, or
  * NULL; *span gets its number of words.  Only tokens whose entry carries
  * a phrase bit get here, so plain text pays one bit test per token. */
@@ -660,7 +750,7 @@ phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to,
 
 static void
 score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
-            int from, int to, int L, int capdiff, struct acc *a)
+            int from, int to, int L, int capdiff, int names, struct acc *a)
 {
     for (int i = from; i < to; i++) {
         const struct sent_entry *e = t[i].e;
@@ -683,6 +773,20 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
         /* A booster with its own valence ("super", "incredibly") boosts
          * the next sentiment word instead of counting itself. */
         if ((f & (SF_BOOST | SF_NO)) && next_val)
+            continue;
+        /* A Capitalised word inside a run of Capitalised words, not at
+         * the start of a sentence, is part of a name ("Foo Fighters",
+         * "Taylor Swift", "Grateful Dead"): no sentiment. */
+        if (t[i].title && !t[i].sstart && names && in_name(t, n, i)) {
+            i += span - 1;
+            continue;
+        }
+        /* "like" is a sentiment word as a verb ("I like it", "they
+         * don't like it"), not as a preposition or filler ("looks like
+         * rain", "like, whatever"). */
+        if ((f & SF_LIKE) && L == SENT_EN && span == 1 && !t[i].after_i &&
+            !(i > 0 && (flags_of(&t[i - 1], L) & (SF_SUBJ | SF_NEG))) &&
+            !(i > 0 && t[i - 1].nt))
             continue;
         double v = e->val[L];
         if (e->emo) {
@@ -744,13 +848,19 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
     }
 }
 
-static int
-cap_diff(const struct tok *t, int n)
+/* VADER's "some words but not all in ALL CAPS" (*capdiff), and whether
+ * Capitalised runs read as names (*names): not when most words are
+ * Capitalised, as in a Title Case Headline. */
+static void
+text_case(const struct tok *t, int n, int *capdiff, int *names)
 {
-    int caps = 0;
-    for (int i = 0; i < n; i++)
+    int caps = 0, title = 0;
+    for (int i = 0; i < n; i++) {
         caps += t[i].caps;
-    return caps > 0 && caps < n;
+        title += t[i].title;
+    }
+    *capdiff = caps > 0 && caps < n;
+    *names = title * 2 < n;
 }
 
 enum tocsin_lang
@@ -763,6 +873,8 @@ tocsin_sentiment_detect(const struct tocsin_sentiment *s, const char *text,
                       (const unsigned char *)text + len, 0, 0};
     struct block b;
     b.n = 0;
+    b.after_i = 0;
+    b.sstart = 1;
     fill(s, &sc, &b);
     return guess(b.t, b.n);
 }
@@ -777,25 +889,27 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
                       (const unsigned char *)text + len, 0, 0};
     struct block b;
     struct acc a = {0, 0, 0};
-    int from = 0, first = 1, L = SENT_EN, capdiff = 0;
+    int from = 0, first = 1, L = SENT_EN, capdiff = 0, names = 0;
     b.n = 0;
+    b.after_i = 0;
+    b.sstart = 1;
     for (;;) {
         int more = fill(s, &sc, &b);
         if (first) {
             if (lang == TOCSIN_LANG_AUTO)
                 lang = guess(b.t, b.n);
             L = lang == TOCSIN_LANG_FR ? SENT_FR : SENT_EN;
-            capdiff = cap_diff(b.t, b.n);
+            text_case(b.t, b.n, &capdiff, &names);
             first = 0;
         }
         if (!more || b.n < 4) {
-            score_range(s, b.t, b.n, from, b.n, L, capdiff, &a);
+            score_range(s, b.t, b.n, from, b.n, L, capdiff, names, &a);
             if (!more)
                 break;
             from = b.n;
             continue;
         }
-        score_range(s, b.t, b.n, from, b.n - 1, L, capdiff, &a);
+        score_range(s, b.t, b.n, from, b.n - 1, L, capdiff, names, &a);
         memmove(b.t, b.t + b.n - 4, 4 * sizeof b.t[0]);
         b.n = 4;
         from = 3;

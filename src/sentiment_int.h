@@ -31,6 +31,9 @@
 #define SF_NEGNE 0x20u /* negates only after "ne" (plus, que) */
 #define SF_NO    0x40u /* English "no" */
 #define SF_LEAST 0x80u /* English "least" */
+/* English only, sharing the bits of the French-only SF_NE and SF_NEGNE: */
+#define SF_SUBJ 0x10u /* pronoun or auxiliary: a following "like" is a verb */
+#define SF_LIKE 0x20u /* "like": sentiment only as a verb */
 
 /* Longest normalised token that is looked up. */
 #define SENT_MAX_KEY 64

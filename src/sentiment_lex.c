@@ -331,7 +331,8 @@ static const char *const en_incr[] = {
     "tremendous",    "tremendously", "uber",          "unbelievably",
     "unusually",     "utter",        "utterly",       "very",
     "sooo",          "soooo",        "super",         "mega",
-    "ultra",         "freaking",     "freakin",       NULL};
+    "ultra",         "freaking",     "freakin",       "pretty",
+    NULL};
 static const char *const en_decr[] = {
     "almost", "barely", "hardly",   "kinda",      "kindof",     "kind-of",
     "less",   "little", "marginal", "marginally", "occasional", "occasionally",
@@ -358,6 +359,15 @@ static const char *const en_stop[] = {
     "how",  "who",   "why",   "out",   "up",   "get",  "got",    "like",
     "no",   "do",    "does",  "did",   "too",  "very", "really", "than",
     "them", "there", "today", "going", NULL};
+
+/* Before "like", these make it the verb (after "I", "we", "they" ...). */
+static const char *const en_subj[] = {
+    "you",   "we",     "they",  "u",      "ya",    "people",  "do",
+    "does",  "did",    "would", "i'd",    "we'd",  "you'd",   "they'd",
+    "to",    "really", "also",  "still",  "just",  "actually", "totally",
+    "i'll",  "we'll",  "gonna", "might",  "will",  "should",  "could",
+    "who",   "fans",   "kids",  "guys",   "everyone", "everybody", "she",
+    "he",    "dont",   "didnt", "doesnt", "wouldn't", "wouldnt", NULL};
 
 static const char *const fr_incr[] = {"très",
                                       "trop",
@@ -437,6 +447,8 @@ put_builtins(struct tocsin_sentiment *s)
         (e = put_flags(s, "but", SENT_EN, SF_BUT, 0)) ||
         (e = put_flags(s, "no", SENT_EN, SF_NO, 0)) ||
         (e = put_flags(s, "least", SENT_EN, SF_LEAST, 0)) ||
+        (e = put_list(s, en_subj, SENT_EN, SF_SUBJ, 0)) ||
+        (e = put_flags(s, "like", SENT_EN, SF_LIKE, 0)) ||
         (e = put_list(s, fr_incr, SENT_FR, SF_BOOST, B_INCR)) ||
         (e = put_list(s, fr_decr, SENT_FR, SF_BOOST, B_DECR)) ||
         (e = put_list(s, fr_neg, SENT_FR, SF_NEG, 0)) ||
