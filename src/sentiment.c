@@ -44,6 +44,7 @@ struct tok {
     uint8_t after_i;            /* came right after the word "I" */
     uint8_t title;              /* Capitalised, not a hashtag part */
     uint8_t sstart;             /* first word of a sentence */
+    uint8_t cstart;             /* first word after , ; : . ! ? */
 };
 
 struct scan {
@@ -57,6 +58,7 @@ struct block {
     int limit; /* emit() drops tokens at or past this index */
     int after_i; /* the last word read was "I" (not a token itself) */
     int sstart;  /* the next token starts a sentence */
+    int cstart;  /* the next token follows clause punctuation */
 };
 
 /* Decode one UTF-8 sequence at p (< end); sets *cp, returns its length
@@ -142,6 +144,8 @@ push(struct block *b, const struct sent_entry *e, const struct tok *proto)
     t->e = e;
     t->after_i = (uint8_t)b->after_i;
     t->sstart = (uint8_t)b->sstart;
+    t->cstart = (uint8_t)b->cstart;
+    b->cstart = 0;
     b->after_i = 0;
     b->sstart = 0;
 }
@@ -608,12 +612,13 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
         if (n >= 2 && (last == '"' || last == ')' || last == '\''))
             last = r[n - 2];
         int ends = last == '.' || last == '!' || last == '?' || last == ':' ||
-                   last == ';' || (n >= 3 && last == 0xA6 && r[n - 2] == 0x80 &&
+                   (last == ';' && !amp) || /* not "&gt;" */ (n >= 3 && last == 0xA6 && r[n - 2] == 0x80 &&
                                    r[n - 3] == 0xE2); /* "…" */
         if (!amp && n <= CHUNK_BUF) {
             b->limit = b->n + CHUNK_MAX_TOKS;
             scan_run(s, b, (const char *)r, n, punct);
             b->sstart |= ends;
+            b->cstart |= ends | (last == ',');
             continue;
         }
         b->limit = b->n + CHUNK_MAX_TOKS;
@@ -630,6 +635,7 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
             n -= take;
         }
         b->sstart |= ends;
+        b->cstart |= ends | (last == ',');
     }
 }
 
@@ -812,7 +818,9 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
         int look = span > 1 && negates(t, i, L) ? 0 : 3, negated = 0;
         for (int k = 0; k < look; k++) {
             int j = i - k - 1;
-            if (j < 0)
+            /* Negation and boosters do not reach across punctuation
+             * ("Nope, still clueless"). */
+            if (j < 0 || t[j + 1].cstart)
                 break;
             unsigned fj = flags_of(&t[j], L);
             /* Sentiment words end VADER's look-back, except a booster
@@ -875,6 +883,7 @@ tocsin_sentiment_detect(const struct tocsin_sentiment *s, const char *text,
     b.n = 0;
     b.after_i = 0;
     b.sstart = 1;
+    b.cstart = 1;
     fill(s, &sc, &b);
     return guess(b.t, b.n);
 }
@@ -893,6 +902,7 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
     b.n = 0;
     b.after_i = 0;
     b.sstart = 1;
+    b.cstart = 1;
     for (;;) {
         int more = fill(s, &sc, &b);
         if (first) {
