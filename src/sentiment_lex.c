@@ -422,7 +422,7 @@ static const char *const fr_stop[] = {
     "toi",    "lui",   "ont",    "était",       "avoir", "faire", "sans",
     "encore", "notre", "votre",  "nos",         "vos",   "où",    "là",
     "déjà",   "rien",  "jamais", "aujourd'hui", "cest",  "suis",  "es",
-    "y'a",    "ya",    "par",    NULL};
+    "y'a",    "par",   NULL};
 
 static tocsin_err
 put_list(struct tocsin_sentiment *s, const char *const *l, int lang,
