@@ -61,8 +61,8 @@ struct scan {
 
 struct block {
     struct tok t[TOK_CAP];
-    int n;     /* tokens in t */
-    int limit; /* emit() drops tokens at or past this index */
+    int n;       /* tokens in t */
+    int limit;   /* emit() drops tokens at or past this index */
     int after_i; /* the last word read was "I" (not a token itself) */
     int sstart;  /* the next token starts a sentence */
     int cstart;  /* the next token follows clause punctuation */
@@ -339,9 +339,10 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
         }
     }
     proto.caps = upper >= 2 && lower == 0;
-    proto.title = upper == 1 && lower > 0 && hashtag != 2 &&
-                  ((w[0] >= 'A' && w[0] <= 'Z') ||
-                   ((unsigned char)w[0] == 0xC3 && (unsigned char)w[1] <= 0x9E));
+    proto.title =
+        upper == 1 && lower > 0 && hashtag != 2 &&
+        ((w[0] >= 'A' && w[0] <= 'Z') ||
+         ((unsigned char)w[0] == 0xC3 && (unsigned char)w[1] <= 0x9E));
     size_t nn = tocsin_sent_norm(w, n, nb, sizeof nb);
     if (nn == 0 || nn > SENT_MAX_KEY) {
         push(b, NULL, &proto);
@@ -539,41 +540,18 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
 #define C_AMP   0x08u
 #define C_PUNCT 0x10u /* ASCII punctuation an emoticon may hold */
 static const uint8_t byte_class[256] = {
-    [' '] = C_SPACE,
-    ['\t'] = C_SPACE,
-    ['\n'] = C_SPACE,
-    ['\r'] = C_SPACE,
-    ['\v'] = C_SPACE,
-    ['\f'] = C_SPACE,
-    ['!'] = C_PUNCT | C_EXCL,
-    ['"'] = C_PUNCT,
-    ['$'] = C_PUNCT,
-    ['%'] = C_PUNCT,
-    ['&'] = C_PUNCT | C_AMP,
-    ['('] = C_PUNCT,
-    [')'] = C_PUNCT,
-    ['*'] = C_PUNCT,
-    ['+'] = C_PUNCT,
-    [','] = C_PUNCT,
-    ['.'] = C_PUNCT,
-    ['/'] = C_PUNCT,
-    [':'] = C_PUNCT,
-    [';'] = C_PUNCT,
-    ['<'] = C_PUNCT,
-    ['='] = C_PUNCT,
-    ['>'] = C_PUNCT,
-    ['?'] = C_PUNCT | C_QM,
-    ['@'] = C_PUNCT,
-    ['['] = C_PUNCT,
-    ['\\'] = C_PUNCT,
-    [']'] = C_PUNCT,
-    ['^'] = C_PUNCT,
-    ['_'] = C_PUNCT,
-    ['`'] = C_PUNCT,
-    ['{'] = C_PUNCT,
-    ['|'] = C_PUNCT,
-    ['}'] = C_PUNCT,
-    ['~'] = C_PUNCT,
+    [' '] = C_SPACE,          ['\t'] = C_SPACE,        ['\n'] = C_SPACE,
+    ['\r'] = C_SPACE,         ['\v'] = C_SPACE,        ['\f'] = C_SPACE,
+    ['!'] = C_PUNCT | C_EXCL, ['"'] = C_PUNCT,         ['$'] = C_PUNCT,
+    ['%'] = C_PUNCT,          ['&'] = C_PUNCT | C_AMP, ['('] = C_PUNCT,
+    [')'] = C_PUNCT,          ['*'] = C_PUNCT,         ['+'] = C_PUNCT,
+    [','] = C_PUNCT,          ['.'] = C_PUNCT,         ['/'] = C_PUNCT,
+    [':'] = C_PUNCT,          [';'] = C_PUNCT,         ['<'] = C_PUNCT,
+    ['='] = C_PUNCT,          ['>'] = C_PUNCT,         ['?'] = C_PUNCT | C_QM,
+    ['@'] = C_PUNCT,          ['['] = C_PUNCT,         ['\\'] = C_PUNCT,
+    [']'] = C_PUNCT,          ['^'] = C_PUNCT,         ['_'] = C_PUNCT,
+    ['`'] = C_PUNCT,          ['{'] = C_PUNCT,         ['|'] = C_PUNCT,
+    ['}'] = C_PUNCT,          ['~'] = C_PUNCT,
 };
 
 /* Fill b with tokens; returns 1 if text remains for another block. */
@@ -619,8 +597,9 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
         if (n >= 2 && (last == '"' || last == ')' || last == '\''))
             last = r[n - 2];
         int ends = last == '.' || last == '!' || last == '?' || last == ':' ||
-                   (last == ';' && !amp) || /* not "&gt;" */ (n >= 3 && last == 0xA6 && r[n - 2] == 0x80 &&
-                                   r[n - 3] == 0xE2); /* "…" */
+                   (last == ';' && !amp) || /* not "&gt;" */
+                   (n >= 3 && last == 0xA6 && r[n - 2] == 0x80 &&
+                    r[n - 3] == 0xE2); /* "…" */
         if (!amp && n <= CHUNK_BUF) {
             b->limit = b->n + CHUNK_MAX_TOKS;
             scan_run(s, b, (const char *)r, n, punct);
@@ -731,8 +710,8 @@ in_name(const struct tok *t, int n, int i)
  * NULL; *span gets its number of words.  Only tokens whose entry carries
  * a phrase bit get here, so plain text pays one bit test per token. */
 static const struct sent_entry *
-phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to,
-          int i, int L, int *span)
+phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to, int i,
+          int L, int *span)
 {
     unsigned phr = t[i].e->phr;
     for (int w = SENT_MAX_PHRASE; w >= 2; w--) {
@@ -854,7 +833,8 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                 v += sc;
             }
             if (neg && L == SENT_EN && key_is(s, &t[j], "never") &&
-                (so_this(s, &t[j + 1]) || (j + 2 < i && so_this(s, &t[j + 2])))) {
+                (so_this(s, &t[j + 1]) ||
+                 (j + 2 < i && so_this(s, &t[j + 2])))) {
                 /* VADER: "never so good", "never felt so good" */
                 v *= 1.25;
                 negated = 1;

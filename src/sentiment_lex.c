@@ -315,24 +315,29 @@ emoticon_like(const char *k, size_t n)
 #define B_DECR (-0.293)
 
 static const char *const en_incr[] = {
-    "absolutely",    "amazingly",    "awfully",       "completely",
-    "considerable",  "considerably", "decidedly",     "deeply",
-    "effing",        "enormous",     "enormously",    "entirely",
-    "especially",    "exceptional",  "exceptionally", "extreme",
-    "extremely",     "fabulously",   "flipping",      "flippin",
-    "frackin",       "fracking",     "fricking",      "frickin",
-    "frigging",      "friggin",      "fully",         "fuckin",
-    "fucking",       "fuggin",       "fugging",       "greatly",
-    "hella",         "highly",       "hugely",        "incredible",
-    "incredibly",    "intensely",    "major",         "majorly",
-    "more",          "most",         "particularly",  "purely",
-    "quite",         "really",       "remarkably",    "so",
-    "substantially", "thoroughly",   "total",         "totally",
-    "tremendous",    "tremendously", "uber",          "unbelievably",
-    "unusually",     "utter",        "utterly",       "very",
-    "sooo",          "soooo",        "super",         "mega",
-    "ultra",         "freaking",     "freakin",       "pretty",
-    NULL};
+    "absolutely",    "amazingly",    "awfully",
+    "completely",    "considerable", "considerably",
+    "decidedly",     "deeply",       "effing",
+    "enormous",      "enormously",   "entirely",
+    "especially",    "exceptional",  "exceptionally",
+    "extreme",       "extremely",    "fabulously",
+    "flipping",      "flippin",      "frackin",
+    "fracking",      "fricking",     "frickin",
+    "frigging",      "friggin",      "fully",
+    "fuckin",        "fucking",      "fuggin",
+    "fugging",       "greatly",      "hella",
+    "highly",        "hugely",       "incredible",
+    "incredibly",    "intensely",    "major",
+    "majorly",       "more",         "most",
+    "particularly",  "purely",       "quite",
+    "really",        "remarkably",   "so",
+    "substantially", "thoroughly",   "total",
+    "totally",       "tremendous",   "tremendously",
+    "uber",          "unbelievably", "unusually",
+    "utter",         "utterly",      "very",
+    "sooo",          "soooo",        "super",
+    "mega",          "ultra",        "freaking",
+    "freakin",       "pretty",       NULL};
 static const char *const en_decr[] = {
     "almost", "barely", "hardly",   "kinda",      "kindof",     "kind-of",
     "less",   "little", "marginal", "marginally", "occasional", "occasionally",
@@ -362,12 +367,12 @@ static const char *const en_stop[] = {
 
 /* Before "like", these make it the verb (after "I", "we", "they" ...). */
 static const char *const en_subj[] = {
-    "you",   "we",     "they",  "u",      "ya",    "people",  "do",
-    "does",  "did",    "would", "i'd",    "we'd",  "you'd",   "they'd",
-    "to",    "really", "also",  "still",  "just",  "actually", "totally",
-    "i'll",  "we'll",  "gonna", "might",  "will",  "should",  "could",
-    "who",   "fans",   "kids",  "guys",   "everyone", "everybody", "she",
-    "he",    "dont",   "didnt", "doesnt", "wouldn't", "wouldnt", NULL};
+    "you",  "we",     "they",  "u",      "ya",       "people",    "do",
+    "does", "did",    "would", "i'd",    "we'd",     "you'd",     "they'd",
+    "to",   "really", "also",  "still",  "just",     "actually",  "totally",
+    "i'll", "we'll",  "gonna", "might",  "will",     "should",    "could",
+    "who",  "fans",   "kids",  "guys",   "everyone", "everybody", "she",
+    "he",   "dont",   "didnt", "doesnt", "wouldn't", "wouldnt",   NULL};
 
 static const char *const fr_incr[] = {"très",
                                       "trop",
