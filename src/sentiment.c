@@ -213,27 +213,31 @@ elision_len(const char *w, size_t n)
 
 /* Emit the tokens of one normalised word w: whole-word lookup first, then
  * French elision, elongation, accents and hyphens. */
+#define H_JOIN 0x1u /* the word may hold an apostrophe or a hyphen */
+#define H_RUN3 0x2u /* the word may hold a letter repeated 3+ times */
+#define H_ALL  (H_JOIN | H_RUN3)
+
 static void emit_norm_h(const struct tocsin_sentiment *s, struct block *b,
                         const char *w, size_t n, struct tok proto, int depth,
-                        uint32_t h);
+                        uint32_t h, unsigned hint);
 
 static void
 emit_norm(const struct tocsin_sentiment *s, struct block *b, const char *w,
           size_t n, struct tok proto, int depth)
 {
-    emit_norm_h(s, b, w, n, proto, depth, tocsin_sent_hash(w, n));
+    emit_norm_h(s, b, w, n, proto, depth, tocsin_sent_hash(w, n), H_ALL);
 }
 
 static void
 emit_norm_h(const struct tocsin_sentiment *s, struct block *b, const char *w,
-            size_t n, struct tok proto, int depth, uint32_t h)
+            size_t n, struct tok proto, int depth, uint32_t h, unsigned hint)
 {
-    const struct sent_entry *e = tocsin_sent_get_h(s, w, n, h);
+    const struct sent_entry *e = sent_lookup(s, w, n, h);
     if (e) {
         push(b, e, &proto);
         return;
     }
-    if (depth > 2) {
+    if (depth > 2 || (hint == 0 && !proto.accent)) {
         push(b, NULL, &proto);
         return;
     }
@@ -282,6 +286,28 @@ static void emit_word(const struct tocsin_sentiment *s, struct block *b,
 static int split_camel(const struct tocsin_sentiment *s, struct block *b,
                        const char *w, size_t n);
 
+/* Emit a plain ASCII word w (n <= SENT_MAX_KEY bytes), already lower-cased
+ * into nb and hashed (h, not finalised), with its count of upper- and
+ * lower-case letters. */
+static void
+emit_ascii(const struct tocsin_sentiment *s, struct block *b, const char *w,
+           const char *nb, size_t n, uint32_t h, int upper, int lower,
+           int hashtag, unsigned hint)
+{
+    struct tok proto = {0};
+    proto.caps = upper >= 2 && lower == 0;
+    proto.title =
+        upper == 1 && lower > 0 && hashtag != 2 && w[0] >= 'A' && w[0] <= 'Z';
+    proto.nt = n > 3 && memcmp(nb + n - 3, "n't", 3) == 0;
+    uint32_t hf = SENT_HASH_FINAL(h);
+    if (hint == 0) {
+        /* Nothing to take apart if the word is unknown. */
+        push(b, sent_lookup(s, nb, n, hf), &proto);
+        return;
+    }
+    emit_norm_h(s, b, nb, n, proto, 0, hf, hint);
+}
+
 static void
 emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
           size_t n, int hashtag)
@@ -314,11 +340,7 @@ emit_word(const struct tocsin_sentiment *s, struct block *b, const char *w,
             h = SENT_HASH_STEP(h, c);
         }
         if (i == n) {
-            proto.caps = upper >= 2 && lower == 0;
-            proto.title = upper == 1 && lower > 0 && hashtag != 2 &&
-                          w[0] >= 'A' && w[0] <= 'Z';
-            proto.nt = n > 3 && memcmp(nb + n - 3, "n't", 3) == 0;
-            emit_norm_h(s, b, nb, n, proto, 0, SENT_HASH_FINAL(h));
+            emit_ascii(s, b, w, nb, n, h, upper, lower, hashtag, H_ALL);
             return;
         }
         upper = lower = 0;
@@ -480,6 +502,56 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
     while (p < end) {
         uint32_t cp;
         int l;
+        if (is_alnum(*p)) {
+            /* Fast path: a plain ASCII word is lower-cased and hashed
+             * while its end is found.  Anything else (accents, a
+             * typographic apostrophe, a hashtag) goes the general way. */
+            const unsigned char *w = p;
+            char nb[SENT_MAX_KEY + 8];
+            uint32_t h = SENT_HASH_INIT;
+            int up = 0, lo = 0, run = 0;
+            unsigned hint = 0;
+            size_t k = 0;
+            unsigned char prev = 0;
+            for (;;) {
+                unsigned char ch = *p;
+                if (is_alnum(ch)) {
+                    if (ch >= 'A' && ch <= 'Z') {
+                        up++;
+                        ch = (unsigned char)(ch + 32);
+                    } else if (ch >= 'a') {
+                        lo++;
+                    }
+                } else if ((ch == '\'' || ch == '-') && p + 1 < end &&
+                           is_alnum(p[1])) {
+                    hint |= H_JOIN;
+                } else {
+                    break;
+                }
+                run = ch == prev ? run + 1 : 1;
+                if (run >= 3 && ch > '9')
+                    hint |= H_RUN3;
+                prev = ch;
+                if (k < SENT_MAX_KEY)
+                    nb[k] = (char)ch;
+                k++;
+                h = SENT_HASH_STEP(h, ch);
+                if (++p == end)
+                    break;
+            }
+            size_t wn = (size_t)(p - w);
+            int hashtag = w > (const unsigned char *)c && w[-1] == '#';
+            if (p < end && (*p >= 0x80 || ((*p == '\'' || *p == '-') &&
+                                           p + 1 < end && p[1] >= 0x80))) {
+                p = w; /* the word goes on beyond ASCII */
+            } else if (wn < 2 || wn > SENT_MAX_KEY || hashtag) {
+                emit_word(s, b, (const char *)w, wn, hashtag);
+                continue;
+            } else {
+                emit_ascii(s, b, (const char *)w, nb, wn, h, up, lo, 0, hint);
+                continue;
+            }
+        }
         if (*p < 0x80) {
             if (!is_alnum(*p)) {
                 p++;
@@ -593,18 +665,25 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
             continue; /* a URL: its '?' and '!' do not count either */
         sc->excl += excl;
         sc->qm += qm;
+        /* Does the run end a sentence, or at least a clause? */
         unsigned char last = r[n - 1];
-        if (n >= 2 && (last == '"' || last == ')' || last == '\''))
-            last = r[n - 2];
-        int ends = last == '.' || last == '!' || last == '?' || last == ':' ||
+        int ends = 0, clause = 0;
+        if ((byte_class[last] & C_PUNCT) || last == '\'' || last >= 0x80) {
+            if (n >= 2 && (last == '"' || last == ')' || last == '\''))
+                last = r[n - 2];
+            ends = last == '.' || last == '!' || last == '?' || last == ':' ||
                    (last == ';' && !amp) || /* not "&gt;" */
                    (n >= 3 && last == 0xA6 && r[n - 2] == 0x80 &&
                     r[n - 3] == 0xE2); /* "…" */
+            clause = ends || last == ',';
+        }
         if (!amp && n <= CHUNK_BUF) {
             b->limit = b->n + CHUNK_MAX_TOKS;
             scan_run(s, b, (const char *)r, n, punct);
-            b->sstart |= ends;
-            b->cstart |= ends | (last == ',');
+            if (clause) {
+                b->sstart |= ends;
+                b->cstart = 1;
+            }
             continue;
         }
         b->limit = b->n + CHUNK_MAX_TOKS;
@@ -620,8 +699,10 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
             r += take;
             n -= take;
         }
-        b->sstart |= ends;
-        b->cstart |= ends | (last == ',');
+        if (clause) {
+            b->sstart |= ends;
+            b->cstart = 1;
+        }
     }
 }
 

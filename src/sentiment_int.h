@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tocsin/err.h"
 
@@ -73,6 +74,23 @@ uint32_t tocsin_sent_hash(const char *k, size_t n);
 /* Lookup with the hash of k already computed. */
 const struct sent_entry *tocsin_sent_get_h(const struct tocsin_sentiment *s,
                                            const char *k, size_t n, uint32_t h);
+
+/* The same, inlined for the tokeniser's hot path. */
+static inline const struct sent_entry *
+sent_lookup(const struct tocsin_sentiment *s, const char *k, size_t n,
+            uint32_t h)
+{
+    for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
+        uint64_t sl = s->slots[i];
+        if (sl == 0)
+            return NULL;
+        if ((uint32_t)(sl >> 32) != h)
+            continue;
+        const struct sent_entry *e = &s->ents[(uint32_t)sl - 1];
+        if (e->key_len == n && memcmp(s->keys + e->key_off, k, n) == 0)
+            return e;
+    }
+}
 const struct sent_entry *tocsin_sent_get(const struct tocsin_sentiment *s,
                                          const char *k, size_t n);
 /* Lower-case (ASCII and Latin-1/Latin Extended-A letters) and fold

@@ -43,22 +43,7 @@ const struct sent_entry *
 tocsin_sent_get_h(const struct tocsin_sentiment *s, const char *k, size_t n,
                   uint32_t h)
 {
-    for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
-        uint64_t sl = s->slots[i];
-        if (sl == 0)
-            return NULL;
-        if ((uint32_t)(sl >> 32) != h)
-            continue;
-        const struct sent_entry *e = &s->ents[(uint32_t)sl - 1];
-        if (e->key_len != n)
-            continue;
-        const char *key = s->keys + e->key_off;
-        size_t j = 0;
-        while (j < n && key[j] == k[j])
-            j++;
-        if (j == n)
-            return e;
-    }
+    return sent_lookup(s, k, n, h);
 }
 
 size_t
