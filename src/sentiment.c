@@ -707,7 +707,9 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
 }
 
 /* Evidence in half points: stopwords 2, elisions 2, accented words 1,
- * words only one lexicon knows 1. */
+ * words only one lexicon knows 1; Spanish, Italian or Portuguese function
+ * words ("el", "los", "del") take 2 from French, whose "la" and "de" they
+ * share. */
 static enum tocsin_lang
 guess(const struct tok *t, int n)
 {
@@ -719,6 +721,7 @@ guess(const struct tok *t, int n)
             continue;
         en += (e->flags[SENT_EN] & SF_STOP) ? 2 : 0;
         fr += (e->flags[SENT_FR] & (SF_STOP | SF_NE)) ? 2 : 0;
+        fr -= (e->flags[SENT_FR] & SF_ROMANCE) ? 2 : 0;
         if (!e->emo) {
             en += e->has == 1u << SENT_EN;
             fr += e->has == 1u << SENT_FR;

@@ -35,6 +35,8 @@
 /* English only, sharing the bits of the French-only SF_NE and SF_NEGNE: */
 #define SF_SUBJ 0x10u /* pronoun or auxiliary: a following "like" is a verb */
 #define SF_LIKE 0x20u /* "like": sentiment only as a verb */
+/* French only, sharing the bit of the English-only SF_NO: */
+#define SF_ROMANCE 0x40u /* Spanish/Italian/Portuguese function word */
 
 /* Longest normalised token that is looked up. */
 #define SENT_MAX_KEY 64

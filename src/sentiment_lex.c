@@ -414,6 +414,13 @@ static const char *const fr_stop[] = {
     "déjà",   "rien",  "jamais", "aujourd'hui", "cest",  "suis",  "es",
     "y'a",    "par",   NULL};
 
+/* Frequent function words of the other Romance languages that French
+ * does not use; they count against French in language detection. */
+static const char *const romance_stop[] = {
+    "el",   "los",  "las",  "del",  "con",  "por", "para",
+    "muy",  "pero", "como", "esta", "está", "gli", "della",
+    "sono", "não",  "uma",  "os",   NULL};
+
 static tocsin_err
 put_list(struct tocsin_sentiment *s, const char *const *l, int lang,
          unsigned flags, double boost)
@@ -443,6 +450,7 @@ put_builtins(struct tocsin_sentiment *s)
         (e = put_list(s, fr_decr, SENT_FR, SF_BOOST, B_DECR)) ||
         (e = put_list(s, fr_neg, SENT_FR, SF_NEG, 0)) ||
         (e = put_list(s, fr_stop, SENT_FR, SF_STOP, 0)) ||
+        (e = put_list(s, romance_stop, SENT_FR, SF_ROMANCE, 0)) ||
         (e = put_flags(s, "ne", SENT_FR, SF_NE, 0)) ||
         (e = put_flags(s, "n'", SENT_FR, SF_NE, 0)) ||
         (e = put_flags(s, "plus", SENT_FR, SF_NEGNE, 0)) ||

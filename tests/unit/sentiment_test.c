@@ -165,6 +165,11 @@ test_language_detection(void)
     CHECK(tocsin_sentiment_detect(S, e1, strlen(e1)) == TOCSIN_LANG_EN);
     CHECK(tocsin_sentiment_detect(S, e2, strlen(e2)) == TOCSIN_LANG_EN);
     CHECK(tocsin_sentiment_detect(S, "", 0) == TOCSIN_LANG_EN);
+    /* Spanish shares "la" and "de" with French but is not French. */
+    const char *es = "la casa de los amigos del pueblo";
+    CHECK(tocsin_sentiment_detect(S, es, strlen(es)) == TOCSIN_LANG_EN);
+    const char *ya = "ya know";
+    CHECK(tocsin_sentiment_detect(S, ya, strlen(ya)) == TOCSIN_LANG_EN);
     CHECK_NEAR(au(f1), fr(f1), 1e-12);
     CHECK_NEAR(au(e1), en(e1), 1e-12);
     CHECK(au("ce n'est pas bon du tout") < -0.05);
