@@ -507,7 +507,7 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
              * while its end is found.  Anything else (accents, a
              * typographic apostrophe, a hashtag) goes the general way. */
             const unsigned char *w = p;
-            char nb[SENT_MAX_KEY + 8];
+            char nb[CHUNK_BUF]; /* a run is at most CHUNK_BUF bytes */
             uint32_t h = SENT_HASH_INIT;
             int up = 0, lo = 0, run = 0;
             unsigned hint = 0;
@@ -515,13 +515,13 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
             unsigned char prev = 0;
             for (;;) {
                 unsigned char ch = *p;
-                if (is_alnum(ch)) {
-                    if (ch >= 'A' && ch <= 'Z') {
-                        up++;
-                        ch = (unsigned char)(ch + 32);
-                    } else if (ch >= 'a') {
-                        lo++;
-                    }
+                if ((unsigned)(ch - 'a') < 26u) {
+                    lo++;
+                } else if ((unsigned)(ch - 'A') < 26u) {
+                    up++;
+                    ch = (unsigned char)(ch + 32);
+                } else if ((unsigned)(ch - '0') < 10u) {
+                    ;
                 } else if ((ch == '\'' || ch == '-') && p + 1 < end &&
                            is_alnum(p[1])) {
                     hint |= H_JOIN;
@@ -532,9 +532,7 @@ scan_run(const struct tocsin_sentiment *s, struct block *b, const char *c,
                 if (run >= 3 && ch > '9')
                     hint |= H_RUN3;
                 prev = ch;
-                if (k < SENT_MAX_KEY)
-                    nb[k] = (char)ch;
-                k++;
+                nb[k++] = (char)ch;
                 h = SENT_HASH_STEP(h, ch);
                 if (++p == end)
                     break;
@@ -632,28 +630,31 @@ fill(const struct tocsin_sentiment *s, struct scan *sc, struct block *b)
 {
     char buf[CHUNK_BUF * 2];
     for (;;) {
-        while (sc->p < sc->end && (byte_class[*sc->p] & C_SPACE))
-            sc->p++;
-        if (sc->p >= sc->end)
+        const unsigned char *q = sc->p, *qe = sc->end;
+        while (q < qe && (byte_class[*q] & C_SPACE))
+            q++;
+        sc->p = q;
+        if (q >= qe)
             return 0;
         if (b->n + CHUNK_MAX_TOKS > TOK_CAP)
             return 1;
-        const unsigned char *r = sc->p;
+        const unsigned char *r = q;
         int excl = 0, qm = 0;
         unsigned seen = 0;
-        while (sc->p < sc->end) {
-            unsigned k = byte_class[*sc->p];
-            if (k & C_SPACE)
-                break;
-            sc->p++;
+        while (q < qe) {
+            unsigned k = byte_class[*q];
             if (k) {
+                if (k & C_SPACE)
+                    break;
                 seen |= k;
                 excl += (k & C_EXCL) != 0;
                 qm += (k & C_QM) != 0;
             }
+            q++;
         }
+        sc->p = q;
         int amp = (seen & C_AMP) != 0, punct = (seen & C_PUNCT) != 0;
-        size_t n = (size_t)(sc->p - r);
+        size_t n = (size_t)(q - r);
         if (r[0] == '@') {
             b->sstart = 1; /* "@user Great news": a new start */
             continue;      /* a mention */
