@@ -881,8 +881,9 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                 a->pre += v;
             continue;
         }
-        if (L == SENT_EN && ((i > 0 && (flags_of(&t[i - 1], L) & SF_NO)) ||
-                             (i > 1 && (flags_of(&t[i - 2], L) & SF_NO)))) {
+        if (L == SENT_EN && !t[i].cstart &&
+            ((i > 0 && (flags_of(&t[i - 1], L) & SF_NO)) ||
+             (i > 1 && !t[i - 1].cstart && (flags_of(&t[i - 2], L) & SF_NO)))) {
             v *= N_SCALAR;
         } else {
             if (t[i].caps && capdiff && !e->emo)

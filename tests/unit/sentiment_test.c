@@ -204,6 +204,8 @@ test_scope_rules(void)
     /* Negation stops at clause punctuation. */
     CHECK(en("Nope, still clueless") < -0.05);
     CHECK(en("nope still clueless") > 0.05);
+    CHECK(en("No, I love it") > 0.05);
+    CHECK(en("no love for it") < -0.05);
     /* VADER: "never so good" is better than good. */
     CHECK(en("it was never so good") > en("it was good"));
     /* "pretty" boosts the next word instead of counting as "pretty". */
