@@ -35,6 +35,8 @@
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
 
+#include "config_int.h"
+
 #ifndef TOCSIN_DATADIR
 #define TOCSIN_DATADIR "/usr/share/tocsin"
 #endif
@@ -391,6 +393,7 @@ enum ktype {
     K_PRIOMAP,   /* receiver priority_map group */
     K_GROUP,     /* a group with its own table */
     K_RECEIVERS, /* the receivers list */
+    K_ONCALL,    /* on-call keys: parsed by config_oncall.c at the end */
 };
 
 #define KF_NONEMPTY 1u  /* a string must not be "" */
@@ -627,6 +630,14 @@ static const struct key root_keys[] = {
     KGROUP("control", control_keys, NULL),
     KGROUP("http", http_keys, NULL),
     KGROUP("sentiment", sentiment_keys, NULL),
+    /* Issue 6, parsed by config_oncall.c once the receivers are known. */
+    {.name = "oncall", .type = K_ONCALL},
+    {.name = "time_intervals", .type = K_ONCALL},
+    {.name = "people", .type = K_ONCALL},
+    {.name = "schedules", .type = K_ONCALL},
+    {.name = "escalation_policies", .type = K_ONCALL},
+    {.name = "route", .type = K_ONCALL},
+    {.name = "inhibit_rules", .type = K_ONCALL},
 };
 
 /* ---- field access ---- */
@@ -711,6 +722,7 @@ set_defaults(struct ctx *c, const struct key *keys, size_t n, void *base)
         case K_CRED:
         case K_RECEIVERS:
         case K_PRIOMAP:
+        case K_ONCALL:
             break;
         }
     }
@@ -1228,6 +1240,8 @@ parse_value(struct ctx *c, const config_setting_t *s, const char *path,
     case K_RECEIVERS:
         parse_receivers(c, s, base);
         return;
+    case K_ONCALL:
+        return;
     }
 }
 
@@ -1567,6 +1581,36 @@ parse_receivers(struct ctx *c, const config_setting_t *s,
     }
 }
 
+/* ---- for config_oncall.c (config_int.h) ---- */
+
+void
+tocsin_config_int_error(struct ctx *c, const config_setting_t *s,
+                        const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cerr(c, s, "%s", msg);
+}
+
+void
+tocsin_config_int_oom(struct ctx *c)
+{
+    c->oom = 1;
+}
+
+char *
+tocsin_config_int_secret_file(struct ctx *c, const config_setting_t *s,
+                              const char *path, const char *file)
+{
+    char *full = resolve_path(c, file);
+    char *v = full ? read_secret(c, s, path, full, "secret file") : NULL;
+    free(full);
+    return v;
+}
+
 /* ---- loading ---- */
 
 static void
@@ -1618,6 +1662,7 @@ load_text(struct tocsin_config **out, const char *text, const char *name,
         goto out;
     parse_group(&c, config_root_setting(&lc), "", root_keys, NKEYS(root_keys),
                 cfg);
+    tocsin_config_oncall_parse(&c, config_root_setting(&lc), cfg);
     if (c.oom)
         rc = TOCSIN_ENOMEM;
     else if (c.nerr)
@@ -1736,6 +1781,7 @@ tocsin_config_free(struct tocsin_config *cfg)
     free(cfg->control.listen);
     free(cfg->http.listen);
     free(cfg->sentiment.lexicons);
+    tocsin_oncall_config_free(cfg->oncall);
     free(cfg);
 }
 

@@ -22,6 +22,8 @@
 #include "tocsin/err.h"
 #include "tocsin/log.h"
 
+struct tocsin_oncall_config;
+
 enum tocsin_receiver_type {
     TOCSIN_RECEIVER_WEBHOOK = 0,
     TOCSIN_RECEIVER_NTFY,
@@ -164,6 +166,11 @@ struct tocsin_config {
         char *lexicons; /* directory of sentiment lexicons, default
                            TOCSIN_DATADIR "/lexicons" */
     } sentiment;
+
+    /* Issue 6: route, inhibit_rules, time_intervals, people, schedules,
+     * escalation_policies and oncall (config_oncall.c); NULL when none of
+     * them is given.  See oncall.h. */
+    struct tocsin_oncall_config *oncall;
 };
 
 /*
