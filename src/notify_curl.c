@@ -62,6 +62,11 @@ struct xfer {
     size_t resp_len;
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *rcpt; /* SMTP recipients */
+    size_t up_off;           /* SMTP: bytes of the message sent */
+    int aux;                 /* the request is a token fetch (receiver.h) */
+    char *answer;            /* aux: the whole answer, for absorb */
+    size_t answer_len;
 };
 
 struct job {
@@ -566,7 +571,31 @@ on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     memcpy(x->resp + x->resp_len, ptr, take);
     x->resp_len += take;
     x->resp[x->resp_len] = '\0';
+    if (x->aux && x->answer_len + n <= TOCSIN_REQUEST_MAX_ANSWER) {
+        char *a = realloc(x->answer, x->answer_len + n + 1);
+        if (!a)
+            return 0;
+        memcpy(a + x->answer_len, ptr, n);
+        x->answer = a;
+        x->answer_len += n;
+        a[x->answer_len] = '\0';
+    }
     return n;
+}
+
+/* SMTP upload of the message. */
+static size_t
+on_read(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct xfer *x = ud;
+    const struct tocsin_request *q = x->req;
+    size_t room = size * nmemb;
+    size_t left = q && q->body ? q->body_len - x->up_off : 0;
+    size_t take = left < room ? left : room;
+    if (take)
+        memcpy(ptr, q->body + x->up_off, take);
+    x->up_off += take;
+    return take;
 }
 
 static size_t
@@ -601,9 +630,11 @@ xfer_cleanup(struct xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
+    curl_slist_free_all(x->rcpt);
     tocsin_request_free(x->req);
     x->easy = NULL;
     x->hdrs = NULL;
+    x->rcpt = NULL;
     x->req = NULL;
 }
 
@@ -632,6 +663,10 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
     x->resp[0] = '\0';
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
+    x->up_off = 0;
+    free(x->answer);
+    x->answer = NULL;
+    x->answer_len = 0;
     tocsin_request_free(x->req);
     x->req = NULL;
     err = tocsin_receiver_request(&x->req, r, delivery, body, len, step,
@@ -639,10 +674,39 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
     if (err)
         return err;
     const struct tocsin_request *q = x->req;
+    x->aux = q->aux;
     err = TOCSIN_ENOMEM;
     x->easy = curl_easy_init();
     if (!x->easy)
         goto out;
+    if (q->mail_from) { /* email: SMTP */
+        for (size_t i = 0; i < q->nrcpt; i++)
+            if ((err = add_header(&x->rcpt, q->rcpt[i])))
+                goto out;
+        CURL *e = x->easy;
+        err = TOCSIN_EINVAL;
+        if (curl_easy_setopt(e, CURLOPT_URL, q->url) ||
+            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") ||
+            curl_easy_setopt(e, CURLOPT_MAIL_FROM, q->mail_from) ||
+            curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->rcpt) ||
+            curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) ||
+            curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read) ||
+            curl_easy_setopt(e, CURLOPT_READDATA, x) ||
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                             (curl_off_t)q->body_len) ||
+            (q->starttls && strncasecmp(q->url, "smtp://", 7) == 0 &&
+             curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL)) ||
+            (q->user && curl_easy_setopt(e, CURLOPT_USERNAME, q->user)) ||
+            (q->password &&
+             curl_easy_setopt(e, CURLOPT_PASSWORD, q->password)) ||
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                             (long)or_default(r->timeout_ms, 10000)) ||
+            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf))
+            goto out;
+        err = TOCSIN_OK;
+        goto out;
+    }
     for (size_t i = 0; i < q->nheaders; i++)
         if ((err = add_header(&x->hdrs, q->headers[i])))
             goto out;
@@ -667,7 +731,12 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
         curl_easy_setopt(e, CURLOPT_WRITEDATA, x) ||
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
         curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf))
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+        (q->http2 &&
+         curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                          strncasecmp(q->url, "http://", 7) == 0
+                              ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                              : (long)CURL_HTTP_VERSION_2TLS)))
         goto out;
     err = TOCSIN_OK;
 out:
@@ -690,6 +759,7 @@ job_free(struct job *j)
     if (!j)
         return;
     xfer_cleanup(&j->x);
+    free(j->x.answer);
     free(j->delivery);
     free(j->receiver);
     free(j->body);
@@ -1274,6 +1344,19 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
     else if (res == CURLE_OK && !retryable_status(status))
         v = TOCSIN_VERDICT_FAIL;
 
+    if (v == TOCSIN_VERDICT_OK && j->x.aux && r) {
+        /* A token fetch: keep the token, then build the step again. */
+        tocsin_err ae = tocsin_receiver_absorb(r, j->x.answer ? j->x.answer : "",
+                                               j->x.answer_len, wall_ms());
+        free(j->x.answer);
+        j->x.answer = NULL;
+        j->x.answer_len = 0;
+        if (ae == TOCSIN_OK) {
+            j->due = mono_ms();
+            return;
+        }
+        v = TOCSIN_VERDICT_RETRY;
+    }
     if (v == TOCSIN_VERDICT_OK) {
         health(n, j->receiver, 1, st, NULL);
         j->status = st;
@@ -1307,7 +1390,9 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
 
     if (v == TOCSIN_VERDICT_FAIL) {
         char reason[96];
-        snprintf(reason, sizeof reason, "HTTP %d", st);
+        if (!r || !tocsin_receiver_reason(r, status, j->x.resp, j->x.resp_len,
+                                          reason, sizeof reason))
+            snprintf(reason, sizeof reason, "HTTP %d", st);
         give_up(n, j, reason, st);
         return;
     }
@@ -1698,10 +1783,22 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
             tocsin_receiver_verdict(r, step, status, x->resp, x->resp_len,
                                     NULL) != TOCSIN_VERDICT_OK)
             break;
+        int again = x->aux && tocsin_receiver_absorb(
+                                  r, x->answer ? x->answer : "",
+                                  x->answer_len, wall_ms()) == TOCSIN_OK;
+        if (x->aux && !again) {
+            errf(errbuf, errlen, "%s: unusable token answer", shown);
+            err = TOCSIN_EPROTO;
+            goto out;
+        }
         curl_easy_cleanup(x->easy);
         curl_slist_free_all(x->hdrs);
+        curl_slist_free_all(x->rcpt);
         x->easy = NULL;
         x->hdrs = NULL;
+        x->rcpt = NULL;
+        if (again)
+            step--; /* the same step, now with its token */
     }
     if (res != CURLE_OK) {
         errf(errbuf, errlen, "%s: %s", shown,
@@ -1717,8 +1814,10 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
         err = TOCSIN_OK;
     }
 out:
-    if (x)
+    if (x) {
         xfer_cleanup(x);
+        free(x->answer);
+    }
     free(x);
     curl_global_cleanup();
     return err;
