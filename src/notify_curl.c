@@ -738,6 +738,13 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
                               ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                               : (long)CURL_HTTP_VERSION_2TLS)))
         goto out;
+    /* libcurl 7.88.1 (Debian 12) breaks a reused prior-knowledge HTTP/2
+     * connection ("Error in the HTTP2 framing layer", curl#10634, fixed in
+     * 8.0): h2c over plain http:// (tests on loopback) gets a connection
+     * per request.  TLS with ALPN, as APNs speaks it, is not affected. */
+    if (q->http2 && strncasecmp(q->url, "http://", 7) == 0 &&
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L))
+        goto out;
     err = TOCSIN_OK;
 out:
     if (err)

@@ -10,7 +10,7 @@
  * (iss = client_email, scope firebase.messaging, aud = token URI, one
  * hour) POSTed to the token URI as a jwt-bearer grant.  That exchange is
  * an auxiliary request (receiver.h): when no cached token has five more
- * minutes to live, step 0 is the exchange, its answer is absorbed into the
+ * minutes to live (half its life, if shorter), step 0 is the exchange, its answer is absorbed into the
  * token cache (tokcache.h), and step 0 is built again as the send.  A 401
  * from FCM drops the cached token.  Pure apart from the token cache.
  */
@@ -101,7 +101,11 @@ recv_fcm_absorb(const struct tocsin_receiver_config *r, const char *resp,
         !strpbrk(tok, " \r\n")) {
         char key[512];
         cache_key(key, sizeof key, r, &sa);
-        err = tocsin_tokcache_put(key, tok, now_ms, now_ms + secs * 1000);
+        /* Refresh FCM_REFRESH_MS before it expires, or at half its life
+         * when it lives less than twice that. */
+        int64_t life = secs * 1000;
+        int64_t margin = life / 2 < FCM_REFRESH_MS ? life / 2 : FCM_REFRESH_MS;
+        err = tocsin_tokcache_put(key, tok, now_ms, now_ms + life - margin);
     }
     json_decref(j);
     json_decref(sa.root);
@@ -161,7 +165,7 @@ recv_fcm(struct tocsin_request *q, const struct recv_ctx *c)
     char *bearer = NULL, *title = NULL, *text = NULL;
     json_t *msg = NULL;
     cache_key(key, sizeof key, r, &sa);
-    err = tocsin_tokcache_get(key, c->now_ms, FCM_REFRESH_MS, &bearer, NULL);
+    err = tocsin_tokcache_get(key, c->now_ms, 0, &bearer, NULL);
     if (err == TOCSIN_ENOENT) {
         err = token_request(q, c, &sa);
         goto out;

@@ -515,6 +515,18 @@ test_fcm_token_then_send(void)
     q = build_at(&r, body, NOW + (3599 - 299) * 1000LL);
     CHECK(q && q->aux == 1);
     tocsin_request_free(q);
+    /* A token living less than twice the margin is refreshed at half its
+     * life. */
+    const char *shortans = "{\"access_token\":\"ya29.BBB\",\"expires_in\":60}";
+    CHECK_OK(tocsin_receiver_absorb(&r, shortans, strlen(shortans), NOW));
+    q = build_at(&r, body, NOW + 29000);
+    CHECK(q && q->aux == 0 && strcmp(header(q, "Authorization"),
+                                     "Bearer ya29.BBB") == 0);
+    tocsin_request_free(q);
+    q = build_at(&r, body, NOW + 31000);
+    CHECK(q && q->aux == 1);
+    tocsin_request_free(q);
+    CHECK_OK(tocsin_receiver_absorb(&r, ans, strlen(ans), NOW));
     /* A 401 drops it at once. */
     q = build_at(&r, body, NOW + 2000);
     CHECK(q && q->aux == 0);
