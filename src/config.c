@@ -1591,6 +1591,8 @@ post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
                                          "(or their _file forms)", 0);
     secret_conflicts(c, g, path, users, "user and user_file", 0);
     secret_conflicts(c, g, path, passwords, "password and password_file", 0);
+    static const char *const auths[] = {"auth", "auth_file", NULL};
+    secret_conflicts(c, g, path, auths, "auth and auth_file", 0);
     if (r->url && tocsin_apprise_scheme(r->url)) {
         struct tocsin_apprise a;
         char why[160];

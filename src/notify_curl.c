@@ -1254,19 +1254,23 @@ start_due(struct tocsin_notifier *n)
     int64_t now = mono_ms();
     for (size_t i = 0; i < n->njobs; i++) {
         struct job *j = n->jobs[i];
-        if (j->inflight || j->finish != FIN_NONE || j->due > now ||
-            held_back(n, i))
+        if (j->inflight || j->finish != FIN_NONE || j->due > now)
             continue;
         const struct tocsin_receiver_config *r =
             find_receiver(n->cfg, j->receiver);
+        int *inflight = r ? inflight_slot(n, j->receiver) : NULL;
+        /* A receiver at its concurrency limit is skipped before the
+         * ordering check, which is linear in the jobs held: a slow
+         * receiver's backlog must not cost the others CPU. */
+        if (r && (!inflight || *inflight >= or_default(r->max_concurrency, 4)))
+            continue;
+        if (held_back(n, i))
+            continue;
         if (!r) {
             j->x.resp_len = 0;
             give_up(n, j, "unknown receiver", 0);
             continue;
         }
-        int *inflight = inflight_slot(n, j->receiver);
-        if (!inflight || *inflight >= or_default(r->max_concurrency, 4))
-            continue;
         int64_t wait = rate_take(n, j->receiver, r, now);
         if (wait > 0) {
             j->due = now + wait; /* the gateway's pace */

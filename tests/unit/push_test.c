@@ -703,7 +703,10 @@ test_webpush_request(void)
     REQUIRE(q);
     CHECK_STR(header(q, "Urgency"), "low");
     tocsin_request_free(q);
-    char why[128];
+    char why[128], red[256];
+    /* The endpoint's path is a capability: logs show the host only. */
+    CHECK_STR(tocsin_receiver_redact(&r, r.url, red, sizeof red),
+              "https://push.example.net:8443/REDACTED");
     CHECK(tocsin_receiver_verdict(&r, 0, 410, "", 0, NULL) ==
           TOCSIN_VERDICT_FAIL);
     CHECK(tocsin_receiver_verdict(&r, 0, 404, "", 0, NULL) ==
