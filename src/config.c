@@ -961,7 +961,8 @@ static int
 check_receiver_url(struct ctx *c, const config_setting_t *s, const char *path,
                    const char *v)
 {
-    if (strncasecmp(v, "smtp://", 7) == 0 || strncasecmp(v, "smtps://", 8) == 0) {
+    if (strncasecmp(v, "smtp://", 7) == 0 ||
+        strncasecmp(v, "smtps://", 8) == 0) {
         const char *h = v + (v[4] == ':' ? 7 : 8);
         if (*h && *h != '/' && !strpbrk(v, " \t\r\n"))
             return 0; /* the type must be email: post_receiver */
@@ -1508,8 +1509,10 @@ check_push_keys(struct ctx *c, const config_setting_t *g, const char *path,
     int smtp = r->url && (strncasecmp(r->url, "smtp://", 7) == 0 ||
                           strncasecmp(r->url, "smtps://", 8) == 0);
     if (r->type == TOCSIN_RECEIVER_EMAIL && r->url && !smtp)
-        cerr(c, at, "%s.url: an email receiver needs an smtp:// or smtps:// "
-             "URL", path);
+        cerr(c, at,
+             "%s.url: an email receiver needs an smtp:// or smtps:// "
+             "URL",
+             path);
     else if (r->type != TOCSIN_RECEIVER_EMAIL && smtp)
         cerr(c, at, "%s.url: smtp URLs are for type email", path);
     const config_setting_t *s;
@@ -1518,23 +1521,29 @@ check_push_keys(struct ctx *c, const config_setting_t *g, const char *path,
         s = config_setting_get_member(g, "service_account_file");
         json_error_t je;
         json_t *j = json_loads(r->key, 0, &je);
-        const char *pk = j ? json_string_value(json_object_get(j, "private_key"))
-                           : NULL;
-        const char *em = j ? json_string_value(json_object_get(j, "client_email"))
-                           : NULL;
-        const char *pid = j ? json_string_value(json_object_get(j, "project_id"))
-                            : NULL;
+        const char *pk =
+            j ? json_string_value(json_object_get(j, "private_key")) : NULL;
+        const char *em =
+            j ? json_string_value(json_object_get(j, "client_email")) : NULL;
+        const char *pid =
+            j ? json_string_value(json_object_get(j, "project_id")) : NULL;
         if (!j)
             cerr(c, s, "%s.service_account_file: not JSON: %s", path, je.text);
         else if (!pk || !em)
-            cerr(c, s, "%s.service_account_file: no private_key or "
-                 "client_email (is it a service-account key?)", path);
+            cerr(c, s,
+                 "%s.service_account_file: no private_key or "
+                 "client_email (is it a service-account key?)",
+                 path);
         else if (tocsin_jwt_key_check("RS256", pk) != TOCSIN_OK)
-            cerr(c, s, "%s.service_account_file: private_key is not an RSA "
-                 "key of 2048 bits or more", path);
+            cerr(c, s,
+                 "%s.service_account_file: private_key is not an RSA "
+                 "key of 2048 bits or more",
+                 path);
         else if (!pid && !r->project_id)
-            cerr(c, g, "%s: missing required key \"project_id\" (the key "
-                 "file has none)", path);
+            cerr(c, g,
+                 "%s: missing required key \"project_id\" (the key "
+                 "file has none)",
+                 path);
         if (r->device && r->topic)
             cerr(c, g, "%s: device and topic are exclusive", path);
         json_decref(j);
@@ -1543,8 +1552,10 @@ check_push_keys(struct ctx *c, const config_setting_t *g, const char *path,
     case TOCSIN_RECEIVER_APNS:
         s = config_setting_get_member(g, "key_file");
         if (tocsin_jwt_key_check("ES256", r->key) != TOCSIN_OK)
-            cerr(c, s, "%s.key_file: not a P-256 private key in PEM (the "
-                 ".p8 file Apple gives)", path);
+            cerr(c, s,
+                 "%s.key_file: not a P-256 private key in PEM (the "
+                 ".p8 file Apple gives)",
+                 path);
         break;
     case TOCSIN_RECEIVER_WEBPUSH:
         s = config_setting_get_member(g, "vapid_key_file");
@@ -1553,8 +1564,10 @@ check_push_keys(struct ctx *c, const config_setting_t *g, const char *path,
                  path);
         s = config_setting_get_member(g, "p256dh");
         if (!b64_len_ok(r->p256dh, 65, 4))
-            cerr(c, s, "%s.p256dh: not a base64url P-256 public key (65 "
-                 "bytes)", path);
+            cerr(c, s,
+                 "%s.p256dh: not a base64url P-256 public key (65 "
+                 "bytes)",
+                 path);
         s = config_setting_get_member(g, "auth");
         if (!s)
             s = config_setting_get_member(g, "auth_file");
@@ -1563,8 +1576,10 @@ check_push_keys(struct ctx *c, const config_setting_t *g, const char *path,
         s = config_setting_get_member(g, "vapid_subject");
         if (strncmp(r->subject, "mailto:", 7) != 0 &&
             strncmp(r->subject, "https://", 8) != 0)
-            cerr(c, s, "%s.vapid_subject: must start with mailto: or "
-                 "https://", path);
+            cerr(c, s,
+                 "%s.vapid_subject: must start with mailto: or "
+                 "https://",
+                 path);
         break;
     default:
         break;
@@ -1665,8 +1680,9 @@ post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
         need = !r->url ? "url" : !r->from ? "from" : !r->nto ? "to" : NULL;
         break;
     case TOCSIN_RECEIVER_FCM:
-        need = !r->key ? "service_account_file"
-               : !r->device && !r->topic ? "device" : NULL;
+        need = !r->key                   ? "service_account_file"
+               : !r->device && !r->topic ? "device"
+                                         : NULL;
         break;
     case TOCSIN_RECEIVER_APNS:
         need = !r->key       ? "key_file"

@@ -151,7 +151,8 @@ tocsin_jwt_key_check(const char *alg, const char *pem_key)
 }
 
 tocsin_err
-tocsin_p256_public(const char *pem_key, unsigned char out[TOCSIN_P256_PUBLIC_LEN])
+tocsin_p256_public(const char *pem_key,
+                   unsigned char out[TOCSIN_P256_PUBLIC_LEN])
 {
     EVP_PKEY *k = read_key(pem_key);
     unsigned char buf[TOCSIN_P256_PUBLIC_LEN + 8];
@@ -298,9 +299,8 @@ p256_from_raw(const unsigned char *priv, const unsigned char *pub)
         grp = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
         pt = grp ? EC_POINT_new(grp) : NULL;
         if (!d || !pt || !EC_POINT_mul(grp, pt, d, NULL, NULL, NULL) ||
-            EC_POINT_point2oct(grp, pt, POINT_CONVERSION_UNCOMPRESSED,
-                               derived, sizeof derived,
-                               NULL) != sizeof derived)
+            EC_POINT_point2oct(grp, pt, POINT_CONVERSION_UNCOMPRESSED, derived,
+                               sizeof derived, NULL) != sizeof derived)
             goto out;
         pub = derived;
     }
@@ -405,12 +405,10 @@ tocsin_ece_encrypt(unsigned char **out, size_t *outlen,
     static const char ninfo[] = "Content-Encoding: nonce";
     static const unsigned char one = 0x01;
     unsigned char cek[16], nonce[12];
-    if (!hmac3(prk, 32, (const unsigned char *)cinfo, sizeof cinfo, &one, 1,
-               t))
+    if (!hmac3(prk, 32, (const unsigned char *)cinfo, sizeof cinfo, &one, 1, t))
         goto out;
     memcpy(cek, t, 16);
-    if (!hmac3(prk, 32, (const unsigned char *)ninfo, sizeof ninfo, &one, 1,
-               t))
+    if (!hmac3(prk, 32, (const unsigned char *)ninfo, sizeof ninfo, &one, 1, t))
         goto out;
     memcpy(nonce, t, 12);
 

@@ -1357,8 +1357,8 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
 
     if (v == TOCSIN_VERDICT_OK && j->x.aux && r) {
         /* A token fetch: keep the token, then build the step again. */
-        tocsin_err ae = tocsin_receiver_absorb(r, j->x.answer ? j->x.answer : "",
-                                               j->x.answer_len, wall_ms());
+        tocsin_err ae = tocsin_receiver_absorb(
+            r, j->x.answer ? j->x.answer : "", j->x.answer_len, wall_ms());
         free(j->x.answer);
         j->x.answer = NULL;
         j->x.answer_len = 0;
@@ -1795,8 +1795,8 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
                                     NULL) != TOCSIN_VERDICT_OK)
             break;
         int again = x->aux && tocsin_receiver_absorb(
-                                  r, x->answer ? x->answer : "",
-                                  x->answer_len, wall_ms()) == TOCSIN_OK;
+                                  r, x->answer ? x->answer : "", x->answer_len,
+                                  wall_ms()) == TOCSIN_OK;
         if (x->aux && !again) {
             errf(errbuf, errlen, "%s: unusable token answer", shown);
             err = TOCSIN_EPROTO;

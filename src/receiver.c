@@ -376,8 +376,7 @@ tocsin_receiver_absorb(const struct tocsin_receiver_config *r, const char *resp,
 
 /* The value of "key": "..." in a JSON answer (first 63 bytes). */
 static int
-json_field(const char *resp, size_t len, const char *key, char *out,
-           size_t cap)
+json_field(const char *resp, size_t len, const char *key, char *out, size_t cap)
 {
     char pat[40];
     snprintf(pat, sizeof pat, "\"%s\"", key);
@@ -413,12 +412,13 @@ tocsin_receiver_reason(const struct tocsin_receiver_config *r, long status,
     case TOCSIN_RECEIVER_APNS:
         json_field(resp ? resp : "", resp_len, "reason", why, sizeof why);
         if (status == 410)
-            snprintf(buf, n, "device token no longer active, giving it up "
-                     "(APNs %ld %s)", status, why[0] ? why : "Unregistered");
+            snprintf(buf, n,
+                     "device token no longer active, giving it up "
+                     "(APNs %ld %s)",
+                     status, why[0] ? why : "Unregistered");
         else if (strcmp(why, "BadDeviceToken") == 0 ||
                  strcmp(why, "DeviceTokenNotForTopic") == 0)
-            snprintf(buf, n, "device token refused (APNs %ld %s)", status,
-                     why);
+            snprintf(buf, n, "device token refused (APNs %ld %s)", status, why);
         else
             snprintf(buf, n, "APNs %ld %s", status, why[0] ? why : "");
         return buf;
@@ -427,8 +427,10 @@ tocsin_receiver_reason(const struct tocsin_receiver_config *r, long status,
                         sizeof why))
             json_field(resp ? resp : "", resp_len, "status", why, sizeof why);
         if (status == 404 || strcmp(why, "UNREGISTERED") == 0)
-            snprintf(buf, n, "registration token no longer valid, giving it "
-                     "up (FCM %ld %s)", status, why[0] ? why : "UNREGISTERED");
+            snprintf(buf, n,
+                     "registration token no longer valid, giving it "
+                     "up (FCM %ld %s)",
+                     status, why[0] ? why : "UNREGISTERED");
         else
             snprintf(buf, n, "FCM %ld %s", status, why);
         return buf;
@@ -745,14 +747,17 @@ tocsin_apprise_parse(const char *url, struct tocsin_apprise *out, char *why,
         for (size_t i = 1; i < ns; i++)
             bad_to |= memchr(seg[i], '@', segn[i]) == NULL;
         if (ns < 1 || bad_to) {
-            snprintf(why, cap, "expected mailto[s]://[USER:PASS@]HOST[:PORT]"
+            snprintf(why, cap,
+                     "expected mailto[s]://[USER:PASS@]HOST[:PORT]"
                      "[/TO...]");
             return TOCSIN_EINVAL;
         }
         int port = memchr(seg[0], ':', segn[0]) != NULL;
         a.url = fmt_url(&oom, "%s://%.*s%s", schemes[si].tls ? "smtps" : "smtp",
                         (int)segn[0], seg[0],
-                        port ? "" : schemes[si].tls ? ":465" : ":587");
+                        port              ? ""
+                        : schemes[si].tls ? ":465"
+                                          : ":587");
         size_t hl = strcspn(seg[0], ":/");
         if (hl > segn[0])
             hl = segn[0];

@@ -56,10 +56,10 @@ provider_token(const struct tocsin_receiver_config *r, int64_t now_ms,
     if (err != TOCSIN_ENOENT)
         return err;
     long long iat = now_ms / 1000;
-    json_t *cl = json_pack("{s:s, s:I}", "iss", r->team_id, "iat",
-                           (json_int_t)iat);
-    char *claims = cl ? json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                      : NULL;
+    json_t *cl =
+        json_pack("{s:s, s:I}", "iss", r->team_id, "iat", (json_int_t)iat);
+    char *claims =
+        cl ? json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(cl);
     if (!claims)
         return TOCSIN_ENOMEM;
@@ -99,10 +99,9 @@ recv_apns(struct tocsin_request *q, const struct recv_ctx *c)
         (err = recv_header(q, "apns-topic: %s", r->topic)) ||
         (err = recv_header(q, "apns-push-type: alert")) ||
         (err = recv_header(q, "apns-priority: %s", m->resolved ? "5" : "10")) ||
-        (err = recv_header(q, "apns-expiration: %lld",
-                           r->ttl_s > 0
-                               ? (long long)(c->now_ms / 1000 + r->ttl_s)
-                               : 0LL)))
+        (err = recv_header(
+             q, "apns-expiration: %lld",
+             r->ttl_s > 0 ? (long long)(c->now_ms / 1000 + r->ttl_s) : 0LL)))
         goto out;
     if (m->fingerprint[0] &&
         (err = recv_header(q, "apns-collapse-id: %.64s", m->fingerprint)))
@@ -114,23 +113,22 @@ recv_apns(struct tocsin_request *q, const struct recv_ctx *c)
     if (!title || !text)
         goto out;
     int crit = !m->resolved && strcmp(m->severity, "critical") == 0;
-    const char *level = m->resolved               ? "active"
-                        : crit && r->critical     ? "critical"
-                                                  : "time-sensitive";
+    const char *level = m->resolved           ? "active"
+                        : crit && r->critical ? "critical"
+                                              : "time-sensitive";
     const char *snd = r->sound ? r->sound : "default";
     json_t *sound = crit && r->critical
                         ? json_pack("{s:i, s:s, s:f}", "critical", 1, "name",
                                     snd, "volume", 1.0)
                         : json_string(snd);
-    o = json_pack("{s:{s:{s:s, s:s}, s:s, s:o}, s:s, s:s, s:s}", "aps",
-                  "alert", "title", title, "body", text[0] ? text : title,
+    o = json_pack("{s:{s:{s:s, s:s}, s:s, s:o}, s:s, s:s, s:s}", "aps", "alert",
+                  "title", title, "body", text[0] ? text : title,
                   "interruption-level", level, "sound", sound, "fingerprint",
                   m->fingerprint, "status", m->status, "link", m->link);
     if (!o)
         goto out;
-    if (m->fingerprint[0] &&
-        recv_set(json_object_get(o, "aps"), "thread-id",
-                 json_string(m->fingerprint)))
+    if (m->fingerprint[0] && recv_set(json_object_get(o, "aps"), "thread-id",
+                                      json_string(m->fingerprint)))
         goto out;
     err = recv_json_body(q, o);
     o = NULL;

@@ -85,8 +85,8 @@ put_encoded(struct buf *b, const char *s)
     size_t len = strlen(s), off = 0;
     int first = 1;
     while (off < len) {
-        size_t take = tocsin_utf8_prefix(s + off, len - off, 45,
-                                         TOCSIN_UNIT_BYTES);
+        size_t take =
+            tocsin_utf8_prefix(s + off, len - off, 45, TOCSIN_UNIT_BYTES);
         if (take == 0)
             take = 1;
         char *enc = tocsin_b64_encode((const unsigned char *)s + off, take);
@@ -136,9 +136,8 @@ id_token(char *out, size_t cap, const char *s)
 {
     size_t k = 0;
     for (; *s && k + 1 < cap; s++)
-        out[k++] = isalnum((unsigned char)*s) || *s == '.' || *s == '-'
-                       ? *s
-                       : '_';
+        out[k++] =
+            isalnum((unsigned char)*s) || *s == '.' || *s == '-' ? *s : '_';
     out[k] = '\0';
 }
 
@@ -176,8 +175,8 @@ recv_email(struct tocsin_request *q, const struct recv_ctx *c)
         char *name = strndup(r->from, nl);
         if (!name)
             goto out;
-        if (name[0] == '"' || (ascii_printable(name) &&
-                               !strpbrk(name, "()<>[]:;@\\,.\""))) {
+        if (name[0] == '"' ||
+            (ascii_printable(name) && !strpbrk(name, "()<>[]:;@\\,.\""))) {
             puts_(&b, name);
         } else if (ascii_printable(name)) {
             puts_(&b, "\"");

@@ -10,9 +10,10 @@
  * (iss = client_email, scope firebase.messaging, aud = token URI, one
  * hour) POSTed to the token URI as a jwt-bearer grant.  That exchange is
  * an auxiliary request (receiver.h): when no cached token has five more
- * minutes to live (half its life, if shorter), step 0 is the exchange, its answer is absorbed into the
- * token cache (tokcache.h), and step 0 is built again as the send.  A 401
- * from FCM drops the cached token.  Pure apart from the token cache.
+ * minutes to live (half its life, if shorter), step 0 is the exchange, its
+ * answer is absorbed into the token cache (tokcache.h), and step 0 is built
+ * again as the send.  A 401 from FCM drops the cached token.  Pure apart from
+ * the token cache.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -23,12 +24,12 @@
 #include "tocsin/jose.h"
 #include "tocsin/tokcache.h"
 
-#define FCM_DEFAULT_URL   "https://fcm.googleapis.com"
-#define FCM_TOKEN_URL     "https://oauth2.googleapis.com/token"
-#define FCM_SCOPE         "https://www.googleapis.com/auth/firebase.messaging"
-#define FCM_REFRESH_MS    (5 * 60 * 1000) /* refresh this long before expiry */
-#define FCM_TITLE_MAX     200
-#define FCM_BODY_MAX      1000
+#define FCM_DEFAULT_URL "https://fcm.googleapis.com"
+#define FCM_TOKEN_URL   "https://oauth2.googleapis.com/token"
+#define FCM_SCOPE       "https://www.googleapis.com/auth/firebase.messaging"
+#define FCM_REFRESH_MS  (5 * 60 * 1000) /* refresh this long before expiry */
+#define FCM_TITLE_MAX   200
+#define FCM_BODY_MAX    1000
 
 struct sa {
     json_t *root;
@@ -47,12 +48,14 @@ sa_load(struct sa *sa, const struct tocsin_receiver_config *r)
     sa->email = json_string_value(json_object_get(sa->root, "client_email"));
     sa->pem = json_string_value(json_object_get(sa->root, "private_key"));
     sa->kid = json_string_value(json_object_get(sa->root, "private_key_id"));
-    sa->project = r->project_id ? r->project_id
-                                : json_string_value(json_object_get(
-                                      sa->root, "project_id"));
-    sa->token_uri = r->token_url ? r->token_url
-                                 : json_string_value(json_object_get(
-                                       sa->root, "token_uri"));
+    sa->project =
+        r->project_id
+            ? r->project_id
+            : json_string_value(json_object_get(sa->root, "project_id"));
+    sa->token_uri =
+        r->token_url
+            ? r->token_url
+            : json_string_value(json_object_get(sa->root, "token_uri"));
     if (!sa->token_uri)
         sa->token_uri = FCM_TOKEN_URL;
     if (!sa->email || !sa->pem || !sa->project) {
@@ -90,15 +93,14 @@ recv_fcm_absorb(const struct tocsin_receiver_config *r, const char *resp,
     if (err)
         return err;
     json_t *j = json_loadb(resp, len, 0, NULL);
-    const char *tok = j ? json_string_value(json_object_get(j, "access_token"))
-                        : NULL;
+    const char *tok =
+        j ? json_string_value(json_object_get(j, "access_token")) : NULL;
     json_t *ei = j ? json_object_get(j, "expires_in") : NULL;
     long long secs = json_is_integer(ei)  ? json_integer_value(ei)
                      : json_is_string(ei) ? atoll(json_string_value(ei))
                                           : 3600;
     err = TOCSIN_EPROTO;
-    if (tok && tok[0] && secs > 0 && secs <= 86400 &&
-        !strpbrk(tok, " \r\n")) {
+    if (tok && tok[0] && secs > 0 && secs <= 86400 && !strpbrk(tok, " \r\n")) {
         char key[512];
         cache_key(key, sizeof key, r, &sa);
         /* Refresh FCM_REFRESH_MS before it expires, or at half its life
@@ -121,8 +123,8 @@ token_request(struct tocsin_request *q, const struct recv_ctx *c,
     json_t *cl = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", sa->email,
                            "scope", FCM_SCOPE, "aud", sa->token_uri, "iat",
                            (json_int_t)iat, "exp", (json_int_t)(iat + 3600));
-    char *claims = cl ? json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                      : NULL;
+    char *claims =
+        cl ? json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(cl);
     if (!claims)
         return TOCSIN_ENOMEM;
@@ -189,9 +191,9 @@ recv_fcm(struct tocsin_request *q, const struct recv_ctx *c)
     msg = json_pack(
         "{s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, "
         "s:{s:{s:s, s:s}, s:{s:{s:s, s:s}}}}",
-        "notification", "title", title, "body", text[0] ? text : title,
-        "data", "fingerprint", m->fingerprint, "status", m->status,
-        "severity", m->severity, "link", m->link, "android", "priority",
+        "notification", "title", title, "body", text[0] ? text : title, "data",
+        "fingerprint", m->fingerprint, "status", m->status, "severity",
+        m->severity, "link", m->link, "android", "priority",
         m->resolved ? "normal" : "high", "ttl", ttl, "apns", "headers",
         "apns-priority", m->resolved ? "5" : "10", "apns-push-type", "alert",
         "payload", "aps", "interruption-level",

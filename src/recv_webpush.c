@@ -45,8 +45,8 @@ vapid(struct tocsin_request *q, const struct recv_ctx *c)
     long long exp = c->now_ms / 1000 + VAPID_LIFE_S;
     json_t *cl = json_pack("{s:s, s:I, s:s}", "aud", origin, "exp",
                            (json_int_t)exp, "sub", r->subject);
-    char *claims = cl ? json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                      : NULL;
+    char *claims =
+        cl ? json_dumps(cl, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(cl);
     if (!claims)
         return TOCSIN_ENOMEM;
@@ -85,9 +85,9 @@ recv_webpush(struct tocsin_request *q, const struct recv_ctx *c)
     if ((err = recv_set_url(q, r->url, "")) || (err = vapid(q, c)) ||
         (err = recv_header(q, "TTL: %d", r->ttl_s)) ||
         (err = recv_header(q, "Urgency: %s",
-                           m->resolved ? "low"
+                           m->resolved                            ? "low"
                            : strcmp(m->severity, "critical") == 0 ? "high"
-                                                                   : "normal")))
+                                                                  : "normal")))
         goto out;
     if (m->fingerprint[0]) {
         /* Topic: at most 32 characters of the URL-safe base64 alphabet. */
@@ -110,10 +110,10 @@ recv_webpush(struct tocsin_request *q, const struct recv_ctx *c)
                                TOCSIN_UNIT_BYTES);
     if (!title || !text)
         goto out;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "title", title,
-                          "body", text[0] ? text : title, "url", m->link,
-                          "tag", m->fingerprint, "status", m->status,
-                          "severity", m->severity);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "title", title, "body",
+                  text[0] ? text : title, "url", m->link, "tag", m->fingerprint,
+                  "status", m->status, "severity", m->severity);
     plain = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     if (!plain)

@@ -94,10 +94,10 @@ struct tocsin_receiver_config {
 
     /* email: url is smtp://host[:port] or smtps://host[:port]; user and
      * password (SMTP AUTH) above. */
-    char *from;    /* "Display Name <addr@example.com>" or "addr@..." */
-    char **to;     /* recipients (addr-specs) */
+    char *from; /* "Display Name <addr@example.com>" or "addr@..." */
+    char **to;  /* recipients (addr-specs) */
     size_t nto;
-    int starttls;  /* smtp://: require STARTTLS; default 1 */
+    int starttls; /* smtp://: require STARTTLS; default 1 */
 
     /* fcm, apns, webpush.  device: FCM registration token / APNs device
      * token; topic: FCM topic / APNs apns-topic (bundle id). */

@@ -22,7 +22,7 @@
 #define TOCSIN_ECE_HEADER_LEN  (16 + 4 + 1 + TOCSIN_P256_PUBLIC_LEN)
 /* The largest plaintext that fits one 4096-byte record (with the 0x02
  * delimiter and the 16-byte tag), header excluded. */
-#define TOCSIN_ECE_MAX_PLAIN   (TOCSIN_ECE_RS - 16 - 1)
+#define TOCSIN_ECE_MAX_PLAIN (TOCSIN_ECE_RS - 16 - 1)
 
 /* base64url without padding, as a new string; NULL when out of memory. */
 char *tocsin_b64url_encode(const unsigned char *p, size_t n);

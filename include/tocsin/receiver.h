@@ -25,7 +25,7 @@
 
 struct tocsin_request {
     const char *method; /* "POST", "PUT" (static) */
-    char *url; /* http(s)://, or smtp(s):// for email */
+    char *url;          /* http(s)://, or smtp(s):// for email */
     char *headers[TOCSIN_REQUEST_MAX_HEADERS]; /* "Name: value" lines */
     size_t nheaders;
     char *body; /* for smtp(s): the whole RFC 5322 message, CRLF lines */

@@ -56,8 +56,8 @@ make_body(int resolved, const char *severity)
     ev.nsamples = 1;
     snprintf(ev.fingerprint, sizeof ev.fingerprint, FP);
     char *body = NULL;
-    if (tocsin_event_body(&body, &ev, "oncall", "http://tocsin.example")
-        != TOCSIN_OK)
+    if (tocsin_event_body(&body, &ev, "oncall", "http://tocsin.example") !=
+        TOCSIN_OK)
         return NULL;
     return body;
 }
@@ -155,8 +155,7 @@ header(const struct tocsin_request *q, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i < q->nheaders; i++)
-        if (strncasecmp(q->headers[i], name, n) == 0 &&
-            q->headers[i][n] == ':')
+        if (strncasecmp(q->headers[i], name, n) == 0 && q->headers[i][n] == ':')
             return q->headers[i] + n + 2;
     return NULL;
 }
@@ -165,8 +164,8 @@ static struct tocsin_request *
 build_at(const struct tocsin_receiver_config *r, const char *body, int64_t now)
 {
     struct tocsin_request *q = NULL;
-    tocsin_err e = tocsin_receiver_request(&q, r, "d-1", body, strlen(body), 0,
-                                           now);
+    tocsin_err e =
+        tocsin_receiver_request(&q, r, "d-1", body, strlen(body), 0, now);
     if (e != TOCSIN_OK) {
         fprintf(stderr, "build: %s\n", tocsin_strerror(e));
         return NULL;
@@ -201,16 +200,16 @@ static void
 test_rfc8291_vector(void)
 {
     size_t ual, authl, asl, saltl, plainl;
-    unsigned char *ua = unb64("BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6"
-                              "-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
-                              &ual);
+    unsigned char *ua =
+        unb64("BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6"
+              "-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+              &ual);
     unsigned char *auth = unb64("BTBZMqHH6r4Tts7J_aSIgg", &authl);
     unsigned char *as =
         unb64("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw", &asl);
     unsigned char *salt = unb64("DGv6ra1nlYgDCS1FRnbzlw", &saltl);
-    unsigned char *plain =
-        unb64("V2hlbiBJIGdyb3cgdXAsIEkgd2FudCB0byBiZSBhIHdhdGVybWVsb24",
-              &plainl);
+    unsigned char *plain = unb64(
+        "V2hlbiBJIGdyb3cgdXAsIEkgd2FudCB0byBiZSBhIHdhdGVybWVsb24", &plainl);
     REQUIRE(ua && auth && as && salt && plain && asl == 32 && saltl == 16);
     CHECK(plainl == strlen("When I grow up, I want to be a watermelon"));
     unsigned char *out = NULL;
@@ -218,10 +217,11 @@ test_rfc8291_vector(void)
     CHECK_OK(tocsin_ece_encrypt(&out, &outl, plain, plainl, ua, ual, auth,
                                 authl, as, salt));
     char *got = out ? tocsin_b64url_encode(out, outl) : NULL;
-    CHECK_STR(got, "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy"
-                   "27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95b"
-                   "Qpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj"
-                   "_Qulcy4a-fN");
+    CHECK_STR(got,
+              "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy"
+              "27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95b"
+              "Qpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj"
+              "_Qulcy4a-fN");
     free(got);
     free(out);
     /* Random key and salt: same size, different bytes. */
@@ -259,8 +259,8 @@ test_jwt_es256_rs256(void)
     keys_up();
     char *t = NULL;
     json_t *h = NULL, *c = NULL;
-    CHECK_OK(tocsin_jwt_sign(&t, "ES256", "KEY123", "{\"iss\":\"TEAM\"}",
-                             ec_pem));
+    CHECK_OK(
+        tocsin_jwt_sign(&t, "ES256", "KEY123", "{\"iss\":\"TEAM\"}", ec_pem));
     REQUIRE(t);
     CHECK(jwt_verify(t, ec_key, &h, &c));
     CHECK_STR(json_string_value(json_object_get(h, "alg")), "ES256");
@@ -375,9 +375,9 @@ test_email_request(void)
     tocsin_request_free(q);
     r.from = "no-at-sign";
     struct tocsin_request *bad = NULL;
-    CHECK_ERR(tocsin_receiver_request(&bad, &r, "d", body, strlen(body), 0,
-                                      NOW),
-              TOCSIN_EINVAL);
+    CHECK_ERR(
+        tocsin_receiver_request(&bad, &r, "d", body, strlen(body), 0, NOW),
+        TOCSIN_EINVAL);
     free(body);
 }
 
@@ -401,17 +401,17 @@ test_mailto_urls(void)
     CHECK_STR(a.url, "smtp://example.com:2525");
     CHECK_STR(a.to, "me@example.com");
     tocsin_apprise_fini(&a);
-    CHECK_ERR(tocsin_apprise_parse("mailto://h/not-an-address", &a, why,
-                                   sizeof why),
-              TOCSIN_EINVAL);
+    CHECK_ERR(
+        tocsin_apprise_parse("mailto://h/not-an-address", &a, why, sizeof why),
+        TOCSIN_EINVAL);
     char red[256];
     struct tocsin_receiver_config r = {.type = TOCSIN_RECEIVER_EMAIL};
     CHECK_STR(tocsin_receiver_redact(&r, "mailtos://u:secretpw@h/x@y", red,
                                      sizeof red),
               "mailtos://REDACTED");
-    CHECK_STR(tocsin_receiver_redact(&r, "smtp://u:secretpw@h:587", red,
-                                     sizeof red),
-              "smtp://h:587");
+    CHECK_STR(
+        tocsin_receiver_redact(&r, "smtp://u:secretpw@h:587", red, sizeof red),
+        "smtp://h:587");
 }
 
 /* ---- fcm ---- */
@@ -419,12 +419,11 @@ test_mailto_urls(void)
 static char *
 service_account(const char *token_uri)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type",
-                          "service_account", "project_id", "tocsin-test",
-                          "private_key_id", "kid-1", "private_key", rsa_pem,
-                          "client_email",
-                          "tocsin@tocsin-test.iam.gserviceaccount.com",
-                          "token_uri", token_uri);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "service_account",
+        "project_id", "tocsin-test", "private_key_id", "kid-1", "private_key",
+        rsa_pem, "client_email", "tocsin@tocsin-test.iam.gserviceaccount.com",
+        "token_uri", token_uri);
     char *s = json_dumps(o, 0);
     json_decref(o);
     return s;
@@ -491,7 +490,8 @@ test_fcm_token_then_send(void)
     q = build_at(&r, body, NOW + 1000);
     REQUIRE(q);
     CHECK(q->aux == 0);
-    CHECK_STR(q->url, "http://127.0.0.1:2/v1/projects/tocsin-test/messages:send");
+    CHECK_STR(q->url,
+              "http://127.0.0.1:2/v1/projects/tocsin-test/messages:send");
     CHECK_STR(header(q, "Authorization"), "Bearer ya29.AAA");
     json_t *b = json_loadb(q->body, q->body_len, 0, NULL);
     json_t *msg = json_object_get(b, "message");
@@ -506,8 +506,8 @@ test_fcm_token_then_send(void)
     json_t *ah = json_object_get(json_object_get(msg, "apns"), "headers");
     CHECK_STR(json_string_value(json_object_get(ah, "apns-priority")), "10");
     CHECK_STR(json_string_value(json_object_get(ah, "apns-collapse-id")), FP);
-    CHECK_STR(json_string_value(json_object_get(
-                  json_object_get(msg, "data"), "fingerprint")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(msg, "data"), "fingerprint")),
               FP);
     json_decref(b);
     tocsin_request_free(q);
@@ -520,8 +520,8 @@ test_fcm_token_then_send(void)
     const char *shortans = "{\"access_token\":\"ya29.BBB\",\"expires_in\":60}";
     CHECK_OK(tocsin_receiver_absorb(&r, shortans, strlen(shortans), NOW));
     q = build_at(&r, body, NOW + 29000);
-    CHECK(q && q->aux == 0 && strcmp(header(q, "Authorization"),
-                                     "Bearer ya29.BBB") == 0);
+    CHECK(q && q->aux == 0 &&
+          strcmp(header(q, "Authorization"), "Bearer ya29.BBB") == 0);
     tocsin_request_free(q);
     q = build_at(&r, body, NOW + 31000);
     CHECK(q && q->aux == 1);
@@ -594,8 +594,8 @@ test_apns_request_and_token_life(void)
     CHECK_STR(json_string_value(json_object_get(aps, "interruption-level")),
               "time-sensitive");
     CHECK_STR(json_string_value(json_object_get(aps, "sound")), "default");
-    CHECK(strstr(json_string_value(json_object_get(
-                     json_object_get(aps, "alert"), "title")),
+    CHECK(strstr(json_string_value(
+                     json_object_get(json_object_get(aps, "alert"), "title")),
                  "AirNova"));
     json_decref(b);
     tocsin_request_free(q);
@@ -622,8 +622,7 @@ test_apns_request_and_token_life(void)
     CHECK(tocsin_receiver_verdict(&r, 0, 410, gone, strlen(gone), NULL) ==
           TOCSIN_VERDICT_FAIL);
     char why[128];
-    CHECK(tocsin_receiver_reason(&r, 410, gone, strlen(gone), why,
-                                 sizeof why));
+    CHECK(tocsin_receiver_reason(&r, 410, gone, strlen(gone), why, sizeof why));
     CHECK(strstr(why, "device token no longer active") &&
           strstr(why, "Unregistered"));
     CHECK(tocsin_receiver_verdict(&r, 0, 429, "", 0, NULL) ==
@@ -772,7 +771,8 @@ test_config_push_types(void)
         fprintf(stderr, "%s", eb.text);
     tocsin_errbuf_clear(&eb);
     REQUIRE(cfg);
-    const struct tocsin_receiver_config *r = tocsin_config_receiver(cfg, "mail");
+    const struct tocsin_receiver_config *r =
+        tocsin_config_receiver(cfg, "mail");
     CHECK(r && r->type == TOCSIN_RECEIVER_EMAIL && r->nto == 1 &&
           r->starttls == 0);
     CHECK_STR(r->password, "hunter2");
@@ -806,7 +806,8 @@ test_config_push_types(void)
          " url = \"smtp://h\"; to = [\"c@d\"]; } );\n",
          "t.conf:1: receivers[0]: missing required key \"from\"\n"},
         {"receivers = ( { name = \"w\"; type = \"webpush\"; url = "
-         "\"https://h/x\";\n p256dh = \"AAAA\"; auth = \"BTBZMqHH6r4Tts7J_aSIgg\";"
+         "\"https://h/x\";\n p256dh = \"AAAA\"; auth = "
+         "\"BTBZMqHH6r4Tts7J_aSIgg\";"
          " vapid_key_file = \"vapid.pem\";\n vapid_subject = \"ops\"; } );\n",
          "t.conf:2: receivers[0].p256dh: not a base64url P-256 public key (65 "
          "bytes)\nt.conf:3: receivers[0].vapid_subject: must start with "
@@ -831,7 +832,8 @@ test_config_push_types(void)
         /* Messages carry the full path of the file: drop the directory. */
         char got[2048] = "";
         size_t gl = 0, dl = strlen(dir);
-        for (const char *p = eb.text ? eb.text : ""; *p && gl + 1 < sizeof got;) {
+        for (const char *p = eb.text ? eb.text : "";
+             *p && gl + 1 < sizeof got;) {
             if (strncmp(p, dir, dl) == 0 && p[dl] == '/') {
                 p += dl + 1;
                 continue;
