@@ -168,6 +168,7 @@ test_ntfy(void)
     CHECK_STR(jstr(j, "actions.1.label"), "Acknowledge");
     CHECK_STR(jstr(j, "actions.1.url"), EXT "/ack/" FP);
     CHECK_STR(jstr(j, "actions.1.method"), "POST");
+    CHECK_STR(jstr(j, "sequence_id"), FP);
     CHECK(strstr(jstr(j, "message"), "@breaking_eu (140k)") != NULL);
     CHECK(strlen(jstr(j, "message")) <= 4096);
     json_decref(j);
@@ -198,6 +199,8 @@ test_ntfy(void)
     CHECK_STR(jstr(j, "tags.0"), "white_check_mark");
     CHECK(strncmp(jstr(j, "title"), "Resolved: ", 10) == 0);
     CHECK(json_array_size(json_object_get(j, "actions")) == 1); /* no ack */
+    /* The same sequence id as the firing event: ntfy updates it in place. */
+    CHECK_STR(jstr(j, "sequence_id"), FP);
     json_decref(j);
     tocsin_request_free(q);
     free(body);
