@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "alert_fixture.h"
 #include "tocsin/config.h"
 #include "tocsin/event.h"
 #include "tocsin/jose.h"
@@ -23,7 +24,7 @@
 #include "tocsin/tokcache.h"
 #include "tocsin_test.h"
 
-#define FP  "5f0c1d2e3f405162"
+#define FP  TOCSIN_TEST_FP
 #define NOW 1795000000123LL
 
 /* ---- helpers ---- */
@@ -31,35 +32,8 @@
 static char *
 make_body(int resolved, const char *severity)
 {
-    struct tocsin_alert_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.topic = "AirNova";
-    ev.kind = TOCSIN_ALERT_VOLUME;
-    ev.status = resolved ? TOCSIN_ALERT_RESOLVED : TOCSIN_ALERT_FIRING;
-    ev.severity = severity;
-    ev.starts_ms = 1795000000000LL;
-    ev.ends_ms = resolved ? 1795000600000LL : 0;
-    ev.window_ms = 600000;
-    ev.observed = 412;
-    ev.expected = 42;
-    ev.negatives = 290;
-    ev.scored = 408;
-    ev.negative_share = 0.711;
-    ev.negative_baseline = 0.12;
-    ev.score = 1;
-    ev.samples[0].text = "Vol annulé, aucune info";
-    ev.samples[0].author = "@breaking_eu";
-    ev.samples[0].url = "https://social.example/p/1";
-    ev.samples[0].id = "1";
-    ev.samples[0].followers = 140000;
-    ev.samples[0].negative = 1;
-    ev.nsamples = 1;
-    snprintf(ev.fingerprint, sizeof ev.fingerprint, FP);
-    char *body = NULL;
-    if (tocsin_event_body(&body, &ev, "oncall", "http://tocsin.example") !=
-        TOCSIN_OK)
-        return NULL;
-    return body;
+    return tocsin_test_alert_body(resolved, severity, "Vol annulé, aucune info",
+                                  "http://tocsin.example");
 }
 
 static char *
