@@ -196,6 +196,10 @@ class TestFcm(PushCase):
         self.assertEqual(msg["data"], {
             "fingerprint": FP, "status": "firing", "severity": "critical",
             "link": "http://tocsin.test/alerts/" + FP})
+        log = self.daemons[0].stderr()
+        self.assertNotIn("ya29.", log)           # access tokens
+        self.assertNotIn("eyJ", log)             # JWTs
+        self.assertNotIn("PRIVATE KEY", log)
 
     def test_revoked_token_is_replaced(self):
         # FCM answers 401 to a token it no longer takes: the cached token
@@ -267,6 +271,7 @@ class TestApns(PushCase):
         self.assertIn("device token no longer active", dead[0]["reason"])
         self.assertIn("Unregistered", dead[0]["reason"])
         self.assertIn("NOTIFY-GIVEUP", d.stderr())
+        self.assertNotIn("eyJ", d.stderr())      # the provider token
         self.assertNotIn("dead00", d.stderr().split("NOTIFY-GIVEUP")[0]
                          .replace("dlv-3", ""))
 
@@ -307,6 +312,10 @@ class TestWebPush(PushCase):
         self.assertEqual(dead[0]["delivery"], "dlv-3")
         self.assertEqual(dead[0]["status"], "410")
         self.assertIn("subscription gone", dead[0]["reason"])
+        log = self.daemons[0].stderr()
+        self.assertNotIn("eyJ", log)             # VAPID JWTs
+        self.assertNotIn(auth, log)
+        self.assertNotIn("/wpush/v2/", log)      # endpoints are capabilities
 
 
 if __name__ == "__main__":
