@@ -1354,6 +1354,9 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         v = TOCSIN_VERDICT_OK;
     else if (res == CURLE_OK && !retryable_status(status))
         v = TOCSIN_VERDICT_FAIL;
+    else if (r && r->type == TOCSIN_RECEIVER_EMAIL && status >= 400 &&
+             res != CURLE_LOGIN_DENIED) /* an SMTP refusal: 4xx or 5xx */
+        v = tocsin_receiver_verdict(r, j->step, status, NULL, 0, NULL);
 
     if (v == TOCSIN_VERDICT_OK && j->x.aux && r) {
         /* A token fetch: keep the token, then build the step again. */

@@ -334,6 +334,9 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
         *retry_after_ms = -1;
     if (status >= 200 && status < 300)
         return TOCSIN_VERDICT_OK;
+    /* SMTP: 4xx is transient, 5xx permanent (a refused recipient). */
+    if (r->type == TOCSIN_RECEIVER_EMAIL)
+        return status >= 500 ? TOCSIN_VERDICT_FAIL : TOCSIN_VERDICT_RETRY;
     /* A bearer token the gateway no longer takes: forget it, so the retry
      * gets a fresh one. */
     if (r->type == TOCSIN_RECEIVER_FCM && status == 401) {
@@ -433,6 +436,9 @@ tocsin_receiver_reason(const struct tocsin_receiver_config *r, long status,
                      status, why[0] ? why : "UNREGISTERED");
         else
             snprintf(buf, n, "FCM %ld %s", status, why);
+        return buf;
+    case TOCSIN_RECEIVER_EMAIL:
+        snprintf(buf, n, "mail refused for good (SMTP %ld)", status);
         return buf;
     case TOCSIN_RECEIVER_WEBPUSH:
         if (status == 404 || status == 410)

@@ -388,6 +388,7 @@ class SmtpServer:
         outer = self
         self.messages = []  # (mail_from, rcpt_tos, content bytes, login)
         self.logins = []    # (login, accepted) of every AUTH
+        self.refuse = set()  # recipients answered 550
         self.lock = threading.Lock()
 
         def authenticator(server, session, envelope, mechanism, data):
@@ -399,6 +400,13 @@ class SmtpServer:
             return AuthResult(success=ok, auth_data=data.login)
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address,
+                                  rcpt_options):
+                if address in outer.refuse:
+                    return "550 5.1.1 no such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 with outer.lock:
                     outer.messages.append((envelope.mail_from,

@@ -162,6 +162,23 @@ class TestEmail(PushCase):
         self.assertEqual(g["pending"], 1)  # still held, not acked
 
 
+    def test_refused_recipient_goes_to_the_dead_outbox(self):
+        smtp = self.keep(SmtpServer(user="tocsin", password="right"))
+        smtp.refuse.add("nobody@example.com")
+        self.start([
+            '{ name = "mail"; type = "email"; url = "%s"; starttls = false;'
+            ' from = "alerts@tocsin.test"; to = ["nobody@example.com"];'
+            ' user = "tocsin"; password = "right"; }' % smtp.url])
+        self.post("mail", "dlv-1", alert_body())
+        self.wait(lambda: len(self.dead()) == 1, "a dead letter")
+        self.wait(self.drained, "outbox drained")
+        dead = self.dead()[0]
+        self.assertEqual(dead["delivery"], "dlv-1")
+        self.assertEqual(dead["status"], "550")
+        self.assertIn("mail refused for good (SMTP 550)", dead["reason"])
+        self.assertEqual(smtp.messages, [])
+
+
 class TestFcm(PushCase):
     def fcm_conf(self, fcm, name="fcm", target='device = "dev-1";'):
         self.write(name + ".json", fcm.service_account())

@@ -347,6 +347,16 @@ test_email_request(void)
     CHECK(strstr(q->body, "From: =?UTF-8?B?") == q->body);
     CHECK(strstr(q->body, "?= <a@example.org>\r\n"));
     tocsin_request_free(q);
+    /* SMTP answers: 4xx transient, 5xx for good, with a reason. */
+    char why[96];
+    CHECK(tocsin_receiver_verdict(&r, 0, 250, NULL, 0, NULL) ==
+          TOCSIN_VERDICT_OK);
+    CHECK(tocsin_receiver_verdict(&r, 0, 451, NULL, 0, NULL) ==
+          TOCSIN_VERDICT_RETRY);
+    CHECK(tocsin_receiver_verdict(&r, 0, 550, NULL, 0, NULL) ==
+          TOCSIN_VERDICT_FAIL);
+    CHECK_STR(tocsin_receiver_reason(&r, 550, NULL, 0, why, sizeof why),
+              "mail refused for good (SMTP 550)");
     r.from = "no-at-sign";
     struct tocsin_request *bad = NULL;
     CHECK_ERR(
