@@ -65,6 +65,7 @@ struct xfer {
     struct curl_slist *rcpt; /* SMTP recipients */
     size_t up_off;           /* SMTP: bytes of the message sent */
     int aux;                 /* the request is a token fetch (receiver.h) */
+    int absorb;              /* its answer goes to the driver (receiver.h) */
     char *answer;            /* aux: the whole answer, for absorb */
     size_t answer_len;
 };
@@ -571,7 +572,8 @@ on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     memcpy(x->resp + x->resp_len, ptr, take);
     x->resp_len += take;
     x->resp[x->resp_len] = '\0';
-    if (x->aux && x->answer_len + n <= TOCSIN_REQUEST_MAX_ANSWER) {
+    if ((x->aux || x->absorb) &&
+        x->answer_len + n <= TOCSIN_REQUEST_MAX_ANSWER) {
         char *a = realloc(x->answer, x->answer_len + n + 1);
         if (!a)
             return 0;
@@ -675,6 +677,7 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
         return err;
     const struct tocsin_request *q = x->req;
     x->aux = q->aux;
+    x->absorb = q->absorb;
     err = TOCSIN_ENOMEM;
     x->easy = curl_easy_init();
     if (!x->easy)
@@ -732,6 +735,8 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
         curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+        (strcmp(q->method, "GET") == 0 &&
+         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L)) ||
         (q->http2 &&
          curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                           strncasecmp(q->url, "http://", 7) == 0
@@ -1360,8 +1365,9 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
 
     if (v == TOCSIN_VERDICT_OK && j->x.aux && r) {
         /* A token fetch: keep the token, then build the step again. */
-        tocsin_err ae = tocsin_receiver_absorb(
-            r, j->x.answer ? j->x.answer : "", j->x.answer_len, wall_ms());
+        tocsin_err ae = tocsin_receiver_absorb(r, j->body, j->body_len, j->step,
+                                               j->x.answer ? j->x.answer : "",
+                                               j->x.answer_len, wall_ms());
         free(j->x.answer);
         j->x.answer = NULL;
         j->x.answer_len = 0;
@@ -1370,6 +1376,14 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
             return;
         }
         v = TOCSIN_VERDICT_RETRY;
+    }
+    if (v == TOCSIN_VERDICT_OK && j->x.absorb && r) {
+        (void)tocsin_receiver_absorb(r, j->body, j->body_len, j->step,
+                                     j->x.answer ? j->x.answer : "",
+                                     j->x.answer_len, wall_ms());
+        free(j->x.answer);
+        j->x.answer = NULL;
+        j->x.answer_len = 0;
     }
     if (v == TOCSIN_VERDICT_OK) {
         health(n, j->receiver, 1, st, NULL);
@@ -1797,9 +1811,11 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
             tocsin_receiver_verdict(r, step, status, x->resp, x->resp_len,
                                     NULL) != TOCSIN_VERDICT_OK)
             break;
-        int again = x->aux && tocsin_receiver_absorb(
-                                  r, x->answer ? x->answer : "", x->answer_len,
-                                  wall_ms()) == TOCSIN_OK;
+        int again = (x->aux || x->absorb) &&
+                    tocsin_receiver_absorb(
+                        r, body, strlen(body), step, x->answer ? x->answer : "",
+                        x->answer_len, wall_ms()) == TOCSIN_OK &&
+                    x->aux;
         if (x->aux && !again) {
             errf(errbuf, errlen, "%s: unusable token answer", shown);
             err = TOCSIN_EPROTO;

@@ -363,18 +363,31 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
     if (r->type == TOCSIN_RECEIVER_PUSHOVER && step == 0 && status >= 400 &&
         status < 500)
         return TOCSIN_VERDICT_OK;
+    /* Reading back an emergency's receipt is best effort: it never holds
+     * the delivery. */
+    if (r->type == TOCSIN_RECEIVER_PUSHOVER && step == 2)
+        return TOCSIN_VERDICT_OK;
     return TOCSIN_VERDICT_FAIL;
 }
 
 tocsin_err
-tocsin_receiver_absorb(const struct tocsin_receiver_config *r, const char *resp,
+tocsin_receiver_absorb(const struct tocsin_receiver_config *r, const char *body,
+                       size_t body_len, unsigned step, const char *resp,
                        size_t len, int64_t now_ms)
 {
     if (!r || !resp)
         return TOCSIN_EINVAL;
     if (r->type == TOCSIN_RECEIVER_FCM)
         return recv_fcm_absorb(r, resp, len, now_ms);
-    return TOCSIN_EPROTO;
+    if (r->type != TOCSIN_RECEIVER_PUSHOVER || !body)
+        return TOCSIN_EPROTO;
+    struct tocsin_message m;
+    tocsin_err err = tocsin_message_parse(&m, body, body_len);
+    if (err)
+        return err;
+    err = recv_pushover_absorb(r, &m, step, resp, len, now_ms);
+    tocsin_message_fini(&m);
+    return err;
 }
 
 /* The value of "key": "..." in a JSON answer (first 63 bytes). */

@@ -48,6 +48,10 @@ tocsin_err recv_webpush(struct tocsin_request *q, const struct recv_ctx *c);
 tocsin_err recv_fcm_absorb(const struct tocsin_receiver_config *r,
                            const char *resp, size_t len, int64_t now_ms);
 void recv_fcm_forget(const struct tocsin_receiver_config *r);
+/* Pushover: keep an emergency's receipt; log its acknowledgement. */
+tocsin_err recv_pushover_absorb(const struct tocsin_receiver_config *r,
+                                const struct tocsin_message *m, unsigned step,
+                                const char *resp, size_t len, int64_t now_ms);
 /* APNs: forget the provider token (refused by Apple). */
 void recv_apns_forget(const struct tocsin_receiver_config *r);
 

@@ -37,6 +37,10 @@ struct tocsin_request {
      * TOCSIN_REQUEST_MAX_ANSWER bytes) goes to tocsin_receiver_absorb and
      * the same step is built again; it does not count as the step. */
     int aux;
+    /* The step's answer is wanted: once it succeeds, its whole answer goes
+     * to tocsin_receiver_absorb, then the delivery goes on (Pushover keeps
+     * an emergency's receipt, and reads back its acknowledgement). */
+    int absorb;
     /* SMTP envelope (email); NULL for HTTP. */
     char *mail_from;
     char **rcpt;
@@ -81,12 +85,16 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
                         int64_t *retry_after_ms);
 
 /*
- * Feed the answer of an auxiliary request (q->aux) to its driver, at wall
- * time now_ms: FCM caches the access token.  TOCSIN_EPROTO when the
- * answer is unusable (the step is retried later).
+ * Feed the answer to request `step` of the entry (body, body_len) to its
+ * driver (q->aux or q->absorb), at wall time now_ms: FCM caches the access
+ * token; Pushover keeps an emergency's receipt, or logs whether it was
+ * acknowledged (NOTIFY-ACK).  TOCSIN_EPROTO when the answer is unusable
+ * (an aux step is retried later).
  */
 tocsin_err tocsin_receiver_absorb(const struct tocsin_receiver_config *r,
-                                  const char *resp, size_t len, int64_t now_ms);
+                                  const char *body, size_t body_len,
+                                  unsigned step, const char *resp, size_t len,
+                                  int64_t now_ms);
 
 /*
  * Why the gateway refused for good (after a TOCSIN_VERDICT_FAIL), in words

@@ -77,19 +77,24 @@ class _Http:
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(n)
+            def _serve(self, method, body):
                 hdrs = {k.lower(): v for k, v in self.headers.items()}
                 if outer.delay:
                     time.sleep(outer.delay)
-                status, rh, rb = outer.handle("POST", self.path, hdrs, body)
+                status, rh, rb = outer.handle(method, self.path, hdrs, body)
                 self.send_response(status)
                 for k, v in rh.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(rb)))
                 self.end_headers()
                 self.wfile.write(rb)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                self._serve("POST", self.rfile.read(n))
+
+            def do_GET(self):
+                self._serve("GET", b"")
 
             def log_message(self, *a):
                 pass
@@ -172,6 +177,55 @@ class FcmServer(_Http):
         return 200, {"Content-Type": "application/json"}, json.dumps(
             {"name": "projects/%s/messages/%d" % (self.project,
                                                  len(self.sends))}).encode()
+
+
+class PushoverServer(_Http):
+    """Pushover's messages, receipts and cancel_by_tag endpoints.  An
+    emergency (priority 2) gets a receipt; acked holds the receipts a
+    person acknowledged."""
+
+    def __init__(self, token="apptoken"):
+        self.lock = threading.Lock()
+        self.token = token
+        self.got = []     # (method, path, form or query dict)
+        self.receipts = {}  # receipt -> tags
+        self.acked = set()
+        super().__init__()
+
+    def handle(self, method, path, headers, body):
+        with self.lock:
+            u = urllib.parse.urlsplit(path)
+            form = urllib.parse.parse_qs(
+                body.decode() if method == "POST" else u.query)
+            form = {k: v[0] for k, v in form.items()}
+            self.got.append((method, u.path, form))
+            if form.get("token") != self.token:
+                return 400, {}, b'{"status":0,"errors":["bad token"]}'
+            ok = {"Content-Type": "application/json"}
+            if method == "POST" and u.path == "/1/messages.json":
+                out = {"status": 1, "request": "req%d" % len(self.got)}
+                if form.get("priority") == "2":
+                    rc = "rcpt%d" % len(self.receipts)
+                    self.receipts[rc] = form.get("tags", "")
+                    out["receipt"] = rc
+                return 200, ok, json.dumps(out).encode()
+            if method == "POST" and u.path.startswith(
+                    "/1/receipts/cancel_by_tag/"):
+                return 200, ok, b'{"status":1}'
+            if method == "GET" and u.path.startswith("/1/receipts/"):
+                rc = u.path[len("/1/receipts/"):-len(".json")]
+                if rc not in self.receipts:
+                    return 404, ok, b'{"status":0}'
+                a = rc in self.acked
+                return 200, ok, json.dumps({
+                    "status": 1, "acknowledged": int(a),
+                    "acknowledged_at": 1795000000 if a else 0,
+                    "acknowledged_by": "uQiRzpo4DXghDmr9QzzfQu27cmVRsG" if a
+                    else "", "acknowledged_by_device": "pixel-7" if a else "",
+                    "last_delivered_at": 1795000000, "expired": 0,
+                    "expires_at": 1795003600, "called_back": 0,
+                    "called_back_at": 0}).encode()
+            return 404, ok, b'{"status":0}'
 
 
 class WebPushServer(_Http):

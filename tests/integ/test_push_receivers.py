@@ -14,8 +14,8 @@ import os
 import time
 import unittest
 
-from push_servers import (ApnsServer, FcmServer, SmtpServer, WebPushServer,
-                          pem)
+from push_servers import (ApnsServer, FcmServer, PushoverServer, SmtpServer,
+                          WebPushServer, pem)
 from tocsin_harness import LEXICONS, TocsinCase, wait_for
 
 FP = "5f0c1d2e3f405162"
@@ -177,6 +177,44 @@ class TestEmail(PushCase):
         self.assertEqual(dead["status"], "550")
         self.assertIn("mail refused for good (SMTP 550)", dead["reason"])
         self.assertEqual(smtp.messages, [])
+
+
+class TestPushoverReceipt(PushCase):
+    def test_emergency_receipt_read_back_on_resolve(self):
+        po = self.keep(PushoverServer(token="apptoken"))
+        d = self.start([
+            '{ name = "boss"; type = "pushover"; url = "%s";'
+            ' token = "apptoken"; user = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"; }'
+            % po.base])
+        fa, fb = "aaaa000000000001", "bbbb000000000002"
+        self.post("boss", "a-f", alert_body(fp=fa))
+        self.post("boss", "b-f", alert_body(fp=fb))
+        self.wait(lambda: len(po.receipts) == 2, "two emergencies")
+        acked = [rc for rc, tag in po.receipts.items() if tag == fa]
+        po.acked.update(acked)  # someone acknowledged alert A on a phone
+        self.post("boss", "a-r", alert_body(status="resolved", fp=fa))
+        self.post("boss", "b-r", alert_body(status="resolved", fp=fb))
+        self.wait(lambda: len(po.got) == 8, "eight requests")
+        self.wait(self.drained, "outbox drained")
+        steps = [(m, p) for m, p, _ in po.got]
+        for fp in (fa, fb):
+            rc = [r for r, t in po.receipts.items() if t == fp][0]
+            # cancel, then "Resolved", then the read-back
+            i = steps.index(("POST", "/1/receipts/cancel_by_tag/%s.json"
+                             % fp))
+            self.assertIn(("GET", "/1/receipts/%s.json" % rc), steps[i:])
+        reads = [f for m, _, f in po.got if m == "GET"]
+        self.assertEqual([f["token"] for f in reads], ["apptoken"] * 2)
+        self.wait(lambda: "NOTIFY-NOACK" in d.stderr(), "the NOACK line")
+        log = d.stderr()
+        self.assertIn("NOTIFY-ACK receiver=boss alert=%s: emergency "
+                      "acknowledged at 2026-11-18T" % fa, log)
+        self.assertIn("on device pixel-7", log)
+        self.assertIn("NOTIFY-NOACK receiver=boss alert=%s: emergency "
+                      "resolved without acknowledgement" % fb, log)
+        self.assertNotIn("apptoken", log)
+        self.assertNotIn("uQiRzpo4DXghDmr9QzzfQu27cmVRsG", log)
+        self.assertEqual(self.dead(), [])
 
 
 class TestFcm(PushCase):

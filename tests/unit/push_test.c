@@ -467,10 +467,12 @@ test_fcm_token_then_send(void)
     free(jwt);
     tocsin_request_free(q);
     /* A bad answer is refused; a good one is kept. */
-    CHECK_ERR(tocsin_receiver_absorb(&r, "{}", 2, NOW), TOCSIN_EPROTO);
+    CHECK_ERR(tocsin_receiver_absorb(&r, body, strlen(body), 0, "{}", 2, NOW),
+              TOCSIN_EPROTO);
     const char *ans = "{\"access_token\":\"ya29.AAA\",\"expires_in\":3599,"
                       "\"token_type\":\"Bearer\"}";
-    CHECK_OK(tocsin_receiver_absorb(&r, ans, strlen(ans), NOW));
+    CHECK_OK(tocsin_receiver_absorb(&r, body, strlen(body), 0, ans, strlen(ans),
+                                    NOW));
     q = build_at(&r, body, NOW + 1000);
     REQUIRE(q);
     CHECK(q->aux == 0);
@@ -502,7 +504,8 @@ test_fcm_token_then_send(void)
     /* A token living less than twice the margin is refreshed at half its
      * life. */
     const char *shortans = "{\"access_token\":\"ya29.BBB\",\"expires_in\":60}";
-    CHECK_OK(tocsin_receiver_absorb(&r, shortans, strlen(shortans), NOW));
+    CHECK_OK(tocsin_receiver_absorb(&r, body, strlen(body), 0, shortans,
+                                    strlen(shortans), NOW));
     q = build_at(&r, body, NOW + 29000);
     CHECK(q && q->aux == 0 &&
           strcmp(header(q, "Authorization"), "Bearer ya29.BBB") == 0);
@@ -510,7 +513,8 @@ test_fcm_token_then_send(void)
     q = build_at(&r, body, NOW + 31000);
     CHECK(q && q->aux == 1);
     tocsin_request_free(q);
-    CHECK_OK(tocsin_receiver_absorb(&r, ans, strlen(ans), NOW));
+    CHECK_OK(tocsin_receiver_absorb(&r, body, strlen(body), 0, ans, strlen(ans),
+                                    NOW));
     /* A 401 drops it at once. */
     q = build_at(&r, body, NOW + 2000);
     CHECK(q && q->aux == 0);
