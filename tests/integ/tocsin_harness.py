@@ -167,6 +167,10 @@ class Daemon:
     def __init__(self, workdir, conf_text, name="tocsind"):
         self.dir = workdir
         self.conf = os.path.join(workdir, name + ".conf")
+        if not sockets_of(conf_text):
+            # A config made by hand: keep its daemon off the defaults
+            # under /run/tocsin, which every test would share.
+            conf_text += private_sockets(base=workdir)
         with open(self.conf, "w") as f:
             f.write(conf_text)
         self.log = os.path.join(workdir, name + ".log")
@@ -227,12 +231,12 @@ class Daemon:
         return [m for m in SANITIZER_MARKS if m in text]
 
 
-def private_sockets(redis_url):
+def private_sockets(redis_url=None, base=None):
     """publish/control/http sections giving a daemon addresses of its own:
-    ipc sockets in a fresh directory (beside the redis socket when there is
-    one, so it goes away with the test) and a free loopback port."""
-    base = None
-    if redis_url.startswith("unix://"):
+    ipc sockets in a fresh directory (under base, else beside the redis
+    socket when there is one, so it goes away with the test) and a free
+    loopback port."""
+    if base is None and redis_url and redis_url.startswith("unix://"):
         base = os.path.dirname(redis_url[len("unix://"):])
     d = tempfile.mkdtemp(prefix="s", dir=base)
     return ('publish = { listen = "ipc://%s/alerts.sock"; };\n'
