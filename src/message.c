@@ -144,6 +144,7 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
     m->fingerprint = str_at(alert, "fingerprint", "");
     m->link = str_at(alert, "generatorURL", "");
     m->external_url = str_at(root, "externalURL", "");
+    m->ack_url = str_at(json_object_get(alert, "tocsin_oncall"), "ack_url", "");
     m->starts_at = str_at(alert, "startsAt", "");
     m->ends_at = str_at(alert, "endsAt", "");
     size_t i;
@@ -321,20 +322,27 @@ sample_line(struct sb *b, const struct tocsin_message_sample *s,
     sb_str(b, "\xe2\x80\x9d"); /* ” */
 }
 
+/* A link line: plain "PREFIX url", or the markup's link named label. */
 static void
-link_line(struct sb *b, const char *url, enum tocsin_markup markup)
+link_line(struct sb *b, const char *url, enum tocsin_markup markup,
+          const char *label, const char *prefix)
 {
     switch (markup) {
     case TOCSIN_MARKUP_PLAIN:
+        sb_str(b, prefix);
         sb_str(b, url);
         break;
     case TOCSIN_MARKUP_SLACK:
         sb_str(b, "<");
         sb_text(b, url, markup);
-        sb_str(b, "|Open in tocsin>");
+        sb_str(b, "|");
+        sb_str(b, label);
+        sb_str(b, ">");
         break;
     case TOCSIN_MARKUP_MARKDOWN:
-        sb_str(b, "[Open in tocsin](");
+        sb_str(b, "[");
+        sb_str(b, label);
+        sb_str(b, "](");
         sb_str(b, url);
         sb_str(b, ")");
         break;
@@ -376,7 +384,12 @@ render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
     }
     if (with_link && m->link[0]) {
         sb_str(&b, sep);
-        link_line(&b, m->link, markup);
+        link_line(&b, m->link, markup, "Open in tocsin", "");
+        sep = "\n";
+    }
+    if (with_link && m->ack_url[0] && !m->resolved) {
+        sb_str(&b, sep);
+        link_line(&b, m->ack_url, markup, "Acknowledge", "Acknowledge: ");
     }
     if (!b.s && !b.oom)
         sb_str(&b, "");

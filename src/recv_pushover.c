@@ -5,7 +5,9 @@
  * default for critical) adds retry, expire and the fingerprint as a tag;
  * a resolved event first cancels those retries (POST
  * /1/receipts/cancel_by_tag/<fingerprint>.json), then says it resolved.
- * An ack_url becomes the emergency callback.
+ * On call's signed ack link (or else an ack_url) becomes the emergency
+ * callback; while there is a signed link it is also the message's url
+ * ("Acknowledge").
  *
  * The receipt of an emergency is kept (token cache, until it expires): a
  * resolved event reads it back after the "Resolved" message (GET
@@ -176,7 +178,10 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
     char *text = tocsin_message_text(m, 0, TOCSIN_MARKUP_PLAIN, 2,
                                      PUSHOVER_MESSAGE_MAX, TOCSIN_UNIT_CHARS);
     int oom = 0;
-    char *ack = prio == 2 && r->ack_url ? recv_ack_url(r, m, &oom) : NULL;
+    /* The emergency callback: on call's signed link, else the template. */
+    char *ack = prio == 2 && (m->ack_url[0] || r->ack_url)
+                    ? recv_ack_url(r, m, &oom)
+                    : NULL;
     err = TOCSIN_ENOMEM;
     if (!title || !text || oom)
         goto out2;
@@ -201,10 +206,18 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
         if (ack && (err = recv_form_add(&form, &len, "callback", ack)))
             goto out2;
     }
-    if (m->link[0] &&
-        ((err = recv_form_add(&form, &len, "url", m->link)) ||
-         (err = recv_form_add(&form, &len, "url_title", "Open in tocsin"))))
+    /* The one supplementary link: acknowledge while on call has a link
+     * for it, else open in tocsin. */
+    if (m->ack_url[0] && !m->resolved) {
+        if ((err = recv_form_add(&form, &len, "url", m->ack_url)) ||
+            (err = recv_form_add(&form, &len, "url_title", "Acknowledge")))
+            goto out2;
+    } else if (m->link[0] &&
+               ((err = recv_form_add(&form, &len, "url", m->link)) ||
+                (err = recv_form_add(&form, &len, "url_title",
+                                     "Open in tocsin")))) {
         goto out2;
+    }
     if (r->device && (err = recv_form_add(&form, &len, "device", r->device)))
         goto out2;
     free(title);
