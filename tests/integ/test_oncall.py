@@ -232,8 +232,8 @@ class EscalationAndLinksTest(OncallCase):
         self.assertEqual(self.notes(self.team, "escalation"), [])
         self.assertEqual(d.stop(), 0)
 
-    def test_restart_mid_escalation_sends_each_step_once(self):
-        d = self.oncall_daemon(waits=(5, 3, 3))
+    def test_restart_and_reload_mid_escalation_send_each_step_once(self):
+        d = self.oncall_daemon(waits=(5, 5, 3))
         self.crisis()
         d.start()
         first = self.wait_note(d, self.marie, "escalation", 0)
@@ -241,6 +241,9 @@ class EscalationAndLinksTest(OncallCase):
         d.stop(signal.SIGKILL)
         d.start()
         self.wait_note(d, self.emergency, "escalation", 1)
+        # A reload rebuilds the on-call state from Redis: it carries on.
+        r = d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_note(d, self.paul, "escalation", 2)
         self.wait_note(d, self.team, "escalation", 2)
 
