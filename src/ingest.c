@@ -1061,6 +1061,8 @@ tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
     tocsin_err err = tocsin_ack_verify(secret, token, now, &cl, verdict);
     if (err)
         return err;
+    if (claims)
+        *claims = cl;
     /* One use across instances (and across restarts of this one). */
     err = tocsin_oncall_store_ack_consume(in->ocst, in->rc, &cl);
     if (err == TOCSIN_EINVAL) {
@@ -1071,8 +1073,6 @@ tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
         return err;
     struct tocsin_notes notes = {0};
     err = tocsin_oncall_use_link(in->oc, token, now, &notes, NULL, verdict);
-    if (claims)
-        *claims = cl;
     if (err) {
         tocsin_notes_clear(&notes);
         free(notes.v);
