@@ -408,6 +408,14 @@ test_oncall_ack_link(void)
     CHECK(strstr(jstr(j, "text"), "[Acknowledge](" SIGNED ")") != NULL);
     json_decref(j);
     tocsin_request_free(q);
+    /* Even where the text has no "Open" link (Slack has a button). */
+    r = rcfg(TOCSIN_RECEIVER_SLACK, "https://hooks.slack.com/services/T/B/X");
+    q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    CHECK(strstr(jstr(j, "blocks.1.text.text"), "<" SIGNED "|Acknowledge>") !=
+          NULL);
+    json_decref(j);
+    tocsin_request_free(q);
     free(body);
     /* Resolved: nothing left to acknowledge. */
     body = make_oncall_body(1, "critical");
