@@ -100,6 +100,7 @@ struct tocsin_ingest {
     int64_t backoff_ms;
     int64_t now_ms;
     int failed;            /* a hook could not queue its work */
+    struct tocsin_mention_scratch scratch; /* for decoding JSON entries */
     struct tocsin_ingest_stats st;
     char key_state[256], key_meta[256], key_outbox[256];
 };
@@ -343,6 +344,7 @@ tocsin_ingest_new(struct tocsin_ingest **out, const struct tocsin_config *cfg,
         return TOCSIN_ENOMEM;
     in->cfg = cfg;
     in->scorer = scorer;
+    tocsin_mention_scratch_init(&in->scratch);
     tocsin_engine_opts_from_config(&in->eopts, cfg);
     snprintf(in->key_state, sizeof in->key_state, "%sstate:topics",
              cfg->redis.prefix);
@@ -380,6 +382,7 @@ tocsin_ingest_free(struct tocsin_ingest *in)
     free(in->cmds);
     free(in->acks);
     free(in->pend_id);
+    tocsin_mention_scratch_fini(&in->scratch);
     free(in);
 }
 
@@ -475,8 +478,14 @@ process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
         values[i].p = fields->element[2 * i + 1]->str;
         values[i].n = (size_t)fields->element[2 * i + 1]->len;
     }
-    if (tocsin_mention_decode_fields(&m, names, values, n, id_time(id->str),
-                                     &lim, reason, sizeof reason)) {
+    tocsin_err de = tocsin_mention_decode_fields(
+        &m, names, values, n, id_time(id->str), &lim, &in->scratch, reason,
+        sizeof reason);
+    if (de == TOCSIN_ENOMEM) {
+        in->failed = 1;
+        return;
+    }
+    if (de) {
         dead_letter(in, si, id, fields, reason);
         return;
     }
@@ -485,13 +494,11 @@ process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
                  "ts: %lld s in the future (more than %d s)",
                  (long long)((m.ts_ms - in->now_ms) / 1000),
                  MAX_FUTURE_MS / 1000);
-        tocsin_mention_release(&m);
         dead_letter(in, si, id, fields, reason);
         return;
     }
     score_text(in, &m);
     tocsin_err err = tocsin_engine_add(in->eng, &m, in->now_ms);
-    tocsin_mention_release(&m);
     if (err == TOCSIN_ERANGE) {
         snprintf(reason, sizeof reason, "topic limit reached (max_topics %d)",
                  cfg->detection.max_topics);
