@@ -7,10 +7,12 @@
  */
 #include "tocsin/ingest.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "tocsin/event.h"
 #include "tocsin/log.h"
@@ -25,6 +27,7 @@
 #define DEAD_VALUE_MAX  4096
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  5000
+#define READ_BLOCK      (256 * 1024)
 
 /* A growable list of owned byte strings (a command's arguments). */
 struct strvec {
@@ -295,6 +298,7 @@ struct tocsin_ingest {
     struct arena arena;    /* the XREADGROUP reply in hand */
     redisReply *ahead;     /* a read reply received, not processed yet */
     int inflight;          /* an XREADGROUP sent ahead, reply not read */
+    char *rbuf;            /* READ_BLOCK bytes for reading replies */
     struct strvec *cmds;   /* XADDs for the checkpoint (outbox, dead) */
     size_t ncmds, capcmds;
     size_t unacked;
@@ -589,6 +593,7 @@ tocsin_ingest_free(struct tocsin_ingest *in)
         for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
             ids_free(&in->acks[i]);
     arena_free(&in->arena);
+    free(in->rbuf);
     for (size_t i = 0; i < in->capcmds; i++)
         sv_free(&in->cmds[i]);
     free(in->cmds);
@@ -786,6 +791,46 @@ send_read(struct tocsin_ingest *in, int block)
     return TOCSIN_OK;
 }
 
+/*
+ * Like redisGetReply, reading the socket in blocks of READ_BLOCK bytes
+ * (hiredis reads 16 KiB at a time: 25 reads and buffer moves for a batch of
+ * 1000 entries).  The socket's timeout applies as for hiredis.
+ */
+static int
+read_error(redisContext *c, int err, const char *what)
+{
+    c->err = err;
+    snprintf(c->errstr, sizeof c->errstr, "%s", what);
+    return REDIS_ERR;
+}
+
+static int
+read_reply(struct tocsin_ingest *in, void **out)
+{
+    redisContext *c = in->rc;
+    void *rp = NULL;
+    if (c->err || redisGetReplyFromReader(c, &rp) != REDIS_OK)
+        return REDIS_ERR;
+    while (!rp) {
+        if (!in->rbuf && !(in->rbuf = malloc(READ_BLOCK))) {
+            return read_error(c, REDIS_ERR_OOM, "out of memory");
+        }
+        ssize_t n = read(c->fd, in->rbuf, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return read_error(c, REDIS_ERR_EOF, "server closed the connection");
+        if (n < 0)
+            return read_error(c, REDIS_ERR_IO, strerror(errno));
+        if (redisReaderFeed(c->reader, in->rbuf, (size_t)n) != REDIS_OK ||
+            redisGetReplyFromReader(c, &rp) != REDIS_OK) {
+            return read_error(c, c->reader->err, c->reader->errstr);
+        }
+    }
+    *out = rp;
+    return REDIS_OK;
+}
+
 /* Receive the reply to the XREADGROUP in flight, built in the arena (which
  * drops the reply before it). */
 static tocsin_err
@@ -798,7 +843,7 @@ recv_read(struct tocsin_ingest *in, redisReply **out)
     rd->fn = &arena_fns;
     rd->privdata = &in->arena;
     void *rp = NULL;
-    int rc = redisGetReply(in->rc, &rp);
+    int rc = read_reply(in, &rp);
     rd->fn = fn;
     rd->privdata = priv;
     in->inflight = 0;
