@@ -40,6 +40,17 @@ utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
+        /* Eight ASCII bytes without NUL at a time. */
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if ((w & 0x8080808080808080u) ||
+                ((w - 0x0101010101010101u) & ~w & 0x8080808080808080u))
+                break;
+            p += 8;
+        }
+        if (p == end)
+            break;
         unsigned c = *p;
         size_t len;
         unsigned min;
@@ -262,28 +273,26 @@ attr_of(const char *s, size_t n)
         const char *name;
         enum attr a;
     } names[] = {
-        {"topic", A_TOPIC},
-        {"topics", A_TOPICS},
-        {"ts", A_TS},
-        {"id", A_ID},
-        {"text", A_TEXT},
-        {"lang", A_LANG},
-        {"source", A_SOURCE},
-        {"author", A_AUTHOR},
-        {"followers", A_FOLLOWERS},
-        {"url", A_URL},
-        {"sentiment", A_SENTIMENT},
-        {"count", A_COUNT},
+        {"topic", A_TOPIC},         {"topics", A_TOPICS},
+        {"ts", A_TS},               {"id", A_ID},
+        {"text", A_TEXT},           {"lang", A_LANG},
+        {"source", A_SOURCE},       {"author", A_AUTHOR},
+        {"followers", A_FOLLOWERS}, {"url", A_URL},
+        {"sentiment", A_SENTIMENT}, {"count", A_COUNT},
         {"negative", A_NEGATIVE},
     };
+    if (n < 2 || n > 9)
+        return A_UNKNOWN;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i].name) == n && memcmp(names[i].name, s, n) == 0)
+        if (names[i].name[0] == s[0] && strncmp(names[i].name, s, n) == 0 &&
+            names[i].name[n] == '\0')
             return names[i].a;
     return A_UNKNOWN;
 }
 
 struct decode {
     struct tocsin_mention m;
+    int utf8_checked; /* strings come checked (from the JSON reader) */
     int has_ts;
     int has_count;
     long long negative;
@@ -301,7 +310,7 @@ add_topic(struct decode *d, const char *s, size_t n)
         return fail(d->reason, d->reasonlen,
                     "topic: %zu bytes is over the limit %d", n,
                     TOPIC_MAX_BYTES);
-    if (!utf8_valid(s, n))
+    if (!d->utf8_checked && !utf8_valid(s, n))
         return fail(d->reason, d->reasonlen, "topic: invalid UTF-8");
     for (size_t i = 0; i < d->m.ntopics; i++)
         if (d->m.topics[i].n == n && memcmp(d->m.topics[i].p, s, n) == 0)
@@ -333,7 +342,7 @@ set_string(struct decode *d, enum attr a, const char *s, size_t n)
         return fail(d->reason, d->reasonlen,
                     "%s: %zu bytes is over the limit %zu", attr_name(a), n,
                     d->lim->max_field_bytes);
-    if (!utf8_valid(s, n))
+    if (!d->utf8_checked && !utf8_valid(s, n))
         return fail(d->reason, d->reasonlen, "%s: invalid UTF-8", attr_name(a));
     struct tocsin_str v = {s, n};
     switch (a) {
@@ -689,6 +698,14 @@ utf8_seq(const char *p, const char *end)
     return k;
 }
 
+/* A byte that stands for itself in a JSON string: ASCII from 0x20 on, but
+ * '"' and '\\'. */
+static int
+plain(unsigned char c)
+{
+    return (unsigned)c - 0x20u < 0x60u && c != '"' && c != '\\';
+}
+
 /*
  * Parse a string at j->p (on the opening quote).  With out, the string is
  * returned: borrowed from the input when it has no escape, else unescaped
@@ -699,8 +716,7 @@ jstring(struct jp *j, const char **out, size_t *outn)
 {
     const char *s = ++j->p, *p = s, *end = j->end;
     /* The common case: plain ASCII, no escape. */
-    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 &&
-           (unsigned char)*p < 0x80)
+    while (p < end && plain((unsigned char)*p))
         p++;
     char *o = NULL;              /* the unescaped copy, from the first escape */
     size_t on = (size_t)(p - s); /* its length so far */
@@ -1110,6 +1126,7 @@ tocsin_mention_decode_json(struct tocsin_mention *m, const char *text,
     j.nkeys = 0;
     struct decode d;
     decode_init(&d, default_ts_ms, lim, reason, reasonlen);
+    d.utf8_checked = 1; /* jstring refuses bad UTF-8 and NUL */
     tocsin_err e = TOCSIN_OK; /* the first attribute error */
     uint32_t known = 0; /* attributes seen (duplicates past MAX_KEYS too) */
     jws(&j);
