@@ -161,8 +161,9 @@ struct arena {
 static void *
 arena_alloc(struct arena *a, size_t n)
 {
-    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
-        sizeof(max_align_t);
+    /* Only replies and pointer arrays live here. */
+    const size_t align = _Alignof(redisReply);
+    n = (n + align - 1) / align * align;
     for (;;) {
         struct arena_chunk *c = a->cur;
         if (c && c->cap - c->used >= n) {

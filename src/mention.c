@@ -269,25 +269,31 @@ enum attr {
 static enum attr
 attr_of(const char *s, size_t n)
 {
-    static const struct {
-        const char *name;
-        enum attr a;
-    } names[] = {
-        {"topic", A_TOPIC},         {"topics", A_TOPICS},
-        {"ts", A_TS},               {"id", A_ID},
-        {"text", A_TEXT},           {"lang", A_LANG},
-        {"source", A_SOURCE},       {"author", A_AUTHOR},
-        {"followers", A_FOLLOWERS}, {"url", A_URL},
-        {"sentiment", A_SENTIMENT}, {"count", A_COUNT},
-        {"negative", A_NEGATIVE},
-    };
-    if (n < 2 || n > 9)
+#define IS(lit) (memcmp(s, lit, sizeof lit - 1) == 0)
+    switch (n) {
+    case 2:
+        return IS("ts") ? A_TS : IS("id") ? A_ID : A_UNKNOWN;
+    case 3:
+        return IS("url") ? A_URL : A_UNKNOWN;
+    case 4:
+        return IS("text") ? A_TEXT : IS("lang") ? A_LANG : A_UNKNOWN;
+    case 5:
+        return IS("topic") ? A_TOPIC : IS("count") ? A_COUNT : A_UNKNOWN;
+    case 6:
+        return IS("topics")   ? A_TOPICS
+               : IS("source") ? A_SOURCE
+               : IS("author") ? A_AUTHOR
+                              : A_UNKNOWN;
+    case 8:
+        return IS("negative") ? A_NEGATIVE : A_UNKNOWN;
+    case 9:
+        return IS("followers")   ? A_FOLLOWERS
+               : IS("sentiment") ? A_SENTIMENT
+                                 : A_UNKNOWN;
+    default:
         return A_UNKNOWN;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].name[0] == s[0] && strncmp(names[i].name, s, n) == 0 &&
-            names[i].name[n] == '\0')
-            return names[i].a;
-    return A_UNKNOWN;
+    }
+#undef IS
 }
 
 struct decode {

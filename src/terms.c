@@ -75,6 +75,7 @@ hash32(const char *s, size_t n)
 /* The stop words by hash (index + 1; 0: empty), built once. */
 #define STOP_SLOTS 512
 static uint16_t stop_slot[STOP_SLOTS];
+static uint32_t stop_hash[STOP_SLOTS];
 static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -82,9 +83,11 @@ stop_init(void)
 {
     for (size_t i = 0; i < sizeof stop_words / sizeof stop_words[0]; i++) {
         uint32_t h = hash32(stop_words[i], strlen(stop_words[i]));
-        while (stop_slot[h % STOP_SLOTS])
-            h++;
-        stop_slot[h % STOP_SLOTS] = (uint16_t)(i + 1);
+        uint32_t k = h % STOP_SLOTS;
+        while (stop_slot[k])
+            k = (k + 1) % STOP_SLOTS;
+        stop_slot[k] = (uint16_t)(i + 1);
+        stop_hash[k] = h;
     }
 }
 
@@ -92,9 +95,10 @@ static int
 is_stop(const char *w, size_t n)
 {
     pthread_once(&stop_once, stop_init);
-    for (uint32_t h = hash32(w, n); stop_slot[h % STOP_SLOTS]; h++) {
-        const char *s = stop_words[stop_slot[h % STOP_SLOTS] - 1];
-        if (strncmp(s, w, n) == 0 && s[n] == '\0')
+    uint32_t h = hash32(w, n);
+    for (uint32_t k = h % STOP_SLOTS; stop_slot[k]; k = (k + 1) % STOP_SLOTS) {
+        const char *s = stop_words[stop_slot[k] - 1];
+        if (stop_hash[k] == h && strncmp(s, w, n) == 0 && s[n] == '\0')
             return 1;
     }
     return 0;
