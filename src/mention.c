@@ -217,6 +217,21 @@ tocsin_format_time(int64_t ms, char *buf, size_t n)
 static int
 str_to_ll(const char *s, size_t n, long long min, long long max, long long *out)
 {
+    /* The usual case, [-]digits that cannot overflow, without a copy. */
+    size_t neg = n > 0 && s[0] == '-';
+    if (n > neg && n - neg <= 18) {
+        long long v = 0;
+        size_t i = neg;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + (s[i++] - '0');
+        if (i == n) {
+            v = neg ? -v : v;
+            if (v < min || v > max)
+                return -1;
+            *out = v;
+            return 0;
+        }
+    }
     char buf[32];
     if (n == 0 || n >= sizeof buf)
         return -1;
@@ -234,6 +249,32 @@ str_to_ll(const char *s, size_t n, long long min, long long max, long long *out)
 static int
 str_to_double(const char *s, size_t n, double *out)
 {
+    /*
+     * The usual case, [-]digits[.digits] with at most 15 digits: the digits
+     * as an integer (exact in a double) divided by a power of ten (exact up
+     * to 1e22) is correctly rounded, so it equals what strtod gives.
+     */
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = n > 0 && s[0] == '-', digits = 0, frac = 0;
+    int neg = (int)i, dot = 0;
+    int64_t m = 0;
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            m = m * 10 + (s[i] - '0');
+            digits++;
+            frac += (size_t)dot;
+        } else if (s[i] == '.' && !dot && digits) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (i == n && digits && digits <= 15 && (!dot || frac)) {
+        double v = (double)m / p10[frac];
+        *out = neg ? -v : v;
+        return 0;
+    }
     char buf[64];
     if (n == 0 || n >= sizeof buf)
         return -1;
@@ -916,37 +957,17 @@ jnumber(struct jp *j, struct jval *v)
     return 0;
 }
 
+static int jvalue(struct jp *j, struct jval *v, int want_str);
+
 /*
- * Parse a scalar, or skip (validating) an array or object.  With want_str,
- * a string's bytes are returned in v.
+ * Skip (validating) the array or object at j->p, with a stack of the open
+ * brackets instead of recursion.  Apart from jvalue, so that parsing a
+ * scalar does not reserve the stack this needs.
  */
-static int
-jvalue(struct jp *j, struct jval *v, int want_str)
+static __attribute__((noinline)) int
+jcontainer(struct jp *j, struct jval *v)
 {
-    jws(j);
-    if (j->p >= j->end)
-        return jerr(j, "premature end of input");
-    switch (*j->p) {
-    case '"':
-        v->t = J_STRING;
-        return jstring(j, want_str ? &v->s : NULL, &v->n);
-    case 't':
-        v->t = J_BOOL;
-        return jliteral(j, "true", 4);
-    case 'f':
-        v->t = J_BOOL;
-        return jliteral(j, "false", 5);
-    case 'n':
-        v->t = J_NULL;
-        return jliteral(j, "null", 4);
-    case '[':
-    case '{':
-        break;
-    default:
-        return jnumber(j, v);
-    }
-    /* A container: walk it with a stack of the open brackets (a set bit:
-     * an object). */
+    /* A set bit: an object. */
     unsigned char stack[MAX_DEPTH / 8];
     size_t from[MAX_DEPTH]; /* where each open object's keys start */
     size_t depth = 0;
@@ -1010,6 +1031,38 @@ jvalue(struct jp *j, struct jval *v, int want_str)
         }
         return jerr(j, obj ? "'}' expected" : "']' expected");
     }
+}
+
+/*
+ * Parse a scalar, or skip (validating) an array or object.  With want_str,
+ * a string's bytes are returned in v.
+ */
+static int
+jvalue(struct jp *j, struct jval *v, int want_str)
+{
+    jws(j);
+    if (j->p >= j->end)
+        return jerr(j, "premature end of input");
+    switch (*j->p) {
+    case '"':
+        v->t = J_STRING;
+        return jstring(j, want_str ? &v->s : NULL, &v->n);
+    case 't':
+        v->t = J_BOOL;
+        return jliteral(j, "true", 4);
+    case 'f':
+        v->t = J_BOOL;
+        return jliteral(j, "false", 5);
+    case 'n':
+        v->t = J_NULL;
+        return jliteral(j, "null", 4);
+    case '[':
+    case '{':
+        break;
+    default:
+        return jnumber(j, v);
+    }
+    return jcontainer(j, v);
 }
 
 /* The value of attribute a (kept in v) into the mention. */
@@ -1132,7 +1185,7 @@ tocsin_mention_decode_json(struct tocsin_mention *m, const char *text,
     j.nkeys = 0;
     struct decode d;
     decode_init(&d, default_ts_ms, lim, reason, reasonlen);
-    d.utf8_checked = 1; /* jstring refuses bad UTF-8 and NUL */
+    d.utf8_checked = 1;       /* jstring refuses bad UTF-8 and NUL */
     tocsin_err e = TOCSIN_OK; /* the first attribute error */
     uint32_t known = 0; /* attributes seen (duplicates past MAX_KEYS too) */
     jws(&j);

@@ -382,6 +382,83 @@ test_flat_reasons(void)
     CHECK_STR(reason, "json: must be the only field of the entry");
 }
 
+/* Flat numbers read as strtod and strtoll read them. */
+static void
+test_flat_numbers_as_strtod(void)
+{
+    static const char *vals[] = {
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "0.5",
+        "-0.05",
+        "0.1",
+        "-0.72",
+        "0.333333",
+        "1.000",
+        "007",
+        "0.123456789012345",
+        "-0.1234567890123456",
+        "1.",
+        ".5",
+        "1e-1",
+        "+0.5",
+        " 0.5",
+        "0x0.8",
+        "0.30000000000000004",
+        "-0.999999999999999",
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0] + 2000; i++) {
+        const char *v = buf;
+        if (i < sizeof vals / sizeof vals[0])
+            v = vals[i];
+        else
+            snprintf(buf, sizeof buf, "%s0.%0*u", i % 2 ? "-" : "",
+                     (int)(1 + i % 15),
+                     (unsigned)(i * 2654435761u) % 1000000000u);
+        struct tocsin_str names[2] = {{"topic", 5}, {"sentiment", 9}};
+        struct tocsin_str values[2] = {{"t", 1}, {v, strlen(v)}};
+        struct tocsin_mention m;
+        double want = strtod(v, NULL);
+        tocsin_err e = tocsin_mention_decode_fields(
+            &m, names, values, 2, 0, &lim, &sc, reason, sizeof reason);
+        if (want < -1 || want > 1)
+            continue;
+        if (e != TOCSIN_OK || memcmp(&m.sentiment, &want, sizeof want) != 0) {
+            fprintf(stderr, "sentiment \"%s\": got %.17g, strtod %.17g\n", v,
+                    e ? -9.0 : m.sentiment, want);
+            CHECK(0);
+        }
+    }
+    static const char *ints[][2] = {
+        {"0", "0"},
+        {"42", "42"},
+        {"999999999999999999", "999999999999999999"},
+        {"4611686018427387904", "4611686018427387904"}, /* 2^62: the max */
+        {"007", "7"},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        struct tocsin_str names[2] = {{"topic", 5}, {"followers", 9}};
+        struct tocsin_str values[2] = {{"t", 1},
+                                       {ints[i][0], strlen(ints[i][0])}};
+        struct tocsin_mention m;
+        CHECK_OK(tocsin_mention_decode_fields(&m, names, values, 2, 0, &lim,
+                                              &sc, reason, sizeof reason));
+        CHECK(m.followers == strtoll(ints[i][1], NULL, 10));
+    }
+    static const char *bad[] = {"-", "", "1.5", "4611686018427387905", "1x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct tocsin_str names[2] = {{"topic", 5}, {"followers", 9}};
+        struct tocsin_str values[2] = {{"t", 1}, {bad[i], strlen(bad[i])}};
+        struct tocsin_mention m;
+        CHECK(tocsin_mention_decode_fields(&m, names, values, 2, 0, &lim, &sc,
+                                           reason,
+                                           sizeof reason) == TOCSIN_EINVAL);
+    }
+}
+
 static void
 test_done(void)
 {
@@ -396,4 +473,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_json_and_flat_decode_the_same),
              TOCSIN_TEST(test_json_reasons),
              TOCSIN_TEST(test_json_syntax_same_as_jansson),
              TOCSIN_TEST(test_numbers_for_attributes),
-             TOCSIN_TEST(test_flat_reasons), TOCSIN_TEST(test_done));
+             TOCSIN_TEST(test_flat_reasons),
+             TOCSIN_TEST(test_flat_numbers_as_strtod), TOCSIN_TEST(test_done));
