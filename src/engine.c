@@ -380,6 +380,26 @@ any_firing(const struct topic *t)
     return t->s.alert[0].firing || t->s.alert[1].firing;
 }
 
+/*
+ * Whether a post could rank before last, the lowest kept of a full set
+ * (NULL: the set has room), judging by what precedes the strings in
+ * rank_before; a tie is settled by the strings, so it may.
+ */
+static int
+may_rank(const struct sample_rec *last, const struct tocsin_mention *m,
+         int neg, int prefer_neg)
+{
+    if (!last)
+        return 1;
+    if (prefer_neg && (uint8_t)neg != last->neg)
+        return (uint8_t)neg > last->neg;
+    if (m->followers != last->followers)
+        return m->followers > last->followers;
+    if (m->ts_ms != last->ts)
+        return m->ts_ms < last->ts;
+    return 1;
+}
+
 static void
 sample_add(struct topic *t, const struct tocsin_mention *m, int64_t b,
            int neg)
@@ -402,6 +422,15 @@ sample_add(struct topic *t, const struct tocsin_mention *m, int64_t b,
         S->bidx[slot] = b;
     }
 hot:;
+    /* Most posts rank below every kept one on followers alone: stop before
+     * copying their strings. */
+    int to_bucket = S->bidx[slot] == b &&
+                    may_rank(S->bucket[slot][BUCKET_SAMPLES - 1], m, neg, 0);
+    int prefer_neg = t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing;
+    int to_hot =
+        any_firing(t) && may_rank(S->hot[HOT_SAMPLES - 1], m, neg, prefer_neg);
+    if (!to_bucket && !to_hot)
+        return;
     /* The candidate, built on the stack; copied only if it ranks. */
     _Alignas(struct sample_rec) char buf[sizeof(struct sample_rec) +
                                          SAMPLE_BLOB_MAX];
@@ -420,11 +449,10 @@ hot:;
     r->ts = m->ts_ms;
     r->len = (uint32_t)o;
     r->neg = (uint8_t)neg;
-    if (S->bidx[slot] == b)
+    if (to_bucket)
         ranked_insert(S->bucket[slot], BUCKET_SAMPLES, r, 0);
-    if (any_firing(t))
-        ranked_insert(S->hot, HOT_SAMPLES, r,
-                      t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing);
+    if (to_hot)
+        ranked_insert(S->hot, HOT_SAMPLES, r, prefer_neg);
 }
 
 /* The evidence samples for an alert: the best of the recent buckets and
