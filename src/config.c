@@ -30,10 +30,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libconfig.h>
 
+#include "tocsin/jose.h"
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
+
+#include "config_int.h"
 
 #ifndef TOCSIN_DATADIR
 #define TOCSIN_DATADIR "/usr/share/tocsin"
@@ -391,6 +395,7 @@ enum ktype {
     K_PRIOMAP,   /* receiver priority_map group */
     K_GROUP,     /* a group with its own table */
     K_RECEIVERS, /* the receivers list */
+    K_ONCALL,    /* on-call keys: parsed by config_oncall.c at the end */
 };
 
 #define KF_NONEMPTY 1u  /* a string must not be "" */
@@ -529,13 +534,53 @@ static const struct key receiver_keys[] = {
     KRFILE("routing_key_file", token, T(PAGERDUTY)),
     KRSTR("api_key", token, T(OPSGENIE)),
     KRFILE("api_key_file", token, T(OPSGENIE)),
-    KRSTR("user", user, T(PUSHOVER) | T(NTFY)),
-    KRFILE("user_file", user, T(PUSHOVER)),
-    KRSTR("password", password, T(NTFY)),
-    KRFILE("password_file", password, T(NTFY)),
-    KRSTR("topic", topic, T(NTFY)),
+    KRSTR("user", user, T(PUSHOVER) | T(NTFY) | T(EMAIL)),
+    KRFILE("user_file", user, T(PUSHOVER) | T(EMAIL)),
+    KRSTR("password", password, T(NTFY) | T(EMAIL)),
+    KRFILE("password_file", password, T(NTFY) | T(EMAIL)),
+    KRSTR("topic", topic, T(NTFY) | T(FCM) | T(APNS) | T(WEBPUSH)),
     KRSTR("chat_id", chat_id, T(TELEGRAM)),
-    KRSTR("device", device, T(PUSHOVER)),
+    KRSTR("device", device, T(PUSHOVER) | T(FCM) | T(APNS)),
+    KRSTR("from", from, T(EMAIL)),
+    {.name = "to",
+     .type = K_STRS,
+     .off = RF(to),
+     .noff = RF(nto),
+     .types = T(EMAIL)},
+    {.name = "starttls",
+     .type = K_BOOL,
+     .off = RF(starttls),
+     .def = 1,
+     .types = T(EMAIL)},
+    KRFILE("service_account_file", key, T(FCM)),
+    KRSTR("project_id", project_id, T(FCM)),
+    {.name = "token_url",
+     .type = K_STR,
+     .off = RF(token_url),
+     .flags = KF_NONEMPTY,
+     .check = check_http_url,
+     .types = T(FCM)},
+    KRFILE("key_file", key, T(APNS)),
+    KRSTR("key_id", key_id, T(APNS)),
+    KRSTR("team_id", team_id, T(APNS)),
+    KRSTR("sound", sound, T(APNS)),
+    {.name = "critical",
+     .type = K_BOOL,
+     .off = RF(critical),
+     .def = 0,
+     .types = T(APNS)},
+    KRFILE("vapid_key_file", key, T(WEBPUSH)),
+    KRSTR("vapid_subject", subject, T(WEBPUSH)),
+    KRSTR("p256dh", p256dh, T(WEBPUSH)),
+    KRSTR("auth", auth, T(WEBPUSH)),
+    KRFILE("auth_file", auth, T(WEBPUSH)),
+    {.name = "ttl",
+     .type = K_INT,
+     .off = RF(ttl_s),
+     .min = 0,
+     .max = 2419200,
+     .def = 86400,
+     .types = T(FCM) | T(APNS) | T(WEBPUSH)},
     {.name = "ack_url",
      .type = K_STR,
      .off = RF(ack_url),
@@ -627,6 +672,14 @@ static const struct key root_keys[] = {
     KGROUP("control", control_keys, NULL),
     KGROUP("http", http_keys, NULL),
     KGROUP("sentiment", sentiment_keys, NULL),
+    /* Issue 6, parsed by config_oncall.c once the receivers are known. */
+    {.name = "oncall", .type = K_ONCALL},
+    {.name = "time_intervals", .type = K_ONCALL},
+    {.name = "people", .type = K_ONCALL},
+    {.name = "schedules", .type = K_ONCALL},
+    {.name = "escalation_policies", .type = K_ONCALL},
+    {.name = "route", .type = K_ONCALL},
+    {.name = "inhibit_rules", .type = K_ONCALL},
 };
 
 /* ---- field access ---- */
@@ -711,6 +764,7 @@ set_defaults(struct ctx *c, const struct key *keys, size_t n, void *base)
         case K_CRED:
         case K_RECEIVERS:
         case K_PRIOMAP:
+        case K_ONCALL:
             break;
         }
     }
@@ -919,6 +973,12 @@ static int
 check_receiver_url(struct ctx *c, const config_setting_t *s, const char *path,
                    const char *v)
 {
+    if (strncasecmp(v, "smtp://", 7) == 0 ||
+        strncasecmp(v, "smtps://", 8) == 0) {
+        const char *h = v + (v[4] == ':' ? 7 : 8);
+        if (*h && *h != '/' && !strpbrk(v, " \t\r\n"))
+            return 0; /* the type must be email: post_receiver */
+    }
     if (!tocsin_apprise_scheme(v))
         return check_http_url(c, s, path, v);
     struct tocsin_apprise a;
@@ -1033,7 +1093,8 @@ parse_streams(struct ctx *c, const config_setting_t *s, const char *path,
     if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
         n = (size_t)config_setting_length(s);
         if (n == 0) {
-            cerr(c, s, "%s: at least one stream is required", path);
+            cerr(c, s, "%s: at least one %s is required", path,
+                 strcmp(k->name, "to") == 0 ? "recipient" : "stream");
             return;
         }
     } else if (t != CONFIG_TYPE_STRING) {
@@ -1064,7 +1125,8 @@ parse_streams(struct ctx *c, const config_setting_t *s, const char *path,
             dup |= v[j] && strcmp(v[j], str) == 0;
         if (dup) {
             char sh[CONFIG_SHOWN_MAX + 8];
-            cerr(c, e, "%s: duplicate stream \"%s\"", epath,
+            cerr(c, e, "%s: duplicate %s \"%s\"", epath,
+                 strcmp(k->name, "to") == 0 ? "recipient" : "stream",
                  shown(str, sh, sizeof sh));
             bad = 1;
             continue;
@@ -1227,6 +1289,8 @@ parse_value(struct ctx *c, const config_setting_t *s, const char *path,
     }
     case K_RECEIVERS:
         parse_receivers(c, s, base);
+        return;
+    case K_ONCALL:
         return;
     }
 }
@@ -1402,6 +1466,140 @@ take_field(struct ctx *c, const config_setting_t *g, const char *path,
     *from = NULL;
 }
 
+/* Split "a,b,c" into the receiver's recipients. */
+static void
+split_to(struct ctx *c, struct tocsin_receiver_config *r, const char *list)
+{
+    size_t n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    char **v = calloc(n, sizeof *v);
+    if (!v) {
+        c->oom = 1;
+        return;
+    }
+    size_t k = 0;
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, ",");
+        if (l) {
+            v[k] = strndup(p, l);
+            if (!v[k]) {
+                c->oom = 1;
+                break;
+            }
+            k++;
+        }
+        p += l + (p[l] == ',');
+    }
+    for (size_t i = 0; i < r->nto; i++)
+        free(r->to[i]);
+    free(r->to);
+    r->to = v;
+    r->nto = k;
+}
+
+/* A base64url value that decodes to want bytes (first byte first, if
+ * first >= 0). */
+static int
+b64_len_ok(const char *v, size_t want, int first)
+{
+    unsigned char *b = NULL;
+    size_t n = 0;
+    if (tocsin_b64url_decode(v, &b, &n) != TOCSIN_OK)
+        return 0;
+    int ok = n == want && (first < 0 || b[0] == (unsigned char)first);
+    explicit_bzero(b, n);
+    free(b);
+    return ok;
+}
+
+/* The url scheme, keys and key files the email and push types need. */
+static void
+check_push_keys(struct ctx *c, const config_setting_t *g, const char *path,
+                struct tocsin_receiver_config *r)
+{
+    const config_setting_t *us = config_setting_get_member(g, "url");
+    const config_setting_t *at = us ? us : g;
+    int smtp = r->url && (strncasecmp(r->url, "smtp://", 7) == 0 ||
+                          strncasecmp(r->url, "smtps://", 8) == 0);
+    if (r->type == TOCSIN_RECEIVER_EMAIL && r->url && !smtp)
+        cerr(c, at,
+             "%s.url: an email receiver needs an smtp:// or smtps:// "
+             "URL",
+             path);
+    else if (r->type != TOCSIN_RECEIVER_EMAIL && smtp)
+        cerr(c, at, "%s.url: smtp URLs are for type email", path);
+    const config_setting_t *s;
+    switch (r->type) {
+    case TOCSIN_RECEIVER_FCM: {
+        s = config_setting_get_member(g, "service_account_file");
+        json_error_t je;
+        json_t *j = json_loads(r->key, 0, &je);
+        const char *pk =
+            j ? json_string_value(json_object_get(j, "private_key")) : NULL;
+        const char *em =
+            j ? json_string_value(json_object_get(j, "client_email")) : NULL;
+        const char *pid =
+            j ? json_string_value(json_object_get(j, "project_id")) : NULL;
+        if (!j)
+            cerr(c, s, "%s.service_account_file: not JSON: %s", path, je.text);
+        else if (!pk || !em)
+            cerr(c, s,
+                 "%s.service_account_file: no private_key or "
+                 "client_email (is it a service-account key?)",
+                 path);
+        else if (tocsin_jwt_key_check("RS256", pk) != TOCSIN_OK)
+            cerr(c, s,
+                 "%s.service_account_file: private_key is not an RSA "
+                 "key of 2048 bits or more",
+                 path);
+        else if (!pid && !r->project_id)
+            cerr(c, g,
+                 "%s: missing required key \"project_id\" (the key "
+                 "file has none)",
+                 path);
+        if (r->device && r->topic)
+            cerr(c, g, "%s: device and topic are exclusive", path);
+        json_decref(j);
+        break;
+    }
+    case TOCSIN_RECEIVER_APNS:
+        s = config_setting_get_member(g, "key_file");
+        if (tocsin_jwt_key_check("ES256", r->key) != TOCSIN_OK)
+            cerr(c, s,
+                 "%s.key_file: not a P-256 private key in PEM (the "
+                 ".p8 file Apple gives)",
+                 path);
+        break;
+    case TOCSIN_RECEIVER_WEBPUSH:
+        s = config_setting_get_member(g, "vapid_key_file");
+        if (tocsin_jwt_key_check("ES256", r->key) != TOCSIN_OK)
+            cerr(c, s, "%s.vapid_key_file: not a P-256 private key in PEM",
+                 path);
+        s = config_setting_get_member(g, "p256dh");
+        if (!b64_len_ok(r->p256dh, 65, 4))
+            cerr(c, s,
+                 "%s.p256dh: not a base64url P-256 public key (65 "
+                 "bytes)",
+                 path);
+        s = config_setting_get_member(g, "auth");
+        if (!s)
+            s = config_setting_get_member(g, "auth_file");
+        if (!b64_len_ok(r->auth, 16, -1))
+            cerr(c, s, "%s.auth: not a base64url 16-byte secret", path);
+        s = config_setting_get_member(g, "vapid_subject");
+        if (strncmp(r->subject, "mailto:", 7) != 0 &&
+            strncmp(r->subject, "https://", 8) != 0)
+            cerr(c, s,
+                 "%s.vapid_subject: must start with mailto: or "
+                 "https://",
+                 path);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Type-specific checks of one receiver, after its keys were parsed. */
 static void
 post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
@@ -1422,6 +1620,8 @@ post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
                                          "(or their _file forms)", 0);
     secret_conflicts(c, g, path, users, "user and user_file", 0);
     secret_conflicts(c, g, path, passwords, "password and password_file", 0);
+    static const char *const auths[] = {"auth", "auth_file", NULL};
+    secret_conflicts(c, g, path, auths, "auth and auth_file", 0);
     if (r->url && tocsin_apprise_scheme(r->url)) {
         struct tocsin_apprise a;
         char why[160];
@@ -1445,6 +1645,13 @@ post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
         take_field(c, g, path, topic, &r->topic, &a.topic);
         take_field(c, g, path, chat, &r->chat_id, &a.chat_id);
         take_field(c, g, path, device, &r->device, &a.device);
+        static const char *const from[] = {"from", NULL};
+        take_field(c, g, path, from, &r->from, &a.from);
+        if (a.to && !config_setting_get_member(g, "to"))
+            split_to(c, r, a.to);
+        else if (a.to)
+            cerr(c, config_setting_get_member(g, "to"),
+                 "%s.to: also given in url", path);
         tocsin_apprise_fini(&a);
     } else if (!ts) {
         cerr(c, g, "%s: missing required key \"type\"", path);
@@ -1483,12 +1690,38 @@ post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
     case TOCSIN_RECEIVER_GOTIFY:
         need = !r->url ? "url" : !r->token ? "token" : NULL;
         break;
+    case TOCSIN_RECEIVER_EMAIL:
+        need = !r->url ? "url" : !r->from ? "from" : !r->nto ? "to" : NULL;
+        break;
+    case TOCSIN_RECEIVER_FCM:
+        need = !r->key                   ? "service_account_file"
+               : !r->device && !r->topic ? "device"
+                                         : NULL;
+        break;
+    case TOCSIN_RECEIVER_APNS:
+        need = !r->key       ? "key_file"
+               : !r->key_id  ? "key_id"
+               : !r->team_id ? "team_id"
+               : !r->topic   ? "topic"
+               : !r->device  ? "device"
+                             : NULL;
+        break;
+    case TOCSIN_RECEIVER_WEBPUSH:
+        need = !r->url       ? "url"
+               : !r->p256dh  ? "p256dh"
+               : !r->auth    ? "auth"
+               : !r->key     ? "vapid_key_file"
+               : !r->subject ? "vapid_subject"
+                             : NULL;
+        break;
     default:
         need = !r->url ? "url" : NULL;
         break;
     }
     if (need && !(strcmp(need, "url") == 0 && us))
         cerr(c, g, "%s: missing required key \"%s\"", path, need);
+    else if (!need)
+        check_push_keys(c, g, path, r);
     /* Priorities within the gateway's range. */
     int lo = 1, hi = 5;
     if (r->type == TOCSIN_RECEIVER_PUSHOVER) {
@@ -1567,6 +1800,36 @@ parse_receivers(struct ctx *c, const config_setting_t *s,
     }
 }
 
+/* ---- for config_oncall.c (config_int.h) ---- */
+
+void
+tocsin_config_int_error(struct ctx *c, const config_setting_t *s,
+                        const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cerr(c, s, "%s", msg);
+}
+
+void
+tocsin_config_int_oom(struct ctx *c)
+{
+    c->oom = 1;
+}
+
+char *
+tocsin_config_int_secret_file(struct ctx *c, const config_setting_t *s,
+                              const char *path, const char *file)
+{
+    char *full = resolve_path(c, file);
+    char *v = full ? read_secret(c, s, path, full, "secret file") : NULL;
+    free(full);
+    return v;
+}
+
 /* ---- loading ---- */
 
 static void
@@ -1618,6 +1881,7 @@ load_text(struct tocsin_config **out, const char *text, const char *name,
         goto out;
     parse_group(&c, config_root_setting(&lc), "", root_keys, NKEYS(root_keys),
                 cfg);
+    tocsin_config_oncall_parse(&c, config_root_setting(&lc), cfg);
     if (c.oom)
         rc = TOCSIN_ENOMEM;
     else if (c.nerr)
@@ -1729,6 +1993,19 @@ tocsin_config_free(struct tocsin_config *cfg)
         free(r->device);
         free(r->ack_url);
         free(r->source);
+        free(r->from);
+        for (size_t k = 0; k < r->nto; k++)
+            free(r->to[k]);
+        free(r->to);
+        wipe_free(r->key);
+        free(r->key_id);
+        free(r->team_id);
+        free(r->project_id);
+        free(r->token_url);
+        free(r->p256dh);
+        wipe_free(r->auth);
+        free(r->subject);
+        free(r->sound);
     }
     free(cfg->receivers);
     free(cfg->alerts.external_url);
@@ -1736,6 +2013,7 @@ tocsin_config_free(struct tocsin_config *cfg)
     free(cfg->control.listen);
     free(cfg->http.listen);
     free(cfg->sentiment.lexicons);
+    tocsin_oncall_config_free(cfg->oncall);
     free(cfg);
 }
 

@@ -62,6 +62,12 @@ struct xfer {
     size_t resp_len;
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *rcpt; /* SMTP recipients */
+    size_t up_off;           /* SMTP: bytes of the message sent */
+    int aux;                 /* the request is a token fetch (receiver.h) */
+    int absorb;              /* its answer goes to the driver (receiver.h) */
+    char *answer;            /* aux: the whole answer, for absorb */
+    size_t answer_len;
 };
 
 struct job {
@@ -566,7 +572,32 @@ on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     memcpy(x->resp + x->resp_len, ptr, take);
     x->resp_len += take;
     x->resp[x->resp_len] = '\0';
+    if ((x->aux || x->absorb) &&
+        x->answer_len + n <= TOCSIN_REQUEST_MAX_ANSWER) {
+        char *a = realloc(x->answer, x->answer_len + n + 1);
+        if (!a)
+            return 0;
+        memcpy(a + x->answer_len, ptr, n);
+        x->answer = a;
+        x->answer_len += n;
+        a[x->answer_len] = '\0';
+    }
     return n;
+}
+
+/* SMTP upload of the message. */
+static size_t
+on_read(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct xfer *x = ud;
+    const struct tocsin_request *q = x->req;
+    size_t room = size * nmemb;
+    size_t left = q && q->body ? q->body_len - x->up_off : 0;
+    size_t take = left < room ? left : room;
+    if (take)
+        memcpy(ptr, q->body + x->up_off, take);
+    x->up_off += take;
+    return take;
 }
 
 static size_t
@@ -601,9 +632,11 @@ xfer_cleanup(struct xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
+    curl_slist_free_all(x->rcpt);
     tocsin_request_free(x->req);
     x->easy = NULL;
     x->hdrs = NULL;
+    x->rcpt = NULL;
     x->req = NULL;
 }
 
@@ -632,6 +665,10 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
     x->resp[0] = '\0';
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
+    x->up_off = 0;
+    free(x->answer);
+    x->answer = NULL;
+    x->answer_len = 0;
     tocsin_request_free(x->req);
     x->req = NULL;
     err = tocsin_receiver_request(&x->req, r, delivery, body, len, step,
@@ -639,10 +676,40 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
     if (err)
         return err;
     const struct tocsin_request *q = x->req;
+    x->aux = q->aux;
+    x->absorb = q->absorb;
     err = TOCSIN_ENOMEM;
     x->easy = curl_easy_init();
     if (!x->easy)
         goto out;
+    if (q->mail_from) { /* email: SMTP */
+        for (size_t i = 0; i < q->nrcpt; i++)
+            if ((err = add_header(&x->rcpt, q->rcpt[i])))
+                goto out;
+        CURL *e = x->easy;
+        err = TOCSIN_EINVAL;
+        if (curl_easy_setopt(e, CURLOPT_URL, q->url) ||
+            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") ||
+            curl_easy_setopt(e, CURLOPT_MAIL_FROM, q->mail_from) ||
+            curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->rcpt) ||
+            curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) ||
+            curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read) ||
+            curl_easy_setopt(e, CURLOPT_READDATA, x) ||
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                             (curl_off_t)q->body_len) ||
+            (q->starttls && strncasecmp(q->url, "smtp://", 7) == 0 &&
+             curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL)) ||
+            (q->user && curl_easy_setopt(e, CURLOPT_USERNAME, q->user)) ||
+            (q->password &&
+             curl_easy_setopt(e, CURLOPT_PASSWORD, q->password)) ||
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                             (long)or_default(r->timeout_ms, 10000)) ||
+            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf))
+            goto out;
+        err = TOCSIN_OK;
+        goto out;
+    }
     for (size_t i = 0; i < q->nheaders; i++)
         if ((err = add_header(&x->hdrs, q->headers[i])))
             goto out;
@@ -667,7 +734,21 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
         curl_easy_setopt(e, CURLOPT_WRITEDATA, x) ||
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
         curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf))
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+        (strcmp(q->method, "GET") == 0 &&
+         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L)) ||
+        (q->http2 &&
+         curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                          strncasecmp(q->url, "http://", 7) == 0
+                              ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                              : (long)CURL_HTTP_VERSION_2TLS)))
+        goto out;
+    /* libcurl 7.88.1 (Debian 12) breaks a reused prior-knowledge HTTP/2
+     * connection ("Error in the HTTP2 framing layer", curl#10634, fixed in
+     * 8.0): h2c over plain http:// (tests on loopback) gets a connection
+     * per request.  TLS with ALPN, as APNs speaks it, is not affected. */
+    if (q->http2 && strncasecmp(q->url, "http://", 7) == 0 &&
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L))
         goto out;
     err = TOCSIN_OK;
 out:
@@ -690,6 +771,7 @@ job_free(struct job *j)
     if (!j)
         return;
     xfer_cleanup(&j->x);
+    free(j->x.answer);
     free(j->delivery);
     free(j->receiver);
     free(j->body);
@@ -1177,19 +1259,23 @@ start_due(struct tocsin_notifier *n)
     int64_t now = mono_ms();
     for (size_t i = 0; i < n->njobs; i++) {
         struct job *j = n->jobs[i];
-        if (j->inflight || j->finish != FIN_NONE || j->due > now ||
-            held_back(n, i))
+        if (j->inflight || j->finish != FIN_NONE || j->due > now)
             continue;
         const struct tocsin_receiver_config *r =
             find_receiver(n->cfg, j->receiver);
+        int *inflight = r ? inflight_slot(n, j->receiver) : NULL;
+        /* A receiver at its concurrency limit is skipped before the
+         * ordering check, which is linear in the jobs held: a slow
+         * receiver's backlog must not cost the others CPU. */
+        if (r && (!inflight || *inflight >= or_default(r->max_concurrency, 4)))
+            continue;
+        if (held_back(n, i))
+            continue;
         if (!r) {
             j->x.resp_len = 0;
             give_up(n, j, "unknown receiver", 0);
             continue;
         }
-        int *inflight = inflight_slot(n, j->receiver);
-        if (!inflight || *inflight >= or_default(r->max_concurrency, 4))
-            continue;
         int64_t wait = rate_take(n, j->receiver, r, now);
         if (wait > 0) {
             j->due = now + wait; /* the gateway's pace */
@@ -1273,7 +1359,32 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         v = TOCSIN_VERDICT_OK;
     else if (res == CURLE_OK && !retryable_status(status))
         v = TOCSIN_VERDICT_FAIL;
+    else if (r && r->type == TOCSIN_RECEIVER_EMAIL && status >= 400 &&
+             res != CURLE_LOGIN_DENIED) /* an SMTP refusal: 4xx or 5xx */
+        v = tocsin_receiver_verdict(r, j->step, status, NULL, 0, NULL);
 
+    if (v == TOCSIN_VERDICT_OK && j->x.aux && r) {
+        /* A token fetch: keep the token, then build the step again. */
+        tocsin_err ae = tocsin_receiver_absorb(r, j->body, j->body_len, j->step,
+                                               j->x.answer ? j->x.answer : "",
+                                               j->x.answer_len, wall_ms());
+        free(j->x.answer);
+        j->x.answer = NULL;
+        j->x.answer_len = 0;
+        if (ae == TOCSIN_OK) {
+            j->due = mono_ms();
+            return;
+        }
+        v = TOCSIN_VERDICT_RETRY;
+    }
+    if (v == TOCSIN_VERDICT_OK && j->x.absorb && r) {
+        (void)tocsin_receiver_absorb(r, j->body, j->body_len, j->step,
+                                     j->x.answer ? j->x.answer : "",
+                                     j->x.answer_len, wall_ms());
+        free(j->x.answer);
+        j->x.answer = NULL;
+        j->x.answer_len = 0;
+    }
     if (v == TOCSIN_VERDICT_OK) {
         health(n, j->receiver, 1, st, NULL);
         j->status = st;
@@ -1307,7 +1418,9 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
 
     if (v == TOCSIN_VERDICT_FAIL) {
         char reason[96];
-        snprintf(reason, sizeof reason, "HTTP %d", st);
+        if (!r || !tocsin_receiver_reason(r, status, j->x.resp, j->x.resp_len,
+                                          reason, sizeof reason))
+            snprintf(reason, sizeof reason, "HTTP %d", st);
         give_up(n, j, reason, st);
         return;
     }
@@ -1698,10 +1811,24 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
             tocsin_receiver_verdict(r, step, status, x->resp, x->resp_len,
                                     NULL) != TOCSIN_VERDICT_OK)
             break;
+        int again = (x->aux || x->absorb) &&
+                    tocsin_receiver_absorb(
+                        r, body, strlen(body), step, x->answer ? x->answer : "",
+                        x->answer_len, wall_ms()) == TOCSIN_OK &&
+                    x->aux;
+        if (x->aux && !again) {
+            errf(errbuf, errlen, "%s: unusable token answer", shown);
+            err = TOCSIN_EPROTO;
+            goto out;
+        }
         curl_easy_cleanup(x->easy);
         curl_slist_free_all(x->hdrs);
+        curl_slist_free_all(x->rcpt);
         x->easy = NULL;
         x->hdrs = NULL;
+        x->rcpt = NULL;
+        if (again)
+            step--; /* the same step, now with its token */
     }
     if (res != CURLE_OK) {
         errf(errbuf, errlen, "%s: %s", shown,
@@ -1717,8 +1844,10 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
         err = TOCSIN_OK;
     }
 out:
-    if (x)
+    if (x) {
         xfer_cleanup(x);
+        free(x->answer);
+    }
     free(x);
     curl_global_cleanup();
     return err;

@@ -29,6 +29,10 @@ static const struct {
     [TOCSIN_RECEIVER_MSTEAMS] = {"msteams", recv_msteams},
     [TOCSIN_RECEIVER_GOTIFY] = {"gotify", recv_gotify},
     [TOCSIN_RECEIVER_OPSGENIE] = {"opsgenie", recv_opsgenie},
+    [TOCSIN_RECEIVER_EMAIL] = {"email", recv_email},
+    [TOCSIN_RECEIVER_FCM] = {"fcm", recv_fcm},
+    [TOCSIN_RECEIVER_APNS] = {"apns", recv_apns},
+    [TOCSIN_RECEIVER_WEBPUSH] = {"webpush", recv_webpush},
 };
 
 const char *
@@ -52,7 +56,7 @@ const char *
 tocsin_receiver_type_list(void)
 {
     return "webhook, ntfy, slack, pagerduty, telegram, pushover, discord, "
-           "mattermost, msteams, gotify, opsgenie";
+           "mattermost, msteams, gotify, opsgenie, email, fcm, apns, webpush";
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -77,6 +81,12 @@ tocsin_request_free(struct tocsin_request *q)
     for (size_t i = 0; i < q->nheaders; i++)
         wipe_free(q->headers[i]);
     free(q->body);
+    free(q->mail_from);
+    for (size_t i = 0; i < q->nrcpt; i++)
+        free(q->rcpt[i]);
+    free(q->rcpt);
+    wipe_free(q->user);
+    wipe_free(q->password);
     free(q);
 }
 
@@ -278,6 +288,16 @@ recv_source(const struct tocsin_receiver_config *r)
 
 /* ---- verdicts ------------------------------------------------------------ */
 
+/* memmem, without _GNU_SOURCE. */
+static const char *
+mem_find(const char *h, size_t hn, const char *needle, size_t nn)
+{
+    for (size_t i = 0; nn && i + nn <= hn; i++)
+        if (memcmp(h + i, needle, nn) == 0)
+            return h + i;
+    return NULL;
+}
+
 /* A "retry_after": N (seconds, maybe fractional) in a JSON answer. */
 static int64_t
 body_retry_after(const char *resp, size_t len)
@@ -314,6 +334,22 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
         *retry_after_ms = -1;
     if (status >= 200 && status < 300)
         return TOCSIN_VERDICT_OK;
+    /* SMTP: 4xx is transient, 5xx permanent (a refused recipient). */
+    if (r->type == TOCSIN_RECEIVER_EMAIL)
+        return status >= 500 ? TOCSIN_VERDICT_FAIL : TOCSIN_VERDICT_RETRY;
+    /* A bearer token the gateway no longer takes: forget it, so the retry
+     * gets a fresh one. */
+    if (r->type == TOCSIN_RECEIVER_FCM && status == 401) {
+        recv_fcm_forget(r);
+        return TOCSIN_VERDICT_RETRY;
+    }
+    if (r->type == TOCSIN_RECEIVER_APNS && status == 403 && resp &&
+        (mem_find(resp, resp_len, "ExpiredProviderToken", 20) ||
+         mem_find(resp, resp_len, "InvalidProviderToken", 20))) {
+        recv_apns_forget(r);
+        if (mem_find(resp, resp_len, "ExpiredProviderToken", 20))
+            return TOCSIN_VERDICT_RETRY;
+    }
     if (status >= 500 || status == 408 || status == 429) {
         if (retry_after_ms && resp &&
             (r->type == TOCSIN_RECEIVER_TELEGRAM ||
@@ -327,7 +363,108 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
     if (r->type == TOCSIN_RECEIVER_PUSHOVER && step == 0 && status >= 400 &&
         status < 500)
         return TOCSIN_VERDICT_OK;
+    /* Reading back an emergency's receipt is best effort: it never holds
+     * the delivery. */
+    if (r->type == TOCSIN_RECEIVER_PUSHOVER && step == 2)
+        return TOCSIN_VERDICT_OK;
     return TOCSIN_VERDICT_FAIL;
+}
+
+tocsin_err
+tocsin_receiver_absorb(const struct tocsin_receiver_config *r, const char *body,
+                       size_t body_len, unsigned step, const char *resp,
+                       size_t len, int64_t now_ms)
+{
+    if (!r || !resp)
+        return TOCSIN_EINVAL;
+    if (r->type == TOCSIN_RECEIVER_FCM)
+        return recv_fcm_absorb(r, resp, len, now_ms);
+    if (r->type != TOCSIN_RECEIVER_PUSHOVER || !body)
+        return TOCSIN_EPROTO;
+    struct tocsin_message m;
+    tocsin_err err = tocsin_message_parse(&m, body, body_len);
+    if (err)
+        return err;
+    err = recv_pushover_absorb(r, &m, step, resp, len, now_ms);
+    tocsin_message_fini(&m);
+    return err;
+}
+
+/* The value of "key": "..." in a JSON answer (first 63 bytes). */
+static int
+json_field(const char *resp, size_t len, const char *key, char *out, size_t cap)
+{
+    char pat[40];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = mem_find(resp, len, pat, strlen(pat));
+    if (!p)
+        return 0;
+    const char *end = resp + len;
+    p += strlen(pat);
+    while (p < end && (*p == ' ' || *p == ':'))
+        p++;
+    if (p >= end || *p != '"')
+        return 0;
+    p++;
+    size_t k = 0;
+    while (p < end && *p != '"' && k + 1 < cap) {
+        unsigned char ch = (unsigned char)*p++;
+        out[k++] = isprint(ch) ? (char)ch : '?';
+    }
+    out[k] = '\0';
+    return k > 0;
+}
+
+const char *
+tocsin_receiver_reason(const struct tocsin_receiver_config *r, long status,
+                       const char *resp, size_t resp_len, char *buf, size_t n)
+{
+    if (!r || !buf || n == 0)
+        return NULL;
+    char why[64] = "";
+    if (!resp)
+        resp_len = 0;
+    switch (r->type) {
+    case TOCSIN_RECEIVER_APNS:
+        json_field(resp ? resp : "", resp_len, "reason", why, sizeof why);
+        if (status == 410)
+            snprintf(buf, n,
+                     "device token no longer active, giving it up "
+                     "(APNs %ld %s)",
+                     status, why[0] ? why : "Unregistered");
+        else if (strcmp(why, "BadDeviceToken") == 0 ||
+                 strcmp(why, "DeviceTokenNotForTopic") == 0)
+            snprintf(buf, n, "device token refused (APNs %ld %s)", status, why);
+        else
+            snprintf(buf, n, "APNs %ld %s", status, why[0] ? why : "");
+        return buf;
+    case TOCSIN_RECEIVER_FCM:
+        if (!json_field(resp ? resp : "", resp_len, "errorCode", why,
+                        sizeof why))
+            json_field(resp ? resp : "", resp_len, "status", why, sizeof why);
+        if (status == 404 || strcmp(why, "UNREGISTERED") == 0)
+            snprintf(buf, n,
+                     "registration token no longer valid, giving it "
+                     "up (FCM %ld %s)",
+                     status, why[0] ? why : "UNREGISTERED");
+        else
+            snprintf(buf, n, "FCM %ld %s", status, why);
+        return buf;
+    case TOCSIN_RECEIVER_EMAIL:
+        snprintf(buf, n, "mail refused for good (SMTP %ld)", status);
+        return buf;
+    case TOCSIN_RECEIVER_WEBPUSH:
+        if (status == 404 || status == 410)
+            snprintf(buf, n, "subscription gone, giving it up (HTTP %ld)",
+                     status);
+        else if (status == 413)
+            snprintf(buf, n, "payload too large (HTTP 413)");
+        else
+            return NULL;
+        return buf;
+    default:
+        return NULL;
+    }
 }
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -383,6 +520,8 @@ static const struct {
     {"opsgenie", TOCSIN_RECEIVER_OPSGENIE, 1},
     {"json", TOCSIN_RECEIVER_WEBHOOK, 0},
     {"jsons", TOCSIN_RECEIVER_WEBHOOK, 1},
+    {"mailto", TOCSIN_RECEIVER_EMAIL, 0},
+    {"mailtos", TOCSIN_RECEIVER_EMAIL, 1},
 };
 
 static int
@@ -417,6 +556,8 @@ tocsin_apprise_fini(struct tocsin_apprise *a)
     free(a->topic);
     free(a->chat_id);
     free(a->device);
+    free(a->from);
+    free(a->to);
     memset(a, 0, sizeof *a);
 }
 
@@ -617,6 +758,56 @@ tocsin_apprise_parse(const char *url, struct tocsin_apprise *out, char *why,
         a.token = ndup(seg[0], segn[0], &oom);
         a.url = fmt_url(&oom, "https://api.opsgenie.com");
         break;
+    case TOCSIN_RECEIVER_EMAIL: {
+        /* mailto[s]://[USER[:PASS]@]HOST[:PORT][/TO[/TO...]]: SMTP with
+         * STARTTLS (port 587) or TLS (smtps, port 465); without TO, mail
+         * goes to USER@HOST, which is also the sender. */
+        int bad_to = 0;
+        for (size_t i = 1; i < ns; i++)
+            bad_to |= memchr(seg[i], '@', segn[i]) == NULL;
+        if (ns < 1 || bad_to) {
+            snprintf(why, cap,
+                     "expected mailto[s]://[USER:PASS@]HOST[:PORT]"
+                     "[/TO...]");
+            return TOCSIN_EINVAL;
+        }
+        int port = memchr(seg[0], ':', segn[0]) != NULL;
+        a.url = fmt_url(&oom, "%s://%.*s%s", schemes[si].tls ? "smtps" : "smtp",
+                        (int)segn[0], seg[0],
+                        port              ? ""
+                        : schemes[si].tls ? ":465"
+                                          : ":587");
+        size_t hl = strcspn(seg[0], ":/");
+        if (hl > segn[0])
+            hl = segn[0];
+        if (ui) {
+            size_t ul = colon ? (size_t)(colon - ui) : uin;
+            a.user = ndup(ui, ul, &oom);
+            if (colon)
+                a.password =
+                    ndup(colon + 1, uin - (size_t)(colon - ui) - 1, &oom);
+            a.from = fmt_url(&oom, "%.*s@%.*s", (int)ul, ui, (int)hl, seg[0]);
+        }
+        if (ns > 1) {
+            size_t tl = 0;
+            for (size_t i = 1; i < ns; i++)
+                tl += segn[i] + 1;
+            a.to = malloc(tl);
+            if (!a.to) {
+                oom = 1;
+            } else {
+                size_t o = 0;
+                for (size_t i = 1; i < ns; i++) {
+                    memcpy(a.to + o, seg[i], segn[i]);
+                    o += segn[i];
+                    a.to[o++] = i + 1 < ns ? ',' : '\0';
+                }
+            }
+        } else if (a.from) {
+            a.to = fmt_url(&oom, "%s", a.from);
+        }
+        break;
+    }
     default:
         /* json://host[:port]/path */
         if (ns < 1 || ui) {

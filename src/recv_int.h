@@ -39,6 +39,21 @@ tocsin_err recv_mattermost(struct tocsin_request *q, const struct recv_ctx *c);
 tocsin_err recv_msteams(struct tocsin_request *q, const struct recv_ctx *c);
 tocsin_err recv_gotify(struct tocsin_request *q, const struct recv_ctx *c);
 tocsin_err recv_opsgenie(struct tocsin_request *q, const struct recv_ctx *c);
+tocsin_err recv_email(struct tocsin_request *q, const struct recv_ctx *c);
+tocsin_err recv_fcm(struct tocsin_request *q, const struct recv_ctx *c);
+tocsin_err recv_apns(struct tocsin_request *q, const struct recv_ctx *c);
+tocsin_err recv_webpush(struct tocsin_request *q, const struct recv_ctx *c);
+
+/* FCM: cache the access token of an OAuth2 answer; forget it. */
+tocsin_err recv_fcm_absorb(const struct tocsin_receiver_config *r,
+                           const char *resp, size_t len, int64_t now_ms);
+void recv_fcm_forget(const struct tocsin_receiver_config *r);
+/* Pushover: keep an emergency's receipt; log its acknowledgement. */
+tocsin_err recv_pushover_absorb(const struct tocsin_receiver_config *r,
+                                const struct tocsin_message *m, unsigned step,
+                                const char *resp, size_t len, int64_t now_ms);
+/* APNs: forget the provider token (refused by Apple). */
+void recv_apns_forget(const struct tocsin_receiver_config *r);
 
 /* q->url = base (trailing '/' dropped) + path. */
 tocsin_err recv_set_url(struct tocsin_request *q, const char *base,

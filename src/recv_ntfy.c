@@ -1,8 +1,10 @@
 /*
  * recv_ntfy.c: ntfy (docs/publish.md), JSON publishing to the server's
  * root URL: topic, title, message (at most 4,096 bytes), priority by
- * severity, tags, click link, and an "Acknowledge" http action pointing at
- * the ack URL.  Auth: Bearer token, or Basic user:password.  Pure.
+ * severity, tags, click link, an "Acknowledge" http action pointing at
+ * the ack URL, and the alert fingerprint as sequence_id so that the
+ * resolved event updates the firing notification (ntfy >= 2.16).  Auth:
+ * Bearer token, or Basic user:password.  Pure.
  */
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -100,6 +102,18 @@ recv_ntfy(struct tocsin_request *q, const struct recv_ctx *c)
         goto out;
     tags = NULL;
     if (m->link[0] && recv_set(o, "click", json_string(m->link)))
+        goto out;
+    /* ntfy >= 2.16 updates a notification in place when a message carries
+     * its sequence id: the resolved event replaces the firing one on the
+     * phone.  Older servers ignore the field and show a new notification. */
+    char seq[65];
+    size_t k = 0;
+    for (const char *p = m->fingerprint; *p && k + 1 < sizeof seq; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
+            seq[k++] = *p;
+    seq[k] = '\0';
+    if (k && recv_set(o, "sequence_id", json_string(seq)))
         goto out;
     if (json_array_size(actions) > 0) {
         int bad = recv_set(o, "actions", actions);

@@ -5,13 +5,22 @@
  * default for critical) adds retry, expire and the fingerprint as a tag;
  * a resolved event first cancels those retries (POST
  * /1/receipts/cancel_by_tag/<fingerprint>.json), then says it resolved.
- * An ack_url becomes the emergency callback.  Pure.
+ * An ack_url becomes the emergency callback.
+ *
+ * The receipt of an emergency is kept (token cache, until it expires): a
+ * resolved event reads it back after the "Resolved" message (GET
+ * /1/receipts/<receipt>.json) and logs whether and when it was
+ * acknowledged, on which device (NOTIFY-ACK), or that nobody did
+ * (NOTIFY-NOACK).  Pure apart from that cache and log line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "recv_int.h"
+#include "tocsin/log.h"
+#include "tocsin/tokcache.h"
 
 #define PUSHOVER_TITLE_MAX   250
 #define PUSHOVER_MESSAGE_MAX 1024
@@ -26,6 +35,101 @@ firing_priority(const struct tocsin_receiver_config *r,
     struct tocsin_message f = *m;
     f.resolved = 0;
     return recv_priority(r, &f, prio_default);
+}
+
+static void
+receipt_key(char *out, size_t n, const struct tocsin_receiver_config *r,
+            const struct tocsin_message *m)
+{
+    snprintf(out, n, "pushover:%s:%.64s", r->name ? r->name : "",
+             m->fingerprint);
+}
+
+/* Step 2 of a resolved emergency: read back the receipt, if kept. */
+static tocsin_err
+read_back(struct tocsin_request *q, const struct recv_ctx *c, const char *base)
+{
+    char key[256], *receipt = NULL;
+    receipt_key(key, sizeof key, c->r, c->m);
+    tocsin_err err = tocsin_tokcache_get(key, c->now_ms, 0, &receipt, NULL);
+    if (err)
+        return err; /* TOCSIN_ENOENT: no receipt kept, no step */
+    char *form = NULL;
+    size_t len = 0;
+    char path[160];
+    snprintf(path, sizeof path, "/1/receipts/%.64s.json?", receipt);
+    free(receipt);
+    if ((err = recv_form_add(&form, &len, "token", c->r->token)))
+        return err;
+    size_t pl = strlen(path);
+    char *full = malloc(pl + len + 1);
+    if (!full) {
+        free(form);
+        return TOCSIN_ENOMEM;
+    }
+    memcpy(full, path, pl);
+    memcpy(full + pl, form, len + 1);
+    free(form);
+    err = recv_set_url(q, base, full);
+    free(full);
+    q->method = "GET";
+    q->absorb = 1;
+    return err;
+}
+
+static long long
+jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+tocsin_err
+recv_pushover_absorb(const struct tocsin_receiver_config *r,
+                     const struct tocsin_message *m, unsigned step,
+                     const char *resp, size_t len, int64_t now_ms)
+{
+    char key[256];
+    receipt_key(key, sizeof key, r, m);
+    json_t *j = json_loadb(resp, len, 0, NULL);
+    if (!j)
+        return TOCSIN_EPROTO;
+    tocsin_err err = TOCSIN_OK;
+    if (!m->resolved && step == 0) { /* the emergency's receipt */
+        const char *rc = json_string_value(json_object_get(j, "receipt"));
+        int64_t keep =
+            (int64_t)(r->expire_s > 0 ? r->expire_s : 3600) + 7 * 86400;
+        if (rc && rc[0] && strlen(rc) <= 64 && !strpbrk(rc, "/?#&% "))
+            err = tocsin_tokcache_put(key, rc, now_ms, now_ms + keep * 1000);
+        else
+            err = TOCSIN_EPROTO;
+    } else if (m->resolved && step == 2) { /* its read-back */
+        const char *dev =
+            json_string_value(json_object_get(j, "acknowledged_by_device"));
+        long long at = jint(j, "acknowledged_at");
+        if (jint(j, "acknowledged")) {
+            char when[32] = "?";
+            time_t t = (time_t)at;
+            struct tm tm;
+            if (at > 0 && gmtime_r(&t, &tm))
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            tocsin_log_notice("NOTIFY-ACK",
+                              "receiver=%s alert=%s: emergency acknowledged "
+                              "at %s on device %.40s",
+                              r->name ? r->name : "?", m->fingerprint, when,
+                              dev && dev[0] ? dev : "?");
+        } else {
+            tocsin_log_notice("NOTIFY-NOACK",
+                              "receiver=%s alert=%s: emergency resolved "
+                              "without acknowledgement%s",
+                              r->name ? r->name : "?", m->fingerprint,
+                              jint(j, "expired") ? " (its retries expired)"
+                                                 : "");
+        }
+        tocsin_tokcache_drop(key);
+    }
+    json_decref(j);
+    return err;
 }
 
 static tocsin_err
@@ -59,6 +163,8 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
             goto out;
         return form_body(q, form, len);
     }
+    if (cancel && step == 2)
+        return read_back(q, c, base);
     if (step != (unsigned)cancel)
         return TOCSIN_ENOENT;
     if ((err = recv_set_url(q, base, "/1/messages.json")))
@@ -82,6 +188,7 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
         (err = recv_form_add(&form, &len, "priority", num)))
         goto out2;
     if (prio == 2) {
+        q->absorb = !m->resolved && m->fingerprint[0]; /* keep the receipt */
         snprintf(num, sizeof num, "%d", r->retry_s > 0 ? r->retry_s : 60);
         if ((err = recv_form_add(&form, &len, "retry", num)))
             goto out2;

@@ -5,7 +5,10 @@
  * All lexicons live in one open-addressing hash table keyed by the
  * normalised token (lower-cased UTF-8, typographic apostrophes folded to
  * ASCII).  Each entry carries a valence and word-class flags for English
- * and for French, so one probe answers both languages.  The table is built
+ * and for French, so one probe answers both languages.  Multi-word
+ * lexicon entries (idioms) are keyed by their words joined with one space;
+ * their first word carries a phrase bit so that the scorer only tries a
+ * phrase lookup where one can match.  The table is built
  * by tocsin_sentiment_new() and read-only afterwards.
  */
 #ifndef TOCSIN_SENTIMENT_INT_H
@@ -13,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tocsin/err.h"
 
@@ -28,9 +32,17 @@
 #define SF_NEGNE 0x20u /* negates only after "ne" (plus, que) */
 #define SF_NO    0x40u /* English "no" */
 #define SF_LEAST 0x80u /* English "least" */
+/* English only, sharing the bits of the French-only SF_NE and SF_NEGNE: */
+#define SF_SUBJ 0x10u /* pronoun or auxiliary: a following "like" is a verb */
+#define SF_LIKE 0x20u /* "like": sentiment only as a verb */
+/* French only, sharing the bit of the English-only SF_NO: */
+#define SF_ROMANCE 0x40u /* Spanish/Italian/Portuguese function word */
 
 /* Longest normalised token that is looked up. */
 #define SENT_MAX_KEY 64
+/* Phrases ("can't wait", "n' importe quoi") have at most this many words;
+ * their key is the words' keys joined by one space. */
+#define SENT_MAX_PHRASE 3
 
 struct sent_entry {
     uint32_t hash;
@@ -40,6 +52,8 @@ struct sent_entry {
     uint8_t emo;      /* emoji or emoticon: no caps emphasis */
     uint8_t derived;  /* bit L set: val[L] came from an accented spelling */
     uint8_t flags[2]; /* SF_* for SENT_EN, SENT_FR */
+    uint8_t phr;      /* bit L: starts a two-word phrase of language L,
+                       * bit L + 2: starts a three-word phrase */
     float val[2];     /* VADER scale, about -4 .. +4 */
     float boost[2];   /* booster increment when SF_BOOST */
 };
@@ -62,6 +76,23 @@ uint32_t tocsin_sent_hash(const char *k, size_t n);
 /* Lookup with the hash of k already computed. */
 const struct sent_entry *tocsin_sent_get_h(const struct tocsin_sentiment *s,
                                            const char *k, size_t n, uint32_t h);
+
+/* The same, inlined for the tokeniser's hot path. */
+static inline const struct sent_entry *
+sent_lookup(const struct tocsin_sentiment *s, const char *k, size_t n,
+            uint32_t h)
+{
+    for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
+        uint64_t sl = s->slots[i];
+        if (sl == 0)
+            return NULL;
+        if ((uint32_t)(sl >> 32) != h)
+            continue;
+        const struct sent_entry *e = &s->ents[(uint32_t)sl - 1];
+        if (e->key_len == n && memcmp(s->keys + e->key_off, k, n) == 0)
+            return e;
+    }
+}
 const struct sent_entry *tocsin_sent_get(const struct tocsin_sentiment *s,
                                          const char *k, size_t n);
 /* Lower-case (ASCII and Latin-1/Latin Extended-A letters) and fold

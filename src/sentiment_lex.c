@@ -43,22 +43,7 @@ const struct sent_entry *
 tocsin_sent_get_h(const struct tocsin_sentiment *s, const char *k, size_t n,
                   uint32_t h)
 {
-    for (uint32_t i = h & s->mask;; i = (i + 1) & s->mask) {
-        uint64_t sl = s->slots[i];
-        if (sl == 0)
-            return NULL;
-        if ((uint32_t)(sl >> 32) != h)
-            continue;
-        const struct sent_entry *e = &s->ents[(uint32_t)sl - 1];
-        if (e->key_len != n)
-            continue;
-        const char *key = s->keys + e->key_off;
-        size_t j = 0;
-        while (j < n && key[j] == k[j])
-            j++;
-        if (j == n)
-            return e;
-    }
+    return sent_lookup(s, k, n, h);
 }
 
 size_t
@@ -198,6 +183,35 @@ intern(struct tocsin_sentiment *s, const char *k, size_t n)
     return e;
 }
 
+/* Make every word of the phrase k (normalised, words separated by one
+ * space) known to the table, and mark its first word.  Phrases of more
+ * than SENT_MAX_PHRASE words are left as they are (never matched). */
+static tocsin_err
+mark_phrase(struct tocsin_sentiment *s, const char *k, size_t n, int lang)
+{
+    const char *w[SENT_MAX_PHRASE + 1];
+    size_t wl[SENT_MAX_PHRASE + 1], nw = 0, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && k[i] != ' ')
+            continue;
+        if (i == start || nw == SENT_MAX_PHRASE)
+            return TOCSIN_OK; /* empty word or too many words */
+        w[nw] = k + start;
+        wl[nw++] = i - start;
+        start = i + 1;
+    }
+    if (nw < 2)
+        return TOCSIN_OK;
+    for (size_t i = 0; i < nw; i++) {
+        struct sent_entry *e = intern(s, w[i], wl[i]);
+        if (!e)
+            return TOCSIN_ENOMEM;
+        if (i == 0)
+            e->phr = (uint8_t)(e->phr | 1u << (lang + (nw == 3 ? 2 : 0)));
+    }
+    return TOCSIN_OK;
+}
+
 /* Set the valence of raw key k for lang.  Unless override, the first
  * value wins.  Also files the accent-free spelling when it is free, so
  * "genial" finds "génial".  Returns TOCSIN_ENOMEM or TOCSIN_OK. */
@@ -209,6 +223,9 @@ put_val(struct tocsin_sentiment *s, const char *k, size_t n, int lang,
     size_t nn = tocsin_sent_norm(k, n, nb, sizeof nb);
     if (nn == 0 || nn > SENT_MAX_KEY)
         return TOCSIN_OK; /* too long to ever match a token */
+    /* Phrase words first: interning moves entries. */
+    if (!emo && memchr(nb, ' ', nn) && mark_phrase(s, nb, nn, lang))
+        return TOCSIN_ENOMEM;
     struct sent_entry *e = intern(s, nb, nn);
     if (!e)
         return TOCSIN_ENOMEM;
@@ -233,6 +250,8 @@ put_val(struct tocsin_sentiment *s, const char *k, size_t n, int lang,
     }
     size_t un = tocsin_sent_unaccent(nb, nn, ub, sizeof ub);
     if (un && (un != nn || memcmp(ub, nb, nn) != 0) && un <= SENT_MAX_KEY) {
+        if (!emo && memchr(ub, ' ', un) && mark_phrase(s, ub, un, lang))
+            return TOCSIN_ENOMEM;
         struct sent_entry *u = intern(s, ub, un);
         if (!u)
             return TOCSIN_ENOMEM;
@@ -281,23 +300,29 @@ emoticon_like(const char *k, size_t n)
 #define B_DECR (-0.293)
 
 static const char *const en_incr[] = {
-    "absolutely",    "amazingly",    "awfully",       "completely",
-    "considerable",  "considerably", "decidedly",     "deeply",
-    "effing",        "enormous",     "enormously",    "entirely",
-    "especially",    "exceptional",  "exceptionally", "extreme",
-    "extremely",     "fabulously",   "flipping",      "flippin",
-    "frackin",       "fracking",     "fricking",      "frickin",
-    "frigging",      "friggin",      "fully",         "fuckin",
-    "fucking",       "fuggin",       "fugging",       "greatly",
-    "hella",         "highly",       "hugely",        "incredible",
-    "incredibly",    "intensely",    "major",         "majorly",
-    "more",          "most",         "particularly",  "purely",
-    "quite",         "really",       "remarkably",    "so",
-    "substantially", "thoroughly",   "total",         "totally",
-    "tremendous",    "tremendously", "uber",          "unbelievably",
-    "unusually",     "utter",        "utterly",       "very",
-    "sooo",          "soooo",        "super",         "mega",
-    "ultra",         "freaking",     "freakin",       NULL};
+    "absolutely",    "amazingly",    "awfully",
+    "completely",    "considerable", "considerably",
+    "decidedly",     "deeply",       "effing",
+    "enormous",      "enormously",   "entirely",
+    "especially",    "exceptional",  "exceptionally",
+    "extreme",       "extremely",    "fabulously",
+    "flipping",      "flippin",      "frackin",
+    "fracking",      "fricking",     "frickin",
+    "frigging",      "friggin",      "fully",
+    "fuckin",        "fucking",      "fuggin",
+    "fugging",       "greatly",      "hella",
+    "highly",        "hugely",       "incredible",
+    "incredibly",    "intensely",    "major",
+    "majorly",       "more",         "most",
+    "particularly",  "purely",       "quite",
+    "really",        "remarkably",   "so",
+    "substantially", "thoroughly",   "total",
+    "totally",       "tremendous",   "tremendously",
+    "uber",          "unbelievably", "unusually",
+    "utter",         "utterly",      "very",
+    "sooo",          "soooo",        "super",
+    "mega",          "ultra",        "freaking",
+    "freakin",       "pretty",       NULL};
 static const char *const en_decr[] = {
     "almost", "barely", "hardly",   "kinda",      "kindof",     "kind-of",
     "less",   "little", "marginal", "marginally", "occasional", "occasionally",
@@ -324,6 +349,15 @@ static const char *const en_stop[] = {
     "how",  "who",   "why",   "out",   "up",   "get",  "got",    "like",
     "no",   "do",    "does",  "did",   "too",  "very", "really", "than",
     "them", "there", "today", "going", NULL};
+
+/* Before "like", these make it the verb (after "I", "we", "they" ...). */
+static const char *const en_subj[] = {
+    "you",  "we",     "they",  "u",      "ya",       "people",    "do",
+    "does", "did",    "would", "i'd",    "we'd",     "you'd",     "they'd",
+    "to",   "really", "also",  "still",  "just",     "actually",  "totally",
+    "i'll", "we'll",  "gonna", "might",  "will",     "should",    "could",
+    "who",  "fans",   "kids",  "guys",   "everyone", "everybody", "she",
+    "he",   "dont",   "didnt", "doesnt", "wouldn't", "wouldnt",   NULL};
 
 static const char *const fr_incr[] = {"très",
                                       "trop",
@@ -378,7 +412,14 @@ static const char *const fr_stop[] = {
     "toi",    "lui",   "ont",    "était",       "avoir", "faire", "sans",
     "encore", "notre", "votre",  "nos",         "vos",   "où",    "là",
     "déjà",   "rien",  "jamais", "aujourd'hui", "cest",  "suis",  "es",
-    "y'a",    "ya",    "par",    NULL};
+    "y'a",    "par",   NULL};
+
+/* Frequent function words of the other Romance languages that French
+ * does not use; they count against French in language detection. */
+static const char *const romance_stop[] = {
+    "el",   "los",  "las",  "del",  "con",  "por", "para",
+    "muy",  "pero", "como", "esta", "está", "gli", "della",
+    "sono", "não",  "uma",  "os",   NULL};
 
 static tocsin_err
 put_list(struct tocsin_sentiment *s, const char *const *l, int lang,
@@ -403,10 +444,13 @@ put_builtins(struct tocsin_sentiment *s)
         (e = put_flags(s, "but", SENT_EN, SF_BUT, 0)) ||
         (e = put_flags(s, "no", SENT_EN, SF_NO, 0)) ||
         (e = put_flags(s, "least", SENT_EN, SF_LEAST, 0)) ||
+        (e = put_list(s, en_subj, SENT_EN, SF_SUBJ, 0)) ||
+        (e = put_flags(s, "like", SENT_EN, SF_LIKE, 0)) ||
         (e = put_list(s, fr_incr, SENT_FR, SF_BOOST, B_INCR)) ||
         (e = put_list(s, fr_decr, SENT_FR, SF_BOOST, B_DECR)) ||
         (e = put_list(s, fr_neg, SENT_FR, SF_NEG, 0)) ||
         (e = put_list(s, fr_stop, SENT_FR, SF_STOP, 0)) ||
+        (e = put_list(s, romance_stop, SENT_FR, SF_ROMANCE, 0)) ||
         (e = put_flags(s, "ne", SENT_FR, SF_NE, 0)) ||
         (e = put_flags(s, "n'", SENT_FR, SF_NE, 0)) ||
         (e = put_flags(s, "plus", SENT_FR, SF_NEGNE, 0)) ||
@@ -469,6 +513,105 @@ out:
     free(b);
     fclose(f);
     return rc;
+}
+
+static int
+ends_with(const char *k, size_t n, const char *suf, size_t *stem)
+{
+    size_t l = strlen(suf);
+    if (n <= l || memcmp(k + n - l, suf, l) != 0)
+        return 0;
+    *stem = n - l;
+    return 1;
+}
+
+/* File form stem+suffix with value v unless the table already has a
+ * French value for it. */
+static tocsin_err
+put_form(struct tocsin_sentiment *s, const char *k, size_t stem,
+         const char *suf, double v)
+{
+    char f[SENT_MAX_KEY + 8];
+    size_t l = strlen(suf);
+    if (stem + l > SENT_MAX_KEY)
+        return TOCSIN_OK;
+    memcpy(f, k, stem);
+    memcpy(f + stem, suf, l);
+    if (tocsin_sent_get(s, f, stem + l))
+        return TOCSIN_OK; /* a word of its own ("plus" is not "plu" + s) */
+    return put_val(s, f, stem + l, SENT_FR, v, 0, 0);
+}
+
+/*
+ * vader_FR lists mostly masculine singular adjectives and infinitives, as
+ * translated from English; tweets use every form.  File the feminine and
+ * plural forms of each French entry (and the frequent present, participle
+ * and imperfect forms of -er verbs) with the entry's value, where the
+ * lexicon has no value of its own for that spelling.
+ */
+static tocsin_err
+put_french_forms(struct tocsin_sentiment *s)
+{
+    static const char *const er_forms[] = {"e",  "es",  "ent", "é",   "ée",
+                                           "és", "ées", "ait", "ais", NULL};
+    uint32_t nents = s->nents;
+    for (uint32_t ix = 0; ix < nents; ix++) {
+        const struct sent_entry *e = &s->ents[ix];
+        if (!(e->has >> SENT_FR & 1u) || (e->derived >> SENT_FR & 1u) ||
+            e->emo || e->key_len < 3 || e->key_len > SENT_MAX_KEY)
+            continue;
+        char k[SENT_MAX_KEY + 8];
+        size_t n = e->key_len, st;
+        double v = e->val[SENT_FR];
+        memcpy(k, s->keys + e->key_off, n);
+        int plain = 1;
+        for (size_t i = 0; i < n; i++)
+            if (!((k[i] >= 'a' && k[i] <= 'z') || (unsigned char)k[i] >= 0x80))
+                plain = 0;
+        if (!plain)
+            continue;
+        const char *const *sufs;
+        const char *const *extra = NULL;
+        static const char *const s_e[] = {"e", "s", "es", NULL};
+        static const char *const s_s[] = {"s", NULL};
+        static const char *const s_eux[] = {"euse", "euses", NULL};
+        static const char *const s_if[] = {"ive", "ives", "ifs", NULL};
+        static const char *const s_al[] = {"ale", "ales", "aux", "als", NULL};
+        static const char *const s_eur[] = {"euse", "euses", "eurs", NULL};
+        static const char *const s_er[] = {"ère", "ères", "ers", NULL};
+        if (ends_with(k, n, "eux", &st)) {
+            sufs = s_eux;
+        } else if (ends_with(k, n, "if", &st)) {
+            sufs = s_if;
+        } else if (ends_with(k, n, "al", &st)) {
+            sufs = s_al;
+        } else if (ends_with(k, n, "eur", &st)) {
+            sufs = s_eur;
+        } else if (ends_with(k, n, "er", &st)) {
+            sufs = s_er;
+            extra = er_forms;
+        } else if (k[n - 1] == 'e') {
+            st = n;
+            sufs = s_s; /* triste -> tristes */
+        } else if (k[n - 1] == 't' || k[n - 1] == 'd' || k[n - 1] == 'i' ||
+                   k[n - 1] == 'u' || ends_with(k, n, "é", &st)) {
+            st = n;
+            sufs = s_e; /* excellent, laid, joli, déçu, raté */
+        } else {
+            continue;
+        }
+        for (; *sufs; sufs++) {
+            tocsin_err r = put_form(s, k, st, *sufs, v);
+            if (r)
+                return r;
+        }
+        for (; extra && *extra; extra++) {
+            tocsin_err r = put_form(s, k, st, *extra, v);
+            if (r)
+                return r;
+        }
+    }
+    return TOCSIN_OK;
 }
 
 enum lex_format { FMT_VADER, FMT_ARROW, FMT_TSV, FMT_EMOJI };
@@ -613,7 +756,8 @@ tocsin_sentiment_new(struct tocsin_sentiment **out, const char *lexdir)
         (e = load_file(s, lexdir, "en/tocsin_en_overrides.txt", FMT_TSV,
                        SENT_EN, 0)) ||
         (e = load_file(s, lexdir, "fr/tocsin_fr_overrides.txt", FMT_TSV,
-                       SENT_FR, 0)))
+                       SENT_FR, 0)) ||
+        (e = put_french_forms(s)))
         goto out;
     *out = s;
     s = NULL;

@@ -22,6 +22,8 @@
 #include "tocsin/err.h"
 #include "tocsin/log.h"
 
+struct tocsin_oncall_config;
+
 enum tocsin_receiver_type {
     TOCSIN_RECEIVER_WEBHOOK = 0,
     TOCSIN_RECEIVER_NTFY,
@@ -34,6 +36,10 @@ enum tocsin_receiver_type {
     TOCSIN_RECEIVER_MSTEAMS,
     TOCSIN_RECEIVER_GOTIFY,
     TOCSIN_RECEIVER_OPSGENIE,
+    TOCSIN_RECEIVER_EMAIL,
+    TOCSIN_RECEIVER_FCM,
+    TOCSIN_RECEIVER_APNS,
+    TOCSIN_RECEIVER_WEBPUSH,
     TOCSIN_RECEIVER_NTYPES /* not a type */
 };
 
@@ -87,6 +93,33 @@ struct tocsin_receiver_config {
     int down_after; /* failed attempts in a row that raise a ReceiverDown
                        alert through the other receivers; default 5
                        (0 in a hand-made config also means 5) */
+
+    /* email: url is smtp://host[:port] or smtps://host[:port]; user and
+     * password (SMTP AUTH) above. */
+    char *from; /* "Display Name <addr@example.com>" or "addr@..." */
+    char **to;  /* recipients (addr-specs) */
+    size_t nto;
+    int starttls; /* smtp://: require STARTTLS; default 1 */
+
+    /* fcm, apns, webpush.  device: FCM registration token / APNs device
+     * token; topic: FCM topic / APNs apns-topic (bundle id). */
+    char *key;        /* secret: the FCM service-account JSON
+                         (service_account_file), the APNs .p8 key
+                         (key_file), the VAPID private key (vapid_key_file);
+                         PEM or JSON text */
+    char *key_id;     /* apns: the key's id (JWT kid) */
+    char *team_id;    /* apns: the team id (JWT iss) */
+    char *project_id; /* fcm: default the key's project_id */
+    char *token_url;  /* fcm: OAuth2 token endpoint, default the key's
+                         token_uri */
+    char *p256dh;     /* webpush: the subscription's public key */
+    char *auth;       /* webpush: the subscription's auth secret (secret) */
+    char *subject;    /* webpush: VAPID sub, "mailto:..." or "https://..." */
+    char *sound;      /* apns: default "default" */
+    int critical;     /* apns: critical alerts as interruption-level
+                         "critical" (needs Apple's entitlement); default 0 */
+    int ttl_s;        /* apns-expiration, webpush TTL, fcm android.ttl;
+                         default 86400 */
 };
 
 struct tocsin_config {
@@ -164,6 +197,11 @@ struct tocsin_config {
         char *lexicons; /* directory of sentiment lexicons, default
                            TOCSIN_DATADIR "/lexicons" */
     } sentiment;
+
+    /* Issue 6: route, inhibit_rules, time_intervals, people, schedules,
+     * escalation_policies and oncall (config_oncall.c); NULL when none of
+     * them is given.  See oncall.h. */
+    struct tocsin_oncall_config *oncall;
 };
 
 /*

@@ -25,12 +25,31 @@
 
 struct tocsin_request {
     const char *method; /* "POST", "PUT" (static) */
-    char *url;
+    char *url;          /* http(s)://, or smtp(s):// for email */
     char *headers[TOCSIN_REQUEST_MAX_HEADERS]; /* "Name: value" lines */
     size_t nheaders;
-    char *body;
+    char *body; /* for smtp(s): the whole RFC 5322 message, CRLF lines */
     size_t body_len;
+    int http2; /* speak HTTP/2 (APNs): ALPN on https, prior knowledge on
+                  http:// (tests on loopback) */
+    /* A token request (FCM's OAuth2 exchange) that the delivery is
+     * waiting for: when it succeeds, its whole answer (up to
+     * TOCSIN_REQUEST_MAX_ANSWER bytes) goes to tocsin_receiver_absorb and
+     * the same step is built again; it does not count as the step. */
+    int aux;
+    /* The step's answer is wanted: once it succeeds, its whole answer goes
+     * to tocsin_receiver_absorb, then the delivery goes on (Pushover keeps
+     * an emergency's receipt, and reads back its acknowledgement). */
+    int absorb;
+    /* SMTP envelope (email); NULL for HTTP. */
+    char *mail_from;
+    char **rcpt;
+    size_t nrcpt;
+    char *user, *password; /* SMTP AUTH, or NULL */
+    int starttls;          /* smtp://: require STARTTLS */
 };
+
+#define TOCSIN_REQUEST_MAX_ANSWER 65536
 
 /* NULL does nothing.  Wipes the URL and headers (they may hold tokens). */
 void tocsin_request_free(struct tocsin_request *q);
@@ -65,6 +84,29 @@ tocsin_receiver_verdict(const struct tocsin_receiver_config *r, unsigned step,
                         long status, const char *resp, size_t resp_len,
                         int64_t *retry_after_ms);
 
+/*
+ * Feed the answer to request `step` of the entry (body, body_len) to its
+ * driver (q->aux or q->absorb), at wall time now_ms: FCM caches the access
+ * token; Pushover keeps an emergency's receipt, or logs whether it was
+ * acknowledged (NOTIFY-ACK).  TOCSIN_EPROTO when the answer is unusable
+ * (an aux step is retried later).
+ */
+tocsin_err tocsin_receiver_absorb(const struct tocsin_receiver_config *r,
+                                  const char *body, size_t body_len,
+                                  unsigned step, const char *resp, size_t len,
+                                  int64_t now_ms);
+
+/*
+ * Why the gateway refused for good (after a TOCSIN_VERDICT_FAIL), in words
+ * for the dead outbox and the log: "device token unregistered (APNs 410
+ * Unregistered)", "subscription gone (HTTP 410)".  Writes at most n bytes
+ * to buf; returns buf, or NULL when the driver has nothing to add to
+ * "HTTP <status>".
+ */
+const char *tocsin_receiver_reason(const struct tocsin_receiver_config *r,
+                                   long status, const char *resp,
+                                   size_t resp_len, char *buf, size_t n);
+
 /* "webhook", "ntfy", ... */
 const char *tocsin_receiver_type_name(enum tocsin_receiver_type t);
 
@@ -84,7 +126,8 @@ char *tocsin_receiver_redact(const struct tocsin_receiver_config *r,
 
 /*
  * Apprise-style URLs (ntfy://, ntfys://, pover://, gotify(s)://, slack://,
- * tgram://, discord://, mmost(s)://, pagerduty://, opsgenie://, json(s)://),
+ * tgram://, discord://, mmost(s)://, pagerduty://, opsgenie://, json(s)://,
+ * mailto(s)://),
  * parsed into the fields of a receiver.  Strings are new (free() them with
  * tocsin_apprise_fini); NULL when the URL gives none.
  */
@@ -92,6 +135,7 @@ struct tocsin_apprise {
     enum tocsin_receiver_type type;
     char *url; /* the http(s) endpoint */
     char *token, *user, *password, *topic, *chat_id, *device;
+    char *from, *to; /* mailto: the sender, recipients comma-separated */
 };
 
 /*

@@ -7,7 +7,10 @@
  * Sentiment Ranking for emoji) with VADER's rules: negation, boosters and
  * dampeners, ALL-CAPS emphasis, "!" amplification, "but"/"mais" contrast,
  * plus elongated words, hashtags, HTML entities, French elision and
- * accent-insensitive lookups.  URLs and @mentions are ignored.
+ * accent-insensitive lookups, idioms (multi-word lexicon entries),
+ * negation bounded by punctuation, "like" as a verb only, sentiment words
+ * inside names left out, French inflected forms and a per-language
+ * calibration of the negative cut.  URLs and @mentions are ignored.
  *
  * Ownership: tocsin_sentiment_new() loads every lexicon into one
  * open-addressing hash table owned by the returned object; the caller frees

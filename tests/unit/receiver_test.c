@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include "alert_fixture.h"
 #include "tocsin/engine.h"
 #include "tocsin/event.h"
 #include "tocsin/message.h"
@@ -15,40 +16,14 @@
 #include "tocsin/sign.h"
 #include "tocsin_test.h"
 
-#define FP  "5f0c1d2e3f405162"
+#define FP  TOCSIN_TEST_FP
 #define EXT "http://tocsin.example:9797"
 
 static char *
 make_body(int resolved, const char *severity)
 {
-    struct tocsin_alert_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.topic = "AirNova";
-    ev.kind = TOCSIN_ALERT_VOLUME;
-    ev.status = resolved ? TOCSIN_ALERT_RESOLVED : TOCSIN_ALERT_FIRING;
-    ev.severity = severity;
-    ev.starts_ms = 1795000000000LL;
-    ev.ends_ms = resolved ? 1795000600000LL : 0;
-    ev.window_ms = 600000;
-    ev.observed = 412;
-    ev.expected = 42;
-    ev.negatives = 290;
-    ev.scored = 408;
-    ev.negative_share = 0.711;
-    ev.negative_baseline = 0.12;
-    ev.score = 1;
-    ev.samples[0].text = "Stuck at the gate <3 hours> & no info";
-    ev.samples[0].author = "@breaking_eu";
-    ev.samples[0].url = "https://social.example/p/1";
-    ev.samples[0].id = "1";
-    ev.samples[0].followers = 140000;
-    ev.samples[0].negative = 1;
-    ev.nsamples = 1;
-    snprintf(ev.fingerprint, sizeof ev.fingerprint, FP);
-    char *body = NULL;
-    if (tocsin_event_body(&body, &ev, "oncall", EXT) != TOCSIN_OK)
-        return NULL;
-    return body;
+    return tocsin_test_alert_body(resolved, severity,
+                                  "Stuck at the gate <3 hours> & no info", EXT);
 }
 
 static struct tocsin_receiver_config
@@ -168,6 +143,7 @@ test_ntfy(void)
     CHECK_STR(jstr(j, "actions.1.label"), "Acknowledge");
     CHECK_STR(jstr(j, "actions.1.url"), EXT "/ack/" FP);
     CHECK_STR(jstr(j, "actions.1.method"), "POST");
+    CHECK_STR(jstr(j, "sequence_id"), FP);
     CHECK(strstr(jstr(j, "message"), "@breaking_eu (140k)") != NULL);
     CHECK(strlen(jstr(j, "message")) <= 4096);
     json_decref(j);
@@ -198,6 +174,8 @@ test_ntfy(void)
     CHECK_STR(jstr(j, "tags.0"), "white_check_mark");
     CHECK(strncmp(jstr(j, "title"), "Resolved: ", 10) == 0);
     CHECK(json_array_size(json_object_get(j, "actions")) == 1); /* no ack */
+    /* The same sequence id as the firing event: ntfy updates it in place. */
+    CHECK_STR(jstr(j, "sequence_id"), FP);
     json_decref(j);
     tocsin_request_free(q);
     free(body);

@@ -165,9 +165,85 @@ test_language_detection(void)
     CHECK(tocsin_sentiment_detect(S, e1, strlen(e1)) == TOCSIN_LANG_EN);
     CHECK(tocsin_sentiment_detect(S, e2, strlen(e2)) == TOCSIN_LANG_EN);
     CHECK(tocsin_sentiment_detect(S, "", 0) == TOCSIN_LANG_EN);
+    /* Spanish shares "la" and "de" with French but is not French. */
+    const char *es = "la casa de los amigos del pueblo";
+    CHECK(tocsin_sentiment_detect(S, es, strlen(es)) == TOCSIN_LANG_EN);
+    const char *ya = "ya know";
+    CHECK(tocsin_sentiment_detect(S, ya, strlen(ya)) == TOCSIN_LANG_EN);
     CHECK_NEAR(au(f1), fr(f1), 1e-12);
     CHECK_NEAR(au(e1), en(e1), 1e-12);
     CHECK(au("ce n'est pas bon du tout") < -0.05);
+}
+
+static void
+test_idioms(void)
+{
+    load();
+    /* Two- and three-word lexicon entries score as one word. */
+    CHECK(en("I can't wait for the release") > 0.05);
+    CHECK(en("who cares about the update") < -0.05);
+    CHECK_NEAR(en("holy shit it arrived today"), 0.0, 1e-9);
+    CHECK(en("this cake is to die for") > 0.05);
+    CHECK(en("it was the kiss of death for the brand") < -0.05);
+    CHECK_NEAR(en("it is kind of late"), 0.0, 1e-9);
+    /* vader_FR's own multi-word entries and ours; a phrase that holds
+     * its negator is not negated again by "ne". */
+    CHECK(fr("c'est n'importe quoi") < -0.05);
+    CHECK(fr("ce film n'est pas terrible") < -0.05);
+    CHECK(fr("ce film est pas terrible") < -0.05);
+    CHECK(fr("tant mieux pour eux") > 0.05);
+}
+
+static void
+test_scope_rules(void)
+{
+    load();
+    /* Emoji and emoticons are never negated. */
+    CHECK(en("not going today :)") > 0.05);
+    CHECK(en("never again 😡") < -0.05);
+    /* Negation stops at clause punctuation. */
+    CHECK(en("Nope, still clueless") < -0.05);
+    CHECK(en("nope still clueless") > 0.05);
+    CHECK(en("No, I love it") > 0.05);
+    CHECK(en("no love for it") < -0.05);
+    /* VADER: "never so good" is better than good. */
+    CHECK(en("it was never so good") > en("it was good"));
+    /* "pretty" boosts the next word instead of counting as "pretty". */
+    CHECK(en("the update is pretty bad") < en("the update is bad"));
+    CHECK(en("a pretty dress") > 0.05);
+}
+
+static void
+test_like_and_names(void)
+{
+    load();
+    /* "like" counts as a verb only. */
+    CHECK_NEAR(en("it looks like rain tomorrow"), 0.0, 1e-9);
+    CHECK(en("I like the new app") > 0.05);
+    CHECK(en("they like the new app") > 0.05);
+    CHECK(en("we don't like the new app") < -0.05);
+    /* A sentiment word inside a Capitalised name carries none... */
+    CHECK_NEAR(en("we saw Taylor Swift last night"), 0.0, 1e-9);
+    CHECK_NEAR(en("tickets for the Walking Dead show"), 0.0, 1e-9);
+    /* ...but counts at a sentence start, beside known words, or in a
+     * Title Case text. */
+    CHECK(en("Swift delivery today") > 0.05);
+    CHECK(en("we wish you Good Luck today") > 0.05);
+    CHECK(en("Taylor Swift Is Great") > 0.05);
+}
+
+static void
+test_french_forms(void)
+{
+    load();
+    /* Feminine and plural forms of lexicon entries. */
+    CHECK(fr("une journée excellente") > 0.05);
+    CHECK(fr("elles sont contentes") > 0.05);
+    CHECK(fr("ils détestent la nouvelle version") < -0.05);
+    /* A word of its own is not taken for a form of another one. */
+    CHECK_NEAR(fr("plus"), 0.0, 1e-9);
+    /* Texts with no signal stay at 0 after the French calibration. */
+    CHECK_NEAR(fr("le train arrive à midi"), 0.0, 1e-9);
 }
 
 static void
@@ -326,7 +402,9 @@ TOCSIN_TESTS(TOCSIN_TEST(test_basic_polarity), TOCSIN_TEST(test_negation),
              TOCSIN_TEST(test_but_mais), TOCSIN_TEST(test_emoji_emoticons),
              TOCSIN_TEST(test_tweet_features),
              TOCSIN_TEST(test_french_elision_accents),
-             TOCSIN_TEST(test_language_detection),
+             TOCSIN_TEST(test_language_detection), TOCSIN_TEST(test_idioms),
+             TOCSIN_TEST(test_scope_rules), TOCSIN_TEST(test_like_and_names),
+             TOCSIN_TEST(test_french_forms),
              TOCSIN_TEST(test_empty_and_invalid), TOCSIN_TEST(test_long_text),
              TOCSIN_TEST(test_range), TOCSIN_TEST(test_lang_parse),
              TOCSIN_TEST(test_missing_lexdir), TOCSIN_TEST(test_score_text_run),

@@ -1,0 +1,60 @@
+/*
+ * oncall_store.h: the on-call state in Redis, so that a restart (or a
+ * second instance taking over) continues where it was.
+ *
+ * Keys (prefix is redis.prefix, default "tocsin:"):
+ *   <prefix>oncall:alerts     hash fingerprint -> alert JSON (labels,
+ *                             status, escalation position, ack, history)
+ *   <prefix>oncall:silences   hash id -> silence JSON (matchers, starts,
+ *                             ends, comment, created_by)
+ *   <prefix>oncall:ack:<id>   a used ack link, expiring with the link
+ *                             (SET NX EXAT), so a link works once across
+ *                             instances
+ *
+ * An edge module: it does Redis I/O on the connection it is given
+ * (borrowed; blocking hiredis), on the thread that owns the tocsin_oncall
+ * (the daemon's main loop).  It owns only its key names.
+ */
+#ifndef TOCSIN_ONCALL_STORE_H
+#define TOCSIN_ONCALL_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+#include "tocsin/ack.h"
+#include "tocsin/err.h"
+#include "tocsin/oncall.h"
+
+struct tocsin_oncall_store;
+
+/* prefix may be NULL ("tocsin:").  *out only on success. */
+tocsin_err tocsin_oncall_store_new(struct tocsin_oncall_store **out,
+                                   const char *prefix);
+void tocsin_oncall_store_free(struct tocsin_oncall_store *st);
+
+/*
+ * Write what changed in oc since the last save (alerts changed or
+ * forgotten; the silences when touched) in one MULTI/EXEC, then clear
+ * oc's dirty marks.  TOCSIN_EIO on a connection failure or error reply
+ * (the marks stay, so the next save retries).
+ */
+tocsin_err tocsin_oncall_store_save(struct tocsin_oncall_store *st,
+                                    redisContext *c, struct tocsin_oncall *oc);
+
+/* Load every stored alert and silence into oc (at start).  A record that
+ * does not parse is skipped and counted in *skipped (may be NULL). */
+tocsin_err tocsin_oncall_store_load(struct tocsin_oncall_store *st,
+                                    redisContext *c, struct tocsin_oncall *oc,
+                                    int64_t now, size_t *skipped);
+
+/*
+ * Record a used link (claims from tocsin_oncall_use_link or
+ * tocsin_ack_verify) across instances: TOCSIN_OK the first time,
+ * TOCSIN_EINVAL when another instance used it already, TOCSIN_EIO on
+ * failure.  Call before acting on a link when several instances run.
+ */
+tocsin_err tocsin_oncall_store_ack_consume(struct tocsin_oncall_store *st,
+                                           redisContext *c,
+                                           const struct tocsin_ack_claims *cl);
+
+#endif

@@ -1,0 +1,1710 @@
+/*
+ * oncall.c: the on-call core (routing, grouping, silences, inhibition,
+ * quiet hours, escalation, acknowledgement, history).  Owns its alerts,
+ * groups, silences and ack ledger; borrows its configuration.  No I/O,
+ * time is an argument; one thread (the daemon's main loop).
+ */
+#include "tocsin/oncall.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/event.h"
+#include "tocsin/mention.h"
+
+#define MAX_ROUTES 16
+
+/* ---- configuration ---- */
+
+tocsin_err
+tocsin_oncall_config_new(struct tocsin_oncall_config **out)
+{
+    if (!out)
+        return TOCSIN_EINVAL;
+    struct tocsin_oncall_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return TOCSIN_ENOMEM;
+    c->ack_ttl_s = 86400;
+    c->silence_retention_s = 432000;
+    *out = c;
+    return TOCSIN_OK;
+}
+
+void
+tocsin_oncall_config_free(struct tocsin_oncall_config *c)
+{
+    if (!c)
+        return;
+    tocsin_route_free(c->route);
+    tocsin_inhibit_free(c->inhibit);
+    for (size_t i = 0; i < c->nschedules; i++)
+        tocsin_schedule_free(c->schedules[i]);
+    free(c->schedules);
+    for (size_t i = 0; i < c->npolicies; i++)
+        tocsin_escalation_free(c->policies[i]);
+    free(c->policies);
+    for (size_t i = 0; i < c->nintervals; i++)
+        tocsin_timeint_free(c->intervals[i]);
+    free(c->intervals);
+    for (size_t i = 0; i < c->npeople; i++) {
+        struct tocsin_person *p = &c->people[i];
+        free(p->name);
+        free(p->full_name);
+        for (size_t j = 0; j < p->nreceivers; j++)
+            free(p->receivers[j]);
+        free(p->receivers);
+    }
+    free(c->people);
+    for (size_t i = 0; i < c->nzones; i++)
+        tocsin_tz_free(c->zones[i]);
+    free(c->zones);
+    if (c->ack_secret) {
+        memset(c->ack_secret, 0, strlen(c->ack_secret));
+        free(c->ack_secret);
+    }
+    free(c);
+}
+
+tocsin_err
+tocsin_oncall_config_zone(struct tocsin_oncall_config *c, const char *name,
+                          const struct tocsin_tz **out)
+{
+    if (!c || !name || !out)
+        return TOCSIN_EINVAL;
+    for (size_t i = 0; i < c->nzones; i++)
+        if (strcmp(tocsin_tz_name(c->zones[i]), name) == 0) {
+            *out = c->zones[i];
+            return TOCSIN_OK;
+        }
+    struct tocsin_tz *tz = NULL;
+    tocsin_err rc = tocsin_tz_load(&tz, name);
+    if (rc != TOCSIN_OK)
+        return rc;
+    struct tocsin_tz **v = realloc(c->zones, (c->nzones + 1) * sizeof *v);
+    if (!v) {
+        tocsin_tz_free(tz);
+        return TOCSIN_ENOMEM;
+    }
+    c->zones = v;
+    v[c->nzones++] = tz;
+    *out = tz;
+    return TOCSIN_OK;
+}
+
+const struct tocsin_timeint *
+tocsin_oncall_config_interval(const struct tocsin_oncall_config *c,
+                              const char *name)
+{
+    for (size_t i = 0; c && name && i < c->nintervals; i++)
+        if (strcmp(tocsin_timeint_name(c->intervals[i]), name) == 0)
+            return c->intervals[i];
+    return NULL;
+}
+
+const struct tocsin_schedule *
+tocsin_oncall_config_schedule(const struct tocsin_oncall_config *c,
+                              const char *name)
+{
+    for (size_t i = 0; c && name && i < c->nschedules; i++)
+        if (strcmp(tocsin_schedule_name(c->schedules[i]), name) == 0)
+            return c->schedules[i];
+    return NULL;
+}
+
+const struct tocsin_escalation *
+tocsin_oncall_config_policy(const struct tocsin_oncall_config *c,
+                            const char *name)
+{
+    for (size_t i = 0; c && name && i < c->npolicies; i++)
+        if (strcmp(tocsin_escalation_name(c->policies[i]), name) == 0)
+            return c->policies[i];
+    return NULL;
+}
+
+const struct tocsin_person *
+tocsin_oncall_config_person(const struct tocsin_oncall_config *c,
+                            const char *name)
+{
+    for (size_t i = 0; c && name && i < c->npeople; i++)
+        if (strcmp(c->people[i].name, name) == 0)
+            return &c->people[i];
+    return NULL;
+}
+
+/* ---- notes ---- */
+
+void
+tocsin_notes_clear(struct tocsin_notes *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++) {
+        free(n->v[i].receiver);
+        free(n->v[i].user);
+        free(n->v[i].fingerprint);
+        free(n->v[i].group_key);
+        free(n->v[i].text);
+    }
+    free(n->v);
+    memset(n, 0, sizeof *n);
+}
+
+const char *
+tocsin_note_kind_name(enum tocsin_note_kind k)
+{
+    static const char *const names[] = {"firing", "repeat", "escalation", "ack",
+                                        "resolved"};
+    return (unsigned)k < 5 ? names[k] : "?";
+}
+
+/* ---- state ---- */
+
+struct hist {
+    int64_t at;
+    char *text;
+};
+
+struct alert {
+    char *fp;
+    char **ln, **lv;
+    struct tocsin_label *lab;
+    size_t nl;
+    char *summary;
+    char *alert_json; /* the engine's webhook alert object, or NULL */
+    int firing;
+    int64_t starts, ends;
+    char *policy; /* escalation policy in use, or NULL */
+    struct tocsin_esc_state esc;
+    int acked;
+    int64_t acked_at;
+    char *acked_by;
+    char **notified; /* receivers told about it */
+    size_t nnotified;
+    struct hist *hist;
+    size_t nhist;
+    unsigned logged; /* LOG_* bits: blocked reasons already in history */
+};
+
+#define LOG_SILENCED  1u
+#define LOG_INHIBITED 2u
+#define LOG_HELD      4u
+
+struct member {
+    struct alert *a;
+    int sent;
+};
+
+struct group {
+    char *key;
+    const struct tocsin_route *route;
+    struct member *m;
+    size_t nm;
+    int dirty, flushed;
+    int64_t next_flush, last_flush;
+};
+
+struct tocsin_oncall {
+    const struct tocsin_oncall_config *cfg;
+    struct alert **alerts;
+    size_t nalerts;
+    struct group **groups;
+    size_t ngroups;
+    struct tocsin_silences *silences;
+    struct tocsin_ack_ledger *ledger;
+    char **dirty;
+    size_t ndirty;
+    int silences_dirty;
+    int oom;
+};
+
+static char *
+xstrdup(struct tocsin_oncall *oc, const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        oc->oom = 1;
+    return d;
+}
+
+static void
+labels_clear(struct alert *a)
+{
+    for (size_t i = 0; i < a->nl; i++) {
+        free(a->ln[i]);
+        free(a->lv[i]);
+    }
+    free(a->ln);
+    free(a->lv);
+    free(a->lab);
+    a->ln = a->lv = NULL;
+    a->lab = NULL;
+    a->nl = 0;
+}
+
+static void
+alert_free(struct alert *a)
+{
+    if (!a)
+        return;
+    free(a->fp);
+    labels_clear(a);
+    free(a->summary);
+    free(a->alert_json);
+    free(a->policy);
+    free(a->acked_by);
+    for (size_t i = 0; i < a->nnotified; i++)
+        free(a->notified[i]);
+    free(a->notified);
+    for (size_t i = 0; i < a->nhist; i++)
+        free(a->hist[i].text);
+    free(a->hist);
+    free(a);
+}
+
+static void
+group_free(struct group *g)
+{
+    if (!g)
+        return;
+    free(g->key);
+    free(g->m);
+    free(g);
+}
+
+tocsin_err
+tocsin_oncall_new(struct tocsin_oncall **out,
+                  const struct tocsin_oncall_config *cfg)
+{
+    if (!out || !cfg)
+        return TOCSIN_EINVAL;
+    struct tocsin_oncall *oc = calloc(1, sizeof *oc);
+    if (!oc)
+        return TOCSIN_ENOMEM;
+    oc->cfg = cfg;
+    if (tocsin_silences_new(&oc->silences) != TOCSIN_OK ||
+        tocsin_ack_ledger_new(&oc->ledger) != TOCSIN_OK) {
+        tocsin_oncall_free(oc);
+        return TOCSIN_ENOMEM;
+    }
+    *out = oc;
+    return TOCSIN_OK;
+}
+
+void
+tocsin_oncall_free(struct tocsin_oncall *oc)
+{
+    if (!oc)
+        return;
+    for (size_t i = 0; i < oc->nalerts; i++)
+        alert_free(oc->alerts[i]);
+    free(oc->alerts);
+    for (size_t i = 0; i < oc->ngroups; i++)
+        group_free(oc->groups[i]);
+    free(oc->groups);
+    for (size_t i = 0; i < oc->ndirty; i++)
+        free(oc->dirty[i]);
+    free(oc->dirty);
+    tocsin_silences_free(oc->silences);
+    tocsin_ack_ledger_free(oc->ledger);
+    free(oc);
+}
+
+static void
+mark_dirty(struct tocsin_oncall *oc, const char *fp)
+{
+    for (size_t i = 0; i < oc->ndirty; i++)
+        if (strcmp(oc->dirty[i], fp) == 0)
+            return;
+    char **v = realloc(oc->dirty, (oc->ndirty + 1) * sizeof *v);
+    if (!v) {
+        oc->oom = 1;
+        return;
+    }
+    oc->dirty = v;
+    if ((v[oc->ndirty] = xstrdup(oc, fp)))
+        oc->ndirty++;
+}
+
+static struct alert *
+find_alert(const struct tocsin_oncall *oc, const char *fp)
+{
+    for (size_t i = 0; i < oc->nalerts; i++)
+        if (strcmp(oc->alerts[i]->fp, fp) == 0)
+            return oc->alerts[i];
+    return NULL;
+}
+
+static void hist_add(struct tocsin_oncall *oc, struct alert *a, int64_t at,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+hist_add(struct tocsin_oncall *oc, struct alert *a, int64_t at, const char *fmt,
+         ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    struct hist *h = realloc(a->hist, (a->nhist + 1) * sizeof *h);
+    if (!h) {
+        oc->oom = 1;
+        return;
+    }
+    a->hist = h;
+    h[a->nhist].at = at;
+    if ((h[a->nhist].text = xstrdup(oc, buf)))
+        a->nhist++;
+    mark_dirty(oc, a->fp);
+}
+
+static struct tocsin_labelset
+labels_of(const struct alert *a)
+{
+    struct tocsin_labelset ls = {a->lab, a->nl};
+    return ls;
+}
+
+static int
+set_labels(struct alert *a, const struct tocsin_labelset *ls)
+{
+    a->ln = calloc(ls->n ? ls->n : 1, sizeof *a->ln);
+    a->lv = calloc(ls->n ? ls->n : 1, sizeof *a->lv);
+    a->lab = calloc(ls->n ? ls->n : 1, sizeof *a->lab);
+    if (!a->ln || !a->lv || !a->lab)
+        return -1;
+    for (size_t i = 0; i < ls->n; i++) {
+        a->ln[i] = strdup(ls->v[i].name ? ls->v[i].name : "");
+        a->lv[i] = strdup(ls->v[i].value ? ls->v[i].value : "");
+        a->nl = i + 1;
+        if (!a->ln[i] || !a->lv[i])
+            return -1;
+        a->lab[i].name = a->ln[i];
+        a->lab[i].value = a->lv[i];
+    }
+    return 0;
+}
+
+static void
+local_hhmm(const struct tocsin_oncall *oc, int64_t t, char *buf, size_t n,
+           int with_date)
+{
+    struct tocsin_civil c;
+    tocsin_tz_civil(oc->cfg->tz, t, &c);
+    if (with_date)
+        snprintf(buf, n, "%04d-%02d-%02d %02d:%02d", c.year, c.month, c.mday,
+                 c.hour, c.min);
+    else
+        snprintf(buf, n, "%02d:%02d", c.hour, c.min);
+}
+
+static const char *
+display_name(const struct tocsin_oncall *oc, const char *who)
+{
+    const struct tocsin_person *p = tocsin_oncall_config_person(oc->cfg, who);
+    return p && p->full_name ? p->full_name : who;
+}
+
+/* ---- notes out ---- */
+
+static void
+add_note(struct tocsin_oncall *oc, struct tocsin_notes *out,
+         enum tocsin_note_kind kind, const char *receiver, const char *user,
+         const struct alert *a, const char *gkey, const char *text, int step,
+         int round, int64_t now)
+{
+    if (!out)
+        return;
+    for (size_t i = 0; i < out->n; i++) /* one per receiver and change */
+        if (out->v[i].kind == kind &&
+            strcmp(out->v[i].receiver, receiver) == 0 &&
+            strcmp(out->v[i].fingerprint, a->fp) == 0 &&
+            out->v[i].step == step && out->v[i].round == round)
+            return;
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 8;
+        struct tocsin_note *v = realloc(out->v, cap * sizeof *v);
+        if (!v) {
+            oc->oom = 1;
+            return;
+        }
+        out->v = v;
+        out->cap = cap;
+    }
+    struct tocsin_note *n = &out->v[out->n++];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->receiver = xstrdup(oc, receiver);
+    n->user = user ? xstrdup(oc, user) : NULL;
+    n->fingerprint = xstrdup(oc, a->fp);
+    n->group_key = xstrdup(oc, gkey ? gkey : "");
+    n->text = xstrdup(oc, text);
+    n->step = step;
+    n->round = round;
+    n->at = now;
+}
+
+static void
+remember_notified(struct tocsin_oncall *oc, struct alert *a, const char *rcv)
+{
+    for (size_t i = 0; i < a->nnotified; i++)
+        if (strcmp(a->notified[i], rcv) == 0)
+            return;
+    char **v = realloc(a->notified, (a->nnotified + 1) * sizeof *v);
+    if (!v) {
+        oc->oom = 1;
+        return;
+    }
+    a->notified = v;
+    if ((v[a->nnotified] = xstrdup(oc, rcv)))
+        a->nnotified++;
+}
+
+/* Send to one target; returns how many receivers it reached. */
+static int
+send_target(struct tocsin_oncall *oc, struct tocsin_notes *out,
+            enum tocsin_note_kind kind, const char *target, struct alert *a,
+            const char *gkey, const char *text, int step, int round,
+            int64_t now, const char *what)
+{
+    const char *user = NULL;
+    const struct tocsin_person *p = NULL;
+    if (strncmp(target, "schedule:", 9) == 0) {
+        const struct tocsin_schedule *s =
+            tocsin_oncall_config_schedule(oc->cfg, target + 9);
+        user = s ? tocsin_schedule_oncall(s, now) : NULL;
+        if (!user) {
+            hist_add(oc, a, now, "%s: nobody on call in schedule %s", what,
+                     target + 9);
+            return 0;
+        }
+        p = tocsin_oncall_config_person(oc->cfg, user);
+    } else if (strncmp(target, "user:", 5) == 0) {
+        user = target + 5;
+        p = tocsin_oncall_config_person(oc->cfg, user);
+    } else {
+        const char *r =
+            strncmp(target, "receiver:", 9) == 0 ? target + 9 : target;
+        add_note(oc, out, kind, r, NULL, a, gkey, text, step, round, now);
+        remember_notified(oc, a, r);
+        hist_add(oc, a, now, "%s: sent to %s", what, r);
+        return 1;
+    }
+    if (!p || p->nreceivers == 0) {
+        hist_add(oc, a, now, "%s: %s has no receivers", what, user);
+        return 0;
+    }
+    for (size_t i = 0; i < p->nreceivers; i++) {
+        add_note(oc, out, kind, p->receivers[i], user, a, gkey, text, step,
+                 round, now);
+        remember_notified(oc, a, p->receivers[i]);
+    }
+    hist_add(oc, a, now, "%s: sent to %s via %s%s", what, user, p->receivers[0],
+             p->nreceivers > 1 ? " and others" : "");
+    return (int)p->nreceivers;
+}
+
+/* ---- grouping ---- */
+
+static char *
+group_key(struct tocsin_oncall *oc, const struct tocsin_route *r,
+          const struct alert *a)
+{
+    size_t n;
+    const char *const *gb = tocsin_route_group_by(r, &n);
+    struct tocsin_labelset ls = labels_of(a);
+    size_t len = strlen(tocsin_route_id(r)) + 4;
+    int all = n == 1 && strcmp(gb[0], "...") == 0;
+    size_t cnt = all ? a->nl : n;
+    for (size_t i = 0; i < cnt; i++) {
+        const char *k = all ? a->ln[i] : gb[i];
+        len += strlen(k) + strlen(tocsin_labels_get(&ls, k)) + 6;
+    }
+    char *key = malloc(len);
+    if (!key) {
+        oc->oom = 1;
+        return NULL;
+    }
+    size_t o = (size_t)snprintf(key, len, "%s:{", tocsin_route_id(r));
+    for (size_t i = 0; i < cnt; i++) {
+        const char *k = all ? a->ln[i] : gb[i];
+        o += (size_t)snprintf(key + o, len - o, "%s%s=\"%s\"", i ? "," : "", k,
+                              tocsin_labels_get(&ls, k));
+    }
+    snprintf(key + o, len - o, "}");
+    return key;
+}
+
+static struct group *
+join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
+           struct alert *a, int64_t now, int sent)
+{
+    char *key = group_key(oc, r, a);
+    if (!key)
+        return NULL;
+    struct group *g = NULL;
+    for (size_t i = 0; i < oc->ngroups && !g; i++)
+        if (strcmp(oc->groups[i]->key, key) == 0)
+            g = oc->groups[i];
+    if (!g) {
+        struct group **v = realloc(oc->groups, (oc->ngroups + 1) * sizeof *v);
+        g = calloc(1, sizeof *g);
+        if (v)
+            oc->groups = v;
+        if (!v || !g) {
+            free(g);
+            free(key);
+            oc->oom = 1;
+            return NULL;
+        }
+        oc->groups = v;
+        v[oc->ngroups++] = g;
+        g->key = key;
+        g->route = r;
+        g->next_flush = now + tocsin_route_group_wait(r);
+        if (sent) { /* restored: as if flushed now */
+            g->flushed = 1;
+            g->last_flush = now;
+        }
+    } else {
+        free(key);
+    }
+    for (size_t i = 0; i < g->nm; i++)
+        if (g->m[i].a == a) {
+            if (!sent && !g->m[i].sent)
+                g->dirty = 1;
+            return g;
+        }
+    struct member *m = realloc(g->m, (g->nm + 1) * sizeof *m);
+    if (!m) {
+        oc->oom = 1;
+        return g;
+    }
+    g->m = m;
+    m[g->nm++] = (struct member){a, sent};
+    if (!sent) {
+        if (g->flushed) {
+            int64_t t = g->last_flush + tocsin_route_group_interval(r);
+            g->next_flush = t > now ? t : now;
+        }
+        g->dirty = 1;
+    }
+    return g;
+}
+
+/* Take a out of every group, except those of the nkeep routes keep. */
+static void
+leave_groups_but(struct tocsin_oncall *oc, const struct alert *a,
+                 const struct tocsin_route *const *keep, size_t nkeep)
+{
+    for (size_t i = 0; i < oc->ngroups; i++) {
+        struct group *g = oc->groups[i];
+        size_t j = 0, k;
+        for (k = 0; k < nkeep; k++)
+            if (keep[k] == g->route)
+                break;
+        if (k < nkeep)
+            continue;
+        for (size_t m = 0; m < g->nm; m++)
+            if (g->m[m].a != a)
+                g->m[j++] = g->m[m];
+        g->nm = j;
+    }
+    size_t j = 0; /* drop empty groups */
+    for (size_t i = 0; i < oc->ngroups; i++) {
+        if (oc->groups[i]->nm == 0)
+            group_free(oc->groups[i]);
+        else
+            oc->groups[j++] = oc->groups[i];
+    }
+    oc->ngroups = j;
+}
+
+static void
+leave_groups(struct tocsin_oncall *oc, const struct alert *a)
+{
+    leave_groups_but(oc, a, NULL, 0);
+}
+
+/* ---- blocking: silences, inhibition, quiet hours ---- */
+
+static int
+inhibited(const struct tocsin_oncall *oc, const struct alert *a)
+{
+    if (!oc->cfg->inhibit)
+        return 0;
+    const struct tocsin_labelset *firing[256];
+    struct tocsin_labelset sets[256];
+    size_t n = 0;
+    for (size_t i = 0; i < oc->nalerts && n < 256; i++) {
+        const struct alert *b = oc->alerts[i];
+        if (!b->firing || b == a)
+            continue;
+        sets[n] = labels_of(b);
+        firing[n] = &sets[n];
+        n++;
+    }
+    struct tocsin_labelset t = labels_of(a);
+    return tocsin_inhibit_check(oc->cfg->inhibit, &t, firing, n) >= 0;
+}
+
+/* 1 when a must not be notified now (and notes why in its history);
+ * *until is when to look again. */
+static int
+blocked(struct tocsin_oncall *oc, struct alert *a, const struct tocsin_route *r,
+        int64_t now, int64_t *until)
+{
+    *until = now - now % 60 + 60; /* intervals have minute edges */
+    struct tocsin_labelset ls = labels_of(a);
+    const struct tocsin_silence *s =
+        tocsin_silences_match(oc->silences, &ls, now);
+    if (s) {
+        if (!(a->logged & LOG_SILENCED))
+            hist_add(oc, a, now, "silenced by %s (%s, by %s)", s->id,
+                     s->comment, s->created_by);
+        a->logged |= LOG_SILENCED;
+        *until = s->ends;
+        return 1;
+    }
+    if (inhibited(oc, a)) {
+        if (!(a->logged & LOG_INHIBITED))
+            hist_add(oc, a, now, "inhibited");
+        a->logged |= LOG_INHIBITED;
+        return 1;
+    }
+    const char *why = NULL;
+    if (r &&
+        tocsin_route_held(r, tocsin_labels_get(&ls, "severity"), now, &why)) {
+        if (!(a->logged & LOG_HELD))
+            hist_add(oc, a, now, "held back by quiet hours (%s)", why);
+        a->logged |= LOG_HELD;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- events ---- */
+
+static const struct tocsin_escalation *
+policy_of(const struct tocsin_oncall *oc, const struct alert *a)
+{
+    return a->policy ? tocsin_oncall_config_policy(oc->cfg, a->policy) : NULL;
+}
+
+static void
+announce(struct tocsin_oncall *oc, struct tocsin_notes *out,
+         enum tocsin_note_kind kind, struct alert *a, const char *text,
+         int64_t now)
+{
+    size_t n = 0;
+    const char *const *t = tocsin_escalation_announce(policy_of(oc, a), &n);
+    for (size_t i = 0; i < n; i++)
+        send_target(oc, out, kind, t[i], a, NULL, text, -1, -1, now,
+                    kind == TOCSIN_NOTE_ACK ? "announced" : "resolution");
+    /* whoever was notified is told too (copy: send_target may grow it) */
+    size_t nn = a->nnotified;
+    for (size_t i = 0; i < nn && i < a->nnotified; i++) {
+        char *r = strdup(a->notified[i]);
+        if (!r) {
+            oc->oom = 1;
+            return;
+        }
+        add_note(oc, out, kind, r, NULL, a, NULL, text, -1, -1, now);
+        free(r);
+    }
+}
+
+static void
+end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
+          int64_t now, struct tocsin_notes *out)
+{
+    a->firing = 0;
+    a->ends = now;
+    tocsin_esc_resolve(&a->esc);
+    leave_groups(oc, a);
+    for (size_t i = 0; i < oc->ngroups; i++)
+        if (oc->groups[i]->dirty && oc->groups[i]->next_flush > now)
+            oc->groups[i]->next_flush = now;
+    char text[640];
+    if (who) {
+        hist_add(oc, a, now, "resolved by %s", display_name(oc, who));
+        snprintf(text, sizeof text, "%s: resolved by %s", a->summary,
+                 display_name(oc, who));
+    } else {
+        hist_add(oc, a, now, "resolved");
+        snprintf(text, sizeof text, "%s: resolved", a->summary);
+    }
+    announce(oc, out, TOCSIN_NOTE_RESOLVED, a, text, now);
+    mark_dirty(oc, a->fp);
+}
+
+static int
+same_labels(const struct alert *a, const struct tocsin_labelset *ls)
+{
+    struct tocsin_labelset mine = labels_of(a);
+    if (ls->n != a->nl)
+        return 0;
+    for (size_t i = 0; i < ls->n; i++)
+        if (strcmp(tocsin_labels_get(&mine, ls->v[i].name),
+                   ls->v[i].value ? ls->v[i].value : "") != 0)
+            return 0;
+    return 1;
+}
+
+/* A firing alert's labels changed (a warning became critical): take the
+ * new labels and join the routes they lead to; a new route notifies (a
+ * critical one even in quiet hours). */
+static void
+relabel(struct tocsin_oncall *oc, struct alert *a,
+        const struct tocsin_labelset *ls, int64_t now)
+{
+    struct alert tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (set_labels(&tmp, ls)) {
+        oc->oom = 1;
+        labels_clear(&tmp);
+    } else {
+        labels_clear(a);
+        a->ln = tmp.ln;
+        a->lv = tmp.lv;
+        a->lab = tmp.lab;
+        a->nl = tmp.nl;
+    }
+    a->logged = 0;
+    hist_add(oc, a, now, "now %s", tocsin_labels_get(ls, "severity"));
+    const struct tocsin_route *r[MAX_ROUTES];
+    size_t n = tocsin_route_match(oc->cfg->route, ls, r, MAX_ROUTES);
+    if (n > MAX_ROUTES)
+        n = MAX_ROUTES;
+    leave_groups_but(oc, a, r, n);
+    for (size_t i = 0; i < n; i++)
+        join_group(oc, r[i], a, now, 0);
+}
+
+tocsin_err
+tocsin_oncall_on_alert(struct tocsin_oncall *oc, const char *fingerprint,
+                       const struct tocsin_labelset *labels, int firing,
+                       const char *summary, int64_t now,
+                       struct tocsin_notes *out)
+{
+    if (!oc || !fingerprint || !*fingerprint || !labels)
+        return TOCSIN_EINVAL;
+    struct alert *a = find_alert(oc, fingerprint);
+    if (!firing) {
+        if (a && a->firing)
+            end_alert(oc, a, NULL, now, out);
+        return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+    }
+    if (a && a->firing) { /* an update: keep its state */
+        if (summary) {
+            char *s = xstrdup(oc, summary);
+            if (s) {
+                free(a->summary);
+                a->summary = s;
+            }
+        }
+        if (!same_labels(a, labels))
+            relabel(oc, a, labels, now);
+        return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+    }
+    if (a) { /* fired again after resolving: a new episode */
+        for (size_t i = 0; i < oc->nalerts; i++)
+            if (oc->alerts[i] == a) {
+                oc->alerts[i] = oc->alerts[--oc->nalerts];
+                break;
+            }
+        alert_free(a);
+    }
+    struct alert **v = realloc(oc->alerts, (oc->nalerts + 1) * sizeof *v);
+    if (!v)
+        return TOCSIN_ENOMEM;
+    oc->alerts = v;
+    a = calloc(1, sizeof *a);
+    if (!a)
+        return TOCSIN_ENOMEM;
+    a->fp = strdup(fingerprint);
+    a->summary = strdup(summary ? summary : tocsin_labels_get(labels, "topic"));
+    if (!a->fp || !a->summary || set_labels(a, labels)) {
+        alert_free(a);
+        return TOCSIN_ENOMEM;
+    }
+    a->firing = 1;
+    a->starts = now;
+    a->esc.step = -1;
+    v[oc->nalerts++] = a;
+    hist_add(oc, a, now, "firing: %s", a->summary);
+    const struct tocsin_route *r[MAX_ROUTES];
+    size_t n = tocsin_route_match(oc->cfg->route, labels, r, MAX_ROUTES);
+    if (n > MAX_ROUTES)
+        n = MAX_ROUTES;
+    if (n == 0)
+        hist_add(oc, a, now, "no route");
+    for (size_t i = 0; i < n; i++)
+        join_group(oc, r[i], a, now, 0);
+    return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+}
+
+tocsin_err
+tocsin_oncall_on_event(struct tocsin_oncall *oc,
+                       const struct tocsin_alert_event *ev, int64_t now,
+                       struct tocsin_notes *out)
+{
+    if (!oc || !ev)
+        return TOCSIN_EINVAL;
+    char summary[512];
+    tocsin_event_summary(ev, summary, sizeof summary);
+    struct tocsin_label l[] = {
+        {"alertname", tocsin_alertname(ev->kind)},
+        {"topic", ev->topic},
+        {"kind", ev->kind == TOCSIN_ALERT_VOLUME ? "volume" : "negativity"},
+        {"severity", ev->severity}};
+    struct tocsin_labelset ls = {l, 4};
+    tocsin_err rc = tocsin_oncall_on_alert(oc, ev->fingerprint, &ls,
+                                           ev->status == TOCSIN_ALERT_FIRING,
+                                           summary, now, out);
+    struct alert *a = find_alert(oc, ev->fingerprint);
+    if (rc != TOCSIN_OK || !a)
+        return rc;
+    /* Keep the evidence for the notifications' bodies. */
+    char *body = NULL;
+    if (tocsin_event_body(&body, ev, "", "") != TOCSIN_OK)
+        return TOCSIN_ENOMEM;
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    char *txt = json_dumps(json_array_get(json_object_get(o, "alerts"), 0),
+                           JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    if (!txt)
+        return TOCSIN_ENOMEM;
+    free(a->alert_json);
+    a->alert_json = txt;
+    mark_dirty(oc, a->fp);
+    return TOCSIN_OK;
+}
+
+/* ---- time ---- */
+
+static void
+flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
+      struct tocsin_notes *out)
+{
+    const char *policy = tocsin_route_escalation(g->route);
+    const char *rcv = tocsin_route_receiver(g->route);
+    int pending = 0;
+    int64_t recheck = INT64_MAX, until;
+    for (size_t i = 0; i < g->nm; i++) {
+        struct member *m = &g->m[i];
+        struct alert *a = m->a;
+        if (m->sent || !a->firing || a->acked)
+            continue;
+        if (blocked(oc, a, g->route, now, &until)) {
+            pending = 1;
+            if (until < recheck)
+                recheck = until;
+            continue;
+        }
+        m->sent = 1;
+        if (policy && tocsin_oncall_config_policy(oc->cfg, policy)) {
+            if (a->esc.status == TOCSIN_ESC_IDLE) {
+                char *p = xstrdup(oc, policy);
+                free(a->policy);
+                a->policy = p;
+                tocsin_esc_start(&a->esc, now);
+                hist_add(oc, a, now, "escalation %s started", policy);
+            }
+        } else if (rcv) {
+            send_target(oc, out, TOCSIN_NOTE_FIRING, rcv, a, g->key, a->summary,
+                        -1, -1, now, "notified");
+        } else {
+            hist_add(oc, a, now, "route %s has no receiver",
+                     tocsin_route_id(g->route));
+        }
+    }
+    g->flushed = 1;
+    g->last_flush = now;
+    g->dirty = pending;
+    g->next_flush = pending ? recheck : now;
+}
+
+static void
+repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
+       struct tocsin_notes *out)
+{
+    const char *rcv = tocsin_route_receiver(g->route);
+    g->last_flush = now;
+    if (tocsin_route_escalation(g->route) || !rcv)
+        return;
+    for (size_t i = 0; i < g->nm; i++) {
+        struct alert *a = g->m[i].a;
+        int64_t until;
+        if (!g->m[i].sent || !a->firing || a->acked ||
+            blocked(oc, a, g->route, now, &until))
+            continue;
+        send_target(oc, out, TOCSIN_NOTE_REPEAT, rcv, a, g->key, a->summary, -1,
+                    -1, now, "repeated");
+    }
+}
+
+static void
+escalate(struct tocsin_oncall *oc, struct alert *a, int64_t now,
+         struct tocsin_notes *out)
+{
+    const struct tocsin_escalation *p = policy_of(oc, a);
+    if (!p || a->esc.status != TOCSIN_ESC_RUNNING || now < a->esc.next_at)
+        return;
+    struct tocsin_labelset ls = labels_of(a);
+    if (tocsin_silences_match(oc->silences, &ls, now) || inhibited(oc, a))
+        return; /* paused; the steps stay due */
+    int step, round;
+    while (tocsin_esc_advance(p, &a->esc, now, &step, &round)) {
+        size_t nt;
+        const char *const *t =
+            tocsin_escalation_step(p, (size_t)step, &nt, NULL);
+        char what[96], text[640];
+        snprintf(what, sizeof what, "escalation step %d/%zu (round %d)",
+                 step + 1, tocsin_escalation_nsteps(p), round + 1);
+        snprintf(text, sizeof text, "%s (%s)", a->summary, what);
+        for (size_t i = 0; i < nt; i++)
+            send_target(oc, out, TOCSIN_NOTE_ESCALATION, t[i], a, NULL, text,
+                        step, round, now, what);
+    }
+    if (a->esc.status == TOCSIN_ESC_EXHAUSTED)
+        hist_add(oc, a, now, "escalation %s exhausted without an ack",
+                 a->policy);
+    mark_dirty(oc, a->fp);
+}
+
+tocsin_err
+tocsin_oncall_tick(struct tocsin_oncall *oc, int64_t now,
+                   struct tocsin_notes *out)
+{
+    if (!oc)
+        return TOCSIN_EINVAL;
+    for (size_t i = 0; i < oc->ngroups; i++) {
+        struct group *g = oc->groups[i];
+        if (g->dirty && now >= g->next_flush)
+            flush(oc, g, now, out);
+        else if (g->flushed && !g->dirty &&
+                 now >= g->last_flush + tocsin_route_repeat_interval(g->route))
+            repeat(oc, g, now, out);
+    }
+    for (size_t i = 0; i < oc->nalerts; i++)
+        if (oc->alerts[i]->firing)
+            escalate(oc, oc->alerts[i], now, out);
+    return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+}
+
+int64_t
+tocsin_oncall_next_due(const struct tocsin_oncall *oc)
+{
+    int64_t t = INT64_MAX;
+    for (size_t i = 0; oc && i < oc->ngroups; i++) {
+        const struct group *g = oc->groups[i];
+        int64_t d = g->dirty ? g->next_flush
+                    : g->flushed
+                        ? g->last_flush + tocsin_route_repeat_interval(g->route)
+                        : INT64_MAX;
+        if (d < t)
+            t = d;
+    }
+    for (size_t i = 0; oc && i < oc->nalerts; i++) {
+        const struct alert *a = oc->alerts[i];
+        if (a->firing && a->esc.status == TOCSIN_ESC_RUNNING &&
+            a->esc.next_at < t)
+            t = a->esc.next_at;
+    }
+    return t;
+}
+
+/* ---- acknowledge, resolve ---- */
+
+tocsin_err
+tocsin_oncall_ack(struct tocsin_oncall *oc, const char *fingerprint,
+                  const char *who, int64_t now, struct tocsin_notes *out)
+{
+    if (!oc || !fingerprint || !who || !*who)
+        return TOCSIN_EINVAL;
+    struct alert *a = find_alert(oc, fingerprint);
+    if (!a || !a->firing)
+        return TOCSIN_ENOENT;
+    if (a->acked)
+        return TOCSIN_EINVAL;
+    char *by = xstrdup(oc, who);
+    if (!by)
+        return TOCSIN_ENOMEM;
+    a->acked = 1;
+    a->acked_at = now;
+    a->acked_by = by;
+    tocsin_esc_ack(&a->esc, who, now);
+    char hhmm[32], text[640];
+    local_hhmm(oc, now, hhmm, sizeof hhmm, 0);
+    hist_add(oc, a, now, "acknowledged by %s at %s", display_name(oc, who),
+             hhmm);
+    snprintf(text, sizeof text, "%s: acknowledged by %s at %s", a->summary,
+             display_name(oc, who), hhmm);
+    announce(oc, out, TOCSIN_NOTE_ACK, a, text, now);
+    mark_dirty(oc, a->fp);
+    return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+}
+
+tocsin_err
+tocsin_oncall_resolve(struct tocsin_oncall *oc, const char *fingerprint,
+                      const char *who, int64_t now, struct tocsin_notes *out)
+{
+    if (!oc || !fingerprint)
+        return TOCSIN_EINVAL;
+    struct alert *a = find_alert(oc, fingerprint);
+    if (!a || !a->firing)
+        return TOCSIN_ENOENT;
+    end_alert(oc, a, who && *who ? who : "someone", now, out);
+    return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+}
+
+tocsin_err
+tocsin_oncall_ack_link(const struct tocsin_oncall *oc, const char *fingerprint,
+                       const char *action, const char *who, int64_t now,
+                       char *out, size_t outlen)
+{
+    if (!oc || !fingerprint || !action)
+        return TOCSIN_EINVAL;
+    if (!oc->cfg->ack_secret)
+        return TOCSIN_ENOENT;
+    return tocsin_ack_sign(oc->cfg->ack_secret, fingerprint, action,
+                           now + oc->cfg->ack_ttl_s, who ? who : "", out,
+                           outlen);
+}
+
+tocsin_err
+tocsin_oncall_use_link(struct tocsin_oncall *oc, const char *token, int64_t now,
+                       struct tocsin_notes *out,
+                       struct tocsin_ack_claims *claims,
+                       enum tocsin_ack_verdict *verdict)
+{
+    enum tocsin_ack_verdict dummy;
+    if (!verdict)
+        verdict = &dummy;
+    *verdict = TOCSIN_ACK_MALFORMED;
+    if (!oc || !oc->cfg->ack_secret)
+        return TOCSIN_EINVAL;
+    struct tocsin_ack_claims c;
+    tocsin_err rc = tocsin_ack_ledger_use(oc->ledger, oc->cfg->ack_secret,
+                                          token, now, &c, verdict);
+    if (rc != TOCSIN_OK)
+        return rc;
+    if (claims)
+        *claims = c;
+    const char *who = c.nonce[0] ? c.nonce : "link";
+    if (strcmp(c.action, "ack") == 0)
+        return tocsin_oncall_ack(oc, c.alert, who, now, out);
+    if (strcmp(c.action, "resolve") == 0)
+        return tocsin_oncall_resolve(oc, c.alert, who, now, out);
+    *verdict = TOCSIN_ACK_MALFORMED;
+    return TOCSIN_EINVAL;
+}
+
+struct tocsin_ack_ledger *
+tocsin_oncall_ledger(struct tocsin_oncall *oc)
+{
+    return oc ? oc->ledger : NULL;
+}
+
+struct tocsin_silences *
+tocsin_oncall_silences(struct tocsin_oncall *oc)
+{
+    return oc ? oc->silences : NULL;
+}
+
+void
+tocsin_oncall_touch_silences(struct tocsin_oncall *oc)
+{
+    if (!oc)
+        return;
+    oc->silences_dirty = 1;
+    for (size_t i = 0; i < oc->ngroups; i++) /* look again at once */
+        if (oc->groups[i]->dirty)
+            oc->groups[i]->next_flush = INT64_MIN;
+}
+
+/* ---- views ---- */
+
+struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sb_add(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0 || b->oom)
+        return;
+    if (b->n + (size_t)need + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)need;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)need;
+}
+
+static tocsin_err
+sb_done(struct sbuf *b, char **out)
+{
+    if (!b->p)
+        sb_add(b, "%s", "");
+    if (b->oom) {
+        free(b->p);
+        return TOCSIN_ENOMEM;
+    }
+    *out = b->p;
+    return TOCSIN_OK;
+}
+
+static void
+describe_target(const struct tocsin_oncall *oc, struct sbuf *b,
+                const char *target, int64_t now)
+{
+    const char *user = NULL;
+    if (strncmp(target, "schedule:", 9) == 0) {
+        const struct tocsin_schedule *s =
+            tocsin_oncall_config_schedule(oc->cfg, target + 9);
+        user = s ? tocsin_schedule_oncall(s, now) : NULL;
+        if (!user) {
+            sb_add(b, "%s (nobody on call now)", target);
+            return;
+        }
+        sb_add(b, "%s (now %s: ", target, user);
+    } else if (strncmp(target, "user:", 5) == 0) {
+        user = target + 5;
+        sb_add(b, "%s (", target);
+    } else {
+        sb_add(b, "%s",
+               strncmp(target, "receiver:", 9) == 0 ? target + 9 : target);
+        return;
+    }
+    const struct tocsin_person *p = tocsin_oncall_config_person(oc->cfg, user);
+    for (size_t i = 0; p && i < p->nreceivers; i++)
+        sb_add(b, "%s%s", i ? ", " : "", p->receivers[i]);
+    sb_add(b, ")");
+}
+
+tocsin_err
+tocsin_oncall_routes_test(const struct tocsin_oncall *oc,
+                          const struct tocsin_labelset *labels, int64_t now,
+                          char **out)
+{
+    if (!oc || !labels || !out)
+        return TOCSIN_EINVAL;
+    struct sbuf b = {0};
+    const struct tocsin_route *r[MAX_ROUTES];
+    size_t n = tocsin_route_match(oc->cfg->route, labels, r, MAX_ROUTES);
+    if (n == 0)
+        sb_add(&b, "no route: the alert would only be logged\n");
+    for (size_t i = 0; i < n && i < MAX_ROUTES; i++) {
+        size_t ng;
+        const char *const *gb = tocsin_route_group_by(r[i], &ng);
+        sb_add(&b, "route %s: ", tocsin_route_id(r[i]));
+        const char *pol = tocsin_route_escalation(r[i]);
+        const struct tocsin_escalation *p =
+            tocsin_oncall_config_policy(oc->cfg, pol);
+        if (p) {
+            sb_add(&b, "escalation %s\n", pol);
+            for (size_t s = 0; s < tocsin_escalation_nsteps(p); s++) {
+                size_t nt;
+                int w;
+                const char *const *t = tocsin_escalation_step(p, s, &nt, &w);
+                sb_add(&b, "  step %zu: ", s + 1);
+                for (size_t k = 0; k < nt; k++) {
+                    sb_add(&b, "%s", k ? ", " : "");
+                    describe_target(oc, &b, t[k], now);
+                }
+                sb_add(&b, "; then wait %ds\n", w);
+            }
+            sb_add(&b, "  repeat %d more time(s)\n",
+                   tocsin_escalation_repeat(p));
+        } else if (tocsin_route_receiver(r[i])) {
+            describe_target(oc, &b, tocsin_route_receiver(r[i]), now);
+            sb_add(&b, "\n");
+        } else {
+            sb_add(&b, "no receiver\n");
+        }
+        sb_add(&b, "  group_by [");
+        for (size_t k = 0; k < ng; k++)
+            sb_add(&b, "%s%s", k ? ", " : "", gb[k]);
+        sb_add(&b,
+               "], group_wait %ds, group_interval %ds, "
+               "repeat_interval %ds\n",
+               tocsin_route_group_wait(r[i]), tocsin_route_group_interval(r[i]),
+               tocsin_route_repeat_interval(r[i]));
+        const char *why = NULL;
+        if (tocsin_route_held(r[i], tocsin_labels_get(labels, "severity"), now,
+                              &why))
+            sb_add(&b, "  held now by quiet hours (%s)\n", why);
+    }
+    const struct tocsin_silence *s =
+        tocsin_silences_match(oc->silences, labels, now);
+    if (s)
+        sb_add(&b, "silenced now by %s (%s)\n", s->id, s->comment);
+    return sb_done(&b, out);
+}
+
+tocsin_err
+tocsin_oncall_who(const struct tocsin_oncall *oc, int64_t now, char **out)
+{
+    if (!oc || !out)
+        return TOCSIN_EINVAL;
+    struct sbuf b = {0};
+    if (oc->cfg->nschedules == 0)
+        sb_add(&b, "no schedules\n");
+    for (size_t i = 0; i < oc->cfg->nschedules; i++) {
+        const struct tocsin_schedule *s = oc->cfg->schedules[i];
+        const char *u = tocsin_schedule_oncall(s, now);
+        sb_add(&b, "%s: %s now", tocsin_schedule_name(s), u ? u : "nobody");
+        int64_t at;
+        const char *next;
+        if (tocsin_schedule_next(s, now, 30 * 86400, &at, &next) == TOCSIN_OK) {
+            char when[32];
+            local_hhmm(oc, at, when, sizeof when, 1);
+            sb_add(&b, ", then %s from %s %s", next ? next : "nobody", when,
+                   tocsin_tz_name(oc->cfg->tz));
+        }
+        sb_add(&b, "\n");
+    }
+    return sb_done(&b, out);
+}
+
+/* ---- JSON ---- */
+
+static json_t *
+alert_to_json(const struct alert *a)
+{
+    json_t *o = json_object(), *l = json_object(), *h = json_array(),
+           *nt = json_array();
+    if (!o || !l || !h || !nt)
+        goto fail;
+    for (size_t i = 0; i < a->nl; i++)
+        json_object_set_new(l, a->ln[i], json_string(a->lv[i]));
+    for (size_t i = 0; i < a->nhist; i++)
+        json_array_append_new(h, json_pack("{s:I,s:s}", "at",
+                                           (json_int_t)a->hist[i].at, "text",
+                                           a->hist[i].text));
+    for (size_t i = 0; i < a->nnotified; i++)
+        json_array_append_new(nt, json_string(a->notified[i]));
+    json_t *esc = json_pack(
+        "{s:s,s:i,s:i,s:I,s:I,s:s}", "status",
+        tocsin_esc_status_name(a->esc.status), "step", a->esc.step, "round",
+        a->esc.round, "next_at", (json_int_t)a->esc.next_at, "acked_at",
+        (json_int_t)a->esc.acked_at, "acked_by", a->esc.acked_by);
+    if (!esc)
+        goto fail;
+    json_object_set_new(o, "fingerprint", json_string(a->fp));
+    json_object_set_new(o, "labels", l);
+    json_object_set_new(o, "summary", json_string(a->summary));
+    json_object_set_new(o, "status",
+                        json_string(a->firing ? "firing" : "resolved"));
+    json_object_set_new(o, "starts", json_integer(a->starts));
+    json_object_set_new(o, "ends", json_integer(a->ends));
+    json_object_set_new(o, "policy",
+                        a->policy ? json_string(a->policy) : json_null());
+    json_object_set_new(o, "escalation", esc);
+    json_object_set_new(o, "acked_by",
+                        a->acked ? json_string(a->acked_by) : json_null());
+    json_object_set_new(o, "acked_at", json_integer(a->acked_at));
+    json_object_set_new(o, "notified", nt);
+    json_object_set_new(o, "history", h);
+    json_object_set_new(
+        o, "alert", a->alert_json ? json_string(a->alert_json) : json_null());
+    return o;
+fail:
+    json_decref(o);
+    json_decref(l);
+    json_decref(h);
+    json_decref(nt);
+    return NULL;
+}
+
+tocsin_err
+tocsin_oncall_alert_json(const struct tocsin_oncall *oc,
+                         const char *fingerprint, char **out)
+{
+    if (!oc || !fingerprint || !out)
+        return TOCSIN_EINVAL;
+    const struct alert *a = find_alert(oc, fingerprint);
+    if (!a)
+        return TOCSIN_ENOENT;
+    json_t *o = alert_to_json(a);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!s)
+        return TOCSIN_ENOMEM;
+    *out = s;
+    return TOCSIN_OK;
+}
+
+static enum tocsin_esc_status
+esc_status_from(const char *s)
+{
+    for (int i = 0; i <= TOCSIN_ESC_RESOLVED; i++)
+        if (s &&
+            strcmp(s, tocsin_esc_status_name((enum tocsin_esc_status)i)) == 0)
+            return (enum tocsin_esc_status)i;
+    return TOCSIN_ESC_IDLE;
+}
+
+tocsin_err
+tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
+                           int64_t now)
+{
+    if (!oc || !json)
+        return TOCSIN_EINVAL;
+    json_t *o = json_loads(json, 0, NULL);
+    json_t *l = json_object_get(o, "labels");
+    json_t *e = json_object_get(o, "escalation");
+    const char *fp = json_string_value(json_object_get(o, "fingerprint"));
+    const char *st = json_string_value(json_object_get(o, "status"));
+    if (!json_is_object(l) || !json_is_object(e) || !fp || !*fp || !st) {
+        json_decref(o);
+        return TOCSIN_EPROTO;
+    }
+    size_t nl = json_object_size(l), i = 0;
+    struct tocsin_label *lab = calloc(nl ? nl : 1, sizeof *lab);
+    struct alert *a = calloc(1, sizeof *a);
+    struct alert **v = realloc(oc->alerts, (oc->nalerts + 1) * sizeof *v);
+    if (v)
+        oc->alerts = v;
+    tocsin_err rc = TOCSIN_ENOMEM;
+    if (!lab || !a || !v)
+        goto out;
+    const char *k;
+    json_t *val;
+    json_object_foreach(l, k, val)
+    {
+        lab[i].name = k;
+        lab[i].value = json_is_string(val) ? json_string_value(val) : "";
+        i++;
+    }
+    struct tocsin_labelset ls = {lab, nl};
+    const char *sum = json_string_value(json_object_get(o, "summary"));
+    const char *pol = json_string_value(json_object_get(o, "policy"));
+    const char *ab = json_string_value(json_object_get(o, "acked_by"));
+    const char *aj = json_string_value(json_object_get(o, "alert"));
+    a->fp = strdup(fp);
+    a->alert_json = aj ? strdup(aj) : NULL;
+    a->summary = strdup(sum ? sum : "");
+    a->policy = pol ? strdup(pol) : NULL;
+    a->acked_by = ab ? strdup(ab) : NULL;
+    if (!a->fp || !a->summary || (pol && !a->policy) || (ab && !a->acked_by) ||
+        set_labels(a, &ls))
+        goto out;
+    a->firing = strcmp(st, "firing") == 0;
+    a->starts = json_integer_value(json_object_get(o, "starts"));
+    a->ends = json_integer_value(json_object_get(o, "ends"));
+    a->acked = ab != NULL;
+    a->acked_at = json_integer_value(json_object_get(o, "acked_at"));
+    a->esc.status =
+        esc_status_from(json_string_value(json_object_get(e, "status")));
+    a->esc.step = (int)json_integer_value(json_object_get(e, "step"));
+    a->esc.round = (int)json_integer_value(json_object_get(e, "round"));
+    a->esc.next_at = json_integer_value(json_object_get(e, "next_at"));
+    a->esc.acked_at = json_integer_value(json_object_get(e, "acked_at"));
+    snprintf(a->esc.acked_by, sizeof a->esc.acked_by, "%s",
+             json_string_value(json_object_get(e, "acked_by"))
+                 ? json_string_value(json_object_get(e, "acked_by"))
+                 : "");
+    json_t *h = json_object_get(o, "history"), *x;
+    size_t idx;
+    json_array_foreach(h, idx, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "text"));
+        struct hist *hv = realloc(a->hist, (a->nhist + 1) * sizeof *hv);
+        if (!hv)
+            goto out;
+        a->hist = hv;
+        hv[a->nhist].at = json_integer_value(json_object_get(x, "at"));
+        if (!(hv[a->nhist].text = strdup(t ? t : "")))
+            goto out;
+        a->nhist++;
+    }
+    json_array_foreach(json_object_get(o, "notified"), idx, x)
+    {
+        if (json_is_string(x))
+            remember_notified(oc, a, json_string_value(x));
+    }
+    /* replace a record of the same alert */
+    struct alert *old = find_alert(oc, fp);
+    if (old) {
+        leave_groups(oc, old);
+        for (size_t j = 0; j < oc->nalerts; j++)
+            if (oc->alerts[j] == old) {
+                oc->alerts[j] = oc->alerts[--oc->nalerts];
+                break;
+            }
+        alert_free(old);
+    }
+    oc->alerts[oc->nalerts++] = a;
+    if (a->firing) {
+        const struct tocsin_route *r[MAX_ROUTES];
+        size_t n = tocsin_route_match(oc->cfg->route, &ls, r, MAX_ROUTES);
+        for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
+            join_group(oc, r[j], a, now, 1);
+    }
+    a = NULL;
+    rc = oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+out:
+    alert_free(a);
+    free(lab);
+    json_decref(o);
+    return rc;
+}
+
+size_t
+tocsin_oncall_nalerts(const struct tocsin_oncall *oc)
+{
+    return oc ? oc->nalerts : 0;
+}
+
+const char *
+tocsin_oncall_alert_at(const struct tocsin_oncall *oc, size_t i)
+{
+    return oc && i < oc->nalerts ? oc->alerts[i]->fp : NULL;
+}
+
+const struct tocsin_esc_state *
+tocsin_oncall_escalation(const struct tocsin_oncall *oc,
+                         const char *fingerprint)
+{
+    const struct alert *a =
+        oc && fingerprint ? find_alert(oc, fingerprint) : NULL;
+    return a ? &a->esc : NULL;
+}
+
+size_t
+tocsin_oncall_ndirty(const struct tocsin_oncall *oc)
+{
+    return oc ? oc->ndirty : 0;
+}
+
+const char *
+tocsin_oncall_dirty_at(const struct tocsin_oncall *oc, size_t i)
+{
+    return oc && i < oc->ndirty ? oc->dirty[i] : NULL;
+}
+
+int
+tocsin_oncall_silences_dirty(const struct tocsin_oncall *oc)
+{
+    return oc ? oc->silences_dirty : 0;
+}
+
+void
+tocsin_oncall_clear_dirty(struct tocsin_oncall *oc)
+{
+    if (!oc)
+        return;
+    for (size_t i = 0; i < oc->ndirty; i++)
+        free(oc->dirty[i]);
+    oc->ndirty = 0;
+    oc->silences_dirty = 0;
+}
+
+void
+tocsin_oncall_gc(struct tocsin_oncall *oc, int64_t now, int64_t keep_s)
+{
+    if (!oc)
+        return;
+    size_t j = 0;
+    for (size_t i = 0; i < oc->nalerts; i++) {
+        struct alert *a = oc->alerts[i];
+        if (!a->firing && a->ends + keep_s < now) {
+            mark_dirty(oc, a->fp);
+            leave_groups(oc, a);
+            alert_free(a);
+        } else {
+            oc->alerts[j++] = a;
+        }
+    }
+    oc->nalerts = j;
+    size_t before = tocsin_silences_count(oc->silences);
+    tocsin_silences_gc(oc->silences, now, oc->cfg->silence_retention_s);
+    if (tocsin_silences_count(oc->silences) != before)
+        oc->silences_dirty = 1;
+}
+
+/* ---- bodies ---- */
+
+void
+tocsin_note_delivery(const struct tocsin_note *n, char out[33])
+{
+    /* FNV-1a, twice with different seeds, of what makes a note unique. */
+    uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+    char buf[64];
+    snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
+             n->round, (long long)n->at);
+    const char *parts[] = {n->fingerprint, buf, n->receiver};
+    for (int k = 0; k < 2; k++)
+        for (size_t p = 0; p < 3; p++)
+            for (const char *c = parts[p]; c && *c; c++) {
+                h[k] ^= (unsigned char)*c;
+                h[k] *= 0x100000001b3ULL;
+            }
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h[0],
+             (unsigned long long)h[1]);
+}
+
+static int
+set_str(json_t *o, const char *k, const char *v)
+{
+    return json_object_set_new(o, k, v ? json_string(v) : json_null());
+}
+
+/* The alert object of a, from the engine's or made from its labels. */
+static json_t *
+alert_object(const struct alert *a)
+{
+    json_t *al = a->alert_json ? json_loads(a->alert_json, 0, NULL) : NULL;
+    if (json_is_object(al))
+        return al;
+    json_decref(al);
+    al = json_object();
+    json_t *l = json_object();
+    char starts[40];
+    tocsin_format_time(a->starts * 1000, starts, sizeof starts);
+    for (size_t i = 0; l && i < a->nl; i++)
+        json_object_set_new(l, a->ln[i], json_string(a->lv[i]));
+    if (!al || !l || json_object_set_new(al, "labels", l) ||
+        set_str(al, "startsAt", starts) || set_str(al, "fingerprint", a->fp)) {
+        json_decref(al);
+        return NULL;
+    }
+    return al;
+}
+
+tocsin_err
+tocsin_oncall_note_body(const struct tocsin_oncall *oc,
+                        const struct tocsin_note *n, const char *external_url,
+                        char **out)
+{
+    if (!oc || !n || !out)
+        return TOCSIN_EINVAL;
+    const struct alert *a = find_alert(oc, n->fingerprint);
+    if (!a)
+        return TOCSIN_ENOENT;
+    if (!external_url)
+        external_url = "";
+    int resolved = n->kind == TOCSIN_NOTE_RESOLVED;
+    const char *status = resolved ? "resolved" : "firing";
+    char ends[40] = "0001-01-01T00:00:00Z", gen[600];
+    if (resolved)
+        tocsin_format_time(a->ends * 1000, ends, sizeof ends);
+    snprintf(gen, sizeof gen, "%s/alerts/%s", external_url, a->fp);
+    struct tocsin_labelset ls = labels_of(a);
+    tocsin_err rc = TOCSIN_ENOMEM;
+    json_t *body = json_object(), *al = alert_object(a), *oc_o = json_object();
+    json_t *ann = NULL, *gl = json_object();
+    if (!body || !al || !oc_o || !gl)
+        goto out;
+    ann = json_object_get(al, "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        if (!ann || json_object_set_new(al, "annotations", ann))
+            goto out;
+    }
+    if (set_str(ann, "summary", n->text) || set_str(al, "status", status) ||
+        set_str(al, "endsAt", ends) || set_str(al, "generatorURL", gen) ||
+        set_str(oc_o, "kind", tocsin_note_kind_name(n->kind)) ||
+        set_str(oc_o, "user", n->user) ||
+        json_object_set_new(oc_o, "step", json_integer(n->step)) ||
+        json_object_set_new(oc_o, "round", json_integer(n->round)) ||
+        set_str(oc_o, "acked_by", a->acked ? a->acked_by : NULL))
+        goto out;
+    if (!resolved && !a->acked && oc->cfg->ack_secret) {
+        const char *who = n->user ? n->user : n->receiver;
+        static const char *const actions[] = {"ack", "resolve"};
+        for (int i = 0; i < 2; i++) {
+            char tok[TOCSIN_ACK_TOKEN_MAX], url[TOCSIN_ACK_TOKEN_MAX + 600];
+            if (tocsin_ack_sign(oc->cfg->ack_secret, a->fp, actions[i],
+                                n->at + oc->cfg->ack_ttl_s, who, tok,
+                                sizeof tok) != TOCSIN_OK)
+                continue; /* e.g. a name with '|': no link */
+            snprintf(url, sizeof url, "%s/ack/%s", external_url, tok);
+            if (set_str(oc_o, i ? "resolve_url" : "ack_url", url))
+                goto out;
+        }
+    }
+    if (json_object_set_new(al, "tocsin_oncall", oc_o))
+        goto out;
+    oc_o = NULL;
+    if (set_str(gl, "alertname", tocsin_labels_get(&ls, "alertname")) ||
+        set_str(gl, "topic", tocsin_labels_get(&ls, "topic")))
+        goto out;
+    json_t *arr = json_array();
+    if (json_object_set_new(body, "alerts", arr) || !arr ||
+        set_str(body, "version", "4") ||
+        set_str(body, "groupKey",
+                n->group_key && *n->group_key ? n->group_key : "{}") ||
+        json_object_set_new(body, "truncatedAlerts", json_integer(0)) ||
+        set_str(body, "status", status) ||
+        set_str(body, "receiver", n->receiver) ||
+        json_object_set(body, "groupLabels", gl) ||
+        json_object_set(body, "commonLabels", json_object_get(al, "labels")) ||
+        json_object_set(body, "commonAnnotations", ann) ||
+        set_str(body, "externalURL", external_url) ||
+        json_array_append(arr, al)) {
+        goto out;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (text) {
+        *out = text;
+        rc = TOCSIN_OK;
+    }
+out:
+    json_decref(oc_o);
+    json_decref(gl);
+    json_decref(al);
+    json_decref(body);
+    return rc;
+}
+
+tocsin_err
+tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
+                          const struct tocsin_oncall_config *cfg, int64_t now)
+{
+    if (!oc || !cfg)
+        return TOCSIN_EINVAL;
+    for (size_t i = 0; i < oc->ngroups; i++)
+        group_free(oc->groups[i]);
+    oc->ngroups = 0;
+    oc->cfg = cfg;
+    for (size_t i = 0; i < oc->nalerts; i++) {
+        struct alert *a = oc->alerts[i];
+        if (!a->firing)
+            continue;
+        /* Already told somebody: rejoin as notified (no repeat of the
+         * first notification); else as new, after group_wait. */
+        int sent = a->nnotified > 0 || a->esc.status != TOCSIN_ESC_IDLE;
+        struct tocsin_labelset ls = labels_of(a);
+        const struct tocsin_route *r[MAX_ROUTES];
+        size_t n = tocsin_route_match(cfg->route, &ls, r, MAX_ROUTES);
+        for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
+            join_group(oc, r[j], a, now, sent);
+    }
+    return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+}

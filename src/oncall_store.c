@@ -1,0 +1,239 @@
+/*
+ * oncall_store.c: on-call alerts, silences and used ack links in Redis.
+ * Runs on the thread that owns the tocsin_oncall, on a borrowed hiredis
+ * connection; owns only its key names.
+ */
+#include "tocsin/oncall_store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tocsin/log.h"
+#include "tocsin/redis.h"
+
+struct tocsin_oncall_store {
+    char alerts[256], silences[256], ack[256];
+};
+
+tocsin_err
+tocsin_oncall_store_new(struct tocsin_oncall_store **out, const char *prefix)
+{
+    if (!out)
+        return TOCSIN_EINVAL;
+    if (!prefix)
+        prefix = "tocsin:";
+    if (strlen(prefix) > 200)
+        return TOCSIN_EINVAL;
+    struct tocsin_oncall_store *st = calloc(1, sizeof *st);
+    if (!st)
+        return TOCSIN_ENOMEM;
+    snprintf(st->alerts, sizeof st->alerts, "%soncall:alerts", prefix);
+    snprintf(st->silences, sizeof st->silences, "%soncall:silences", prefix);
+    snprintf(st->ack, sizeof st->ack, "%soncall:ack:", prefix);
+    *out = st;
+    return TOCSIN_OK;
+}
+
+void
+tocsin_oncall_store_free(struct tocsin_oncall_store *st)
+{
+    free(st);
+}
+
+static char *
+silence_json(const struct tocsin_silence *s)
+{
+    json_t *m = json_array();
+    for (size_t i = 0; m && i < tocsin_matchers_count(s->matchers); i++)
+        json_array_append_new(
+            m, json_string(tocsin_matchers_text(s->matchers, i)));
+    json_t *o =
+        json_pack("{s:s,s:o,s:I,s:I,s:s,s:s}", "id", s->id, "matchers", m,
+                  "starts", (json_int_t)s->starts, "ends", (json_int_t)s->ends,
+                  "comment", s->comment, "created_by", s->created_by);
+    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return txt;
+}
+
+/* Queue one command (pipelined); 0 on success. */
+static int
+append(redisContext *c, int argc, const char **argv)
+{
+    return redisAppendCommandArgv(c, argc, argv, NULL) == REDIS_OK ? 0 : -1;
+}
+
+tocsin_err
+tocsin_oncall_store_save(struct tocsin_oncall_store *st, redisContext *c,
+                         struct tocsin_oncall *oc)
+{
+    if (!st || !c || !oc)
+        return TOCSIN_EINVAL;
+    size_t nd = tocsin_oncall_ndirty(oc);
+    int sil = tocsin_oncall_silences_dirty(oc);
+    if (nd == 0 && !sil)
+        return TOCSIN_OK;
+    tocsin_err rc = TOCSIN_ENOMEM;
+    int queued = 0, bad = 0;
+    const char *multi[] = {"MULTI"};
+    if (append(c, 1, multi))
+        return TOCSIN_EIO;
+    queued++;
+    for (size_t i = 0; i < nd; i++) {
+        const char *fp = tocsin_oncall_dirty_at(oc, i);
+        char *json = NULL;
+        tocsin_err e = tocsin_oncall_alert_json(oc, fp, &json);
+        if (e == TOCSIN_OK) {
+            const char *argv[] = {"HSET", st->alerts, fp, json};
+            bad |= append(c, 4, argv);
+            free(json);
+        } else if (e == TOCSIN_ENOENT) {
+            const char *argv[] = {"HDEL", st->alerts, fp};
+            bad |= append(c, 3, argv);
+        } else {
+            goto drain;
+        }
+        queued++;
+    }
+    if (sil) {
+        struct tocsin_silences *s = tocsin_oncall_silences(oc);
+        const char *del[] = {"DEL", st->silences};
+        bad |= append(c, 2, del);
+        queued++;
+        for (size_t i = 0; i < tocsin_silences_count(s); i++) {
+            const struct tocsin_silence *sl = tocsin_silences_get(s, i);
+            char *json = silence_json(sl);
+            if (!json)
+                goto drain;
+            const char *argv[] = {"HSET", st->silences, sl->id, json};
+            bad |= append(c, 4, argv);
+            free(json);
+            queued++;
+        }
+    }
+    const char *exec[] = {"EXEC"};
+    bad |= append(c, 1, exec);
+    queued++;
+    rc = bad ? TOCSIN_EIO : TOCSIN_OK;
+drain:
+    if (rc != TOCSIN_OK && !bad) { /* give up the transaction */
+        const char *discard[] = {"DISCARD"};
+        if (append(c, 1, discard) == 0)
+            queued++;
+    }
+    for (int i = 0; i < queued; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK) {
+            rc = TOCSIN_EIO;
+            break;
+        }
+        redisReply *rep = r;
+        if (i == queued - 1 && rc == TOCSIN_OK &&
+            (!rep || rep->type != REDIS_REPLY_ARRAY))
+            rc = TOCSIN_EIO; /* EXEC failed */
+        freeReplyObject(r);
+    }
+    if (rc == TOCSIN_OK)
+        tocsin_oncall_clear_dirty(oc);
+    else
+        tocsin_log_warn("ONCALL-STORE", "saving on-call state failed: %s",
+                        c->err ? c->errstr : tocsin_strerror(rc));
+    return rc;
+}
+
+static int
+load_silence(struct tocsin_oncall *oc, const char *txt)
+{
+    json_t *o = json_loads(txt, 0, NULL), *m = json_object_get(o, "matchers");
+    const char *id = json_string_value(json_object_get(o, "id"));
+    size_t n = json_array_size(m);
+    int rc = -1;
+    if (!id || n == 0 || n > 64)
+        goto out;
+    const char *exprs[64];
+    for (size_t i = 0; i < n; i++)
+        if (!(exprs[i] = json_string_value(json_array_get(m, i))))
+            goto out;
+    if (tocsin_silences_add(tocsin_oncall_silences(oc), id, exprs, n,
+                            json_integer_value(json_object_get(o, "starts")),
+                            json_integer_value(json_object_get(o, "ends")),
+                            json_string_value(json_object_get(o, "comment")),
+                            json_string_value(json_object_get(o, "created_by")),
+                            NULL, NULL, 0) == TOCSIN_OK)
+        rc = 0;
+out:
+    json_decref(o);
+    return rc;
+}
+
+/* HGETALL key, calling fn on each value; counts failures in *bad. */
+static tocsin_err
+load_hash(redisContext *c, const char *key, struct tocsin_oncall *oc,
+          int64_t now, int silences, size_t *bad)
+{
+    const char *argv[] = {"HGETALL", key};
+    redisReply *r = tocsin_redis_cmd(c, 2, argv, NULL);
+    if (!r)
+        return TOCSIN_EIO;
+    tocsin_err rc = TOCSIN_OK;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        rc = TOCSIN_EIO;
+        goto out;
+    }
+    for (size_t i = 1; i < r->elements; i += 2) {
+        const redisReply *v = r->element[i];
+        if (v->type != REDIS_REPLY_STRING) {
+            (*bad)++;
+            continue;
+        }
+        if (silences
+                ? load_silence(oc, v->str) != 0
+                : tocsin_oncall_import_alert(oc, v->str, now) != TOCSIN_OK) {
+            tocsin_log_warn("ONCALL-STORE", "skipping a bad record in %s", key);
+            (*bad)++;
+        }
+    }
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+tocsin_err
+tocsin_oncall_store_load(struct tocsin_oncall_store *st, redisContext *c,
+                         struct tocsin_oncall *oc, int64_t now, size_t *skipped)
+{
+    if (!st || !c || !oc)
+        return TOCSIN_EINVAL;
+    size_t bad = 0;
+    tocsin_err rc = load_hash(c, st->silences, oc, now, 1, &bad);
+    if (rc == TOCSIN_OK)
+        rc = load_hash(c, st->alerts, oc, now, 0, &bad);
+    if (rc == TOCSIN_OK) {
+        tocsin_oncall_clear_dirty(oc); /* just loaded: nothing to write */
+        if (skipped)
+            *skipped = bad;
+    }
+    return rc;
+}
+
+tocsin_err
+tocsin_oncall_store_ack_consume(struct tocsin_oncall_store *st, redisContext *c,
+                                const struct tocsin_ack_claims *cl)
+{
+    if (!st || !c || !cl || strlen(cl->id) != 32)
+        return TOCSIN_EINVAL;
+    char key[300], exat[32];
+    snprintf(key, sizeof key, "%s%s", st->ack, cl->id);
+    snprintf(exat, sizeof exat, "%lld", (long long)cl->expires);
+    const char *argv[] = {"SET", key, cl->alert, "NX", "EXAT", exat};
+    redisReply *r = tocsin_redis_cmd(c, 6, argv, NULL);
+    if (!r)
+        return TOCSIN_EIO;
+    tocsin_err rc = r->type == REDIS_REPLY_STATUS ? TOCSIN_OK
+                    : r->type == REDIS_REPLY_NIL  ? TOCSIN_EINVAL
+                                                  : TOCSIN_EIO;
+    freeReplyObject(r);
+    return rc;
+}

@@ -1,0 +1,137 @@
+/*
+ * oncall_store_test.c: the on-call state in a real redis-server: a
+ * restart (a new tocsin_oncall, and Redis itself restarted from its dump)
+ * continues an escalation at the right step; silences and used ack links
+ * survive; a link used on one instance is refused on another.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "redis_fixture.h"
+#include "tocsin/oncall_store.h"
+#include "tocsin_test.h"
+
+static struct tocsin_oncall_config *
+make_config(void)
+{
+    struct tocsin_oncall_config *cfg = NULL;
+    if (tocsin_oncall_config_new(&cfg) != TOCSIN_OK)
+        return NULL;
+    cfg->ack_secret = strdup("k");
+    struct tocsin_escalation *p = NULL;
+    tocsin_escalation_new(&p, "crisis", 0);
+    const char *s0[] = {"first"}, *s1[] = {"second"}, *s2[] = {"third"};
+    tocsin_escalation_add_step(p, s0, 1, 300);
+    tocsin_escalation_add_step(p, s1, 1, 300);
+    tocsin_escalation_add_step(p, s2, 1, 300);
+    cfg->policies = calloc(1, sizeof(*cfg->policies));
+    cfg->policies[0] = p;
+    cfg->npolicies = 1;
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    rs.escalation = "crisis";
+    rs.group_wait_s = 0;
+    tocsin_route_new(&cfg->route, &rs, NULL, 0);
+    return cfg;
+}
+
+static void
+test_store_restart_continues(void)
+{
+    struct tocsin_redis_fixture *f = NULL;
+    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
+    redisContext *c = tocsin_redis_fixture_connect(f);
+    REQUIRE(c);
+    struct tocsin_oncall_config *cfg = make_config();
+    REQUIRE(cfg);
+    struct tocsin_oncall_store *st = NULL;
+    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
+    REQUIRE(st);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    struct tocsin_label l[] = {{"topic", "AirNova"}, {"severity", "critical"}};
+    struct tocsin_labelset ls = {l, 2};
+    /* Redis expires used links on its own clock: start from it. */
+    int64_t t0 = (int64_t)time(NULL);
+    CHECK_OK(tocsin_oncall_on_alert(oc, "fp", &ls, 1, "AirNova", t0, &n));
+    CHECK_OK(tocsin_oncall_on_alert(oc, "gone", &ls, 1, "AirNova", t0, &n));
+    CHECK_OK(tocsin_oncall_on_alert(oc, "gone", &ls, 0, NULL, t0 + 1, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 300, &n));
+    CHECK(n.n == 2); /* steps one and two */
+    tocsin_notes_clear(&n);
+    const char *m[] = {"topic=\"Quiet\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "maint", m, 1, t0,
+                                 t0 + 7200, "planned", "lea", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    char link[TOCSIN_ACK_TOKEN_MAX];
+    CHECK_OK(tocsin_oncall_ack_link(oc, "fp", "ack", "marie", t0, link,
+                                    sizeof link));
+    struct tocsin_ack_claims cl;
+    REQUIRE(tocsin_ack_verify("k", link, t0, &cl, NULL) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_store_ack_consume(st, c, &cl));
+    CHECK_OK(tocsin_oncall_store_save(st, c, oc));
+    CHECK(tocsin_oncall_ndirty(oc) == 0);
+    CHECK_OK(tocsin_oncall_store_save(st, c, oc)); /* nothing to do */
+    /* forget the resolved one: the store deletes it */
+    tocsin_oncall_gc(oc, t0 + 3 * 86400, 86400);
+    CHECK_OK(tocsin_oncall_store_save(st, c, oc));
+    tocsin_oncall_free(oc); /* the daemon dies ... */
+    redisFree(c);
+    /* ... and Redis restarts from its dump */
+    REQUIRE(tocsin_redis_fixture_restart(f, 1) == TOCSIN_OK);
+    c = tocsin_redis_fixture_connect(f);
+    REQUIRE(c);
+
+    struct tocsin_oncall *oc2 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc2, cfg) == TOCSIN_OK);
+    size_t skipped = 99;
+    CHECK_OK(tocsin_oncall_store_load(st, c, oc2, t0 + 400, &skipped));
+    CHECK(skipped == 0);
+    CHECK(tocsin_oncall_nalerts(oc2) == 1);
+    const struct tocsin_esc_state *es = tocsin_oncall_escalation(oc2, "fp");
+    REQUIRE(es);
+    CHECK(es->step == 1 && es->status == TOCSIN_ESC_RUNNING);
+    CHECK(tocsin_silences_count(tocsin_oncall_silences(oc2)) == 1);
+    struct tocsin_label q[] = {{"topic", "Quiet"}};
+    struct tocsin_labelset qs = {q, 1};
+    const struct tocsin_silence *s =
+        tocsin_silences_match(tocsin_oncall_silences(oc2), &qs, t0 + 10);
+    REQUIRE(s);
+    CHECK_STR(s->comment, "planned");
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 599, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 600, &n));
+    REQUIRE(n.n == 1);
+    CHECK_STR(n.v[0].receiver, "third");
+    tocsin_notes_clear(&n);
+    /* the link was used before the restart: refused now */
+    CHECK_ERR(tocsin_oncall_store_ack_consume(st, c, &cl), TOCSIN_EINVAL);
+    /* a bad record is skipped, not fatal */
+    redisReply *r = redisCommand(c, "HSET t:oncall:alerts bad {");
+    freeReplyObject(r);
+    struct tocsin_oncall *oc3 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc3, cfg) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_store_load(st, c, oc3, t0 + 400, &skipped));
+    CHECK(skipped == 1);
+    tocsin_oncall_free(oc3);
+    tocsin_oncall_free(oc2);
+    /* Redis gone: save reports EIO and keeps the marks */
+    struct tocsin_oncall *oc4 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc4, cfg) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_on_alert(oc4, "x", &ls, 1, NULL, t0, &n));
+    redisFree(c);
+    tocsin_redis_fixture_stop(f);
+    f = NULL;
+    redisContext *dead = redisConnectUnix("/nonexistent/r.sock");
+    REQUIRE(dead);
+    CHECK_ERR(tocsin_oncall_store_save(st, dead, oc4), TOCSIN_EIO);
+    CHECK(tocsin_oncall_ndirty(oc4) == 1);
+    redisFree(dead);
+    tocsin_oncall_free(oc4);
+    tocsin_oncall_store_free(st);
+    tocsin_oncall_config_free(cfg);
+}
+
+TOCSIN_TESTS(TOCSIN_TEST(test_store_restart_continues))
