@@ -79,9 +79,9 @@ tocsin_err tocsin_mention_decode_fields(struct tocsin_mention *m,
  * Decode one JSON object given as text (a replay line or a `json` field).
  * Accepts the JSON documents jansson's json_loadb(JSON_REJECT_DUPLICATES)
  * accepts (duplicate keys are looked for among the first 256 keys of the
- * objects open at a time); a syntax error gives the reason "not JSON: <what> at column <byte>" and
- * wins over an attribute's error, as when the whole document is parsed
- * first.
+ * objects open at a time); a syntax error gives the reason
+ * "not JSON: <what> at column <byte>" and wins over an attribute's error,
+ * as when the whole document is parsed first.
  */
 tocsin_err tocsin_mention_decode_json(struct tocsin_mention *m,
                                       const char *text, size_t len,
