@@ -457,6 +457,8 @@ static int check_receiver_url(struct ctx *, const config_setting_t *,
                               const char *, const char *);
 static void post_redis(struct ctx *, const config_setting_t *,
                        struct tocsin_config *);
+static void post_control(struct ctx *, const config_setting_t *,
+                         struct tocsin_config *);
 static void post_detection(struct ctx *, const config_setting_t *,
                            struct tocsin_config *);
 
@@ -644,6 +646,7 @@ static const struct key publish_keys[] = {
 static const struct key control_keys[] = {
     KSTR("listen", CF(control.listen), "ipc:///run/tocsin/control.sock",
          KF_NONEMPTY, check_nn_addr),
+    {.name = "remote", .type = K_BOOL, .off = CF(control.remote), .def = 0},
 };
 
 static const struct key http_keys[] = {
@@ -669,7 +672,7 @@ static const struct key root_keys[] = {
     KGROUP("alerts", alerts_keys, NULL),
     KGROUP("log", log_keys, NULL),
     KGROUP("publish", publish_keys, NULL),
-    KGROUP("control", control_keys, NULL),
+    KGROUP("control", control_keys, post_control),
     KGROUP("http", http_keys, NULL),
     KGROUP("sentiment", sentiment_keys, NULL),
     /* Issue 6, parsed by config_oncall.c once the receivers are known. */
@@ -1442,6 +1445,23 @@ post_detection(struct ctx *c, const config_setting_t *g,
          "detection.resolve_score: %g must be below "
          "detection.fire_score (%g)",
          cfg->detection.resolve_score, cfg->detection.fire_score);
+}
+
+/* A control socket others can reach needs control.remote = true. */
+static void
+post_control(struct ctx *c, const config_setting_t *g,
+             struct tocsin_config *cfg)
+{
+    const config_setting_t *ls = config_setting_get_member(g, "listen");
+    const char *v = cfg->control.listen;
+    if (!ls || reported(c, ls) || cfg->control.remote || !v ||
+        strncmp(v, "ipc://", 6) == 0 || strncmp(v, "inproc://", 9) == 0)
+        return;
+    char sh[CONFIG_SHOWN_MAX + 8];
+    cerr(c, ls,
+         "control.listen: \"%s\" is not a local (ipc) socket; set "
+         "control.remote = true to allow control from the network",
+         shown(v, sh, sizeof sh));
 }
 
 /* Move an Apprise field into the receiver unless the key was given. */

@@ -8,18 +8,22 @@
 
 #include "tocsin/stats.h"
 
-#define HOUR_MS         3600000.0
-#define DAY_MS          86400000.0
-#define FAST_HALF_LIFE  (1 * HOUR_MS)
-#define SLOW_HALF_LIFE  (24 * HOUR_MS)
-#define DISP_HALF_LIFE  (24 * HOUR_MS)
-#define NEG_HALF_LIFE   (6 * HOUR_MS)
-#define SEASON_HALF_LIFE_DAYS 4.0  /* per hour slot */
+#define HOUR_MS               3600000.0
+#define DAY_MS                86400000.0
+#define FAST_HALF_LIFE        (1 * HOUR_MS)
+#define SLOW_HALF_LIFE        (24 * HOUR_MS)
+#define DISP_HALF_LIFE        (24 * HOUR_MS)
+#define NEG_HALF_LIFE         (6 * HOUR_MS)
+#define ONSET_HALF_LIFE       (24 * HOUR_MS) /* an episode's peak surprise */
+#define SEASON_HALF_LIFE_DAYS 4.0            /* per hour slot */
 #define WEEK_HALF_LIFE_DAYS   14.0
-#define NEG_PRIOR_SHARE 0.15
-#define NEG_PRIOR_N     20.0
-#define EXP_FLOOR       0.01 /* mentions per bucket */
-#define DISP_MAX        100.0
+#define NEG_PRIOR_SHARE       0.15
+#define NEG_PRIOR_N           20.0
+#define EXP_FLOOR             0.01 /* mentions per bucket */
+#define DISP_MAX              1000.0
+#define DISP_START            10   /* buckets before the noise is learned */
+#define CUSUM_SHIFT           0.25 /* negative share change */
+#define NEG_DECADES           1.5  /* see neg_score */
 
 static double
 rate_for(double half_life_ms, double bucket_ms)
@@ -55,6 +59,11 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
     /* Score 0.9 at p = 1e-9 for sensitivity 0.5; each 0.5 step halves or
      * doubles the decades needed. */
     p->score_k = 9.0 / log(10.0) * pow(4.0, 0.5 - sensitivity);
+    p->onset_keep = pow(2.0, -B / ONSET_HALF_LIFE);
+    p->cusum_shift = CUSUM_SHIFT;
+    /* As much surprise as a score of 0.95 holds: a run comes down from
+     * there within minutes to hours once the episode is over. */
+    p->cusum_cap = -p->score_k * log(0.05) * log(10.0);
     p->min_mentions = min_mentions;
     p->min_ratio = min_ratio;
     p->min_negative = min_negative;
@@ -125,14 +134,47 @@ tocsin_baseline_neg_share(const struct tocsin_baseline *b)
            (b->scored_ew + NEG_PRIOR_N);
 }
 
+static void
+cusum_add(struct tocsin_cusum *c, double llr, double cap, double X, double E,
+          double K, double N)
+{
+    double s = c->s + llr;
+    if (!(s > 0)) {
+        memset(c, 0, sizeof *c);
+        return;
+    }
+    c->s = (float)(s < cap ? s : cap);
+    c->x += (float)X;
+    c->e += (float)E;
+    c->k += (float)K;
+    c->n += (float)N;
+    if (c->len < UINT32_MAX)
+        c->len++;
+}
+
+void
+tocsin_cusum_negativity(const struct tocsin_detect_params *p,
+                        struct tocsin_cusum *c, double X, double E, double K,
+                        double N, double p0)
+{
+    if (N <= 0 && c->s <= 0)
+        return;
+    double p1 = p0 + p->cusum_shift;
+    if (p1 > 0.95)
+        p1 = 0.95;
+    double llr = K * log(p1 / p0) + (N - K) * log((1.0 - p1) / (1.0 - p0));
+    cusum_add(c, llr, p->cusum_cap, X, E, K, N);
+}
+
 void
 tocsin_baseline_learn(struct tocsin_baseline *b,
-                      const struct tocsin_detect_params *p,
-                      int64_t bucket_idx, double c, double neg,
-                      double scored, double E, int vol_firing,
-                      int neg_firing)
+                      const struct tocsin_detect_params *p, int64_t bucket_idx,
+                      double c, double neg, double scored, double E,
+                      int vol_firing, int neg_firing)
 {
     double d = tocsin_baseline_dispersion(b);
+    tocsin_cusum_negativity(p, &b->cn, c, E, neg, scored,
+                            tocsin_baseline_neg_share(b));
     /* Long windows see every count as it is. */
     for (int k = 0; k < TOCSIN_NEWIN; k++) {
         double keep = 1.0 - p->beta[k];
@@ -169,10 +211,10 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
              * visits, then forget slowly. */
             double g0 = 1.0 / ((double)b->n / 24.0 + 1.0);
             double gs = p->g_season > g0 ? p->g_season : g0;
-            b->season[h] = (float)(b->season[h] *
-                                   (1.0 + slow_w * gs * (rel - 1.0)));
-            b->week[wk] = (float)(b->week[wk] *
-                                  (1.0 + slow_w * p->g_week * (rel - 1.0)));
+            b->season[h] =
+                (float)(b->season[h] * (1.0 + slow_w * gs * (rel - 1.0)));
+            b->week[wk] =
+                (float)(b->week[wk] * (1.0 + slow_w * p->g_week * (rel - 1.0)));
             for (int i = 0; i < 24; i++) {
                 if (b->season[i] < 0.02f)
                     b->season[i] = 0.02f;
@@ -201,9 +243,13 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
     } else {
         b->slow += slow_w * as * (c_level - b->slow);
     }
-    if (b->n >= 1) {
-        double r = (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
-        double ad = p->a_disp > a0 ? p->a_disp : a0;
+    /* The noise is learned once the level means something (the first
+     * buckets' expectation is still climbing from zero). */
+    if (b->n >= DISP_START) {
+        double r =
+            (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
+        double a1 = 1.0 / (b->n - DISP_START + 1.0);
+        double ad = p->a_disp > a1 ? p->a_disp : a1;
         double nd = d + ad * (r - d);
         b->disp = (float)(nd < 1.0 ? 1.0 : (nd > DISP_MAX ? DISP_MAX : nd));
     }
@@ -230,6 +276,14 @@ clamp01(double x)
     return x < 0 ? 0 : (x > 1 ? 1 : x);
 }
 
+static double
+volume_gate(const struct tocsin_detect_params *p, double X, double E,
+            double min_ratio)
+{
+    return clamp01(X / p->min_mentions) *
+           clamp01((X / E - 1.0) / (min_ratio - 1.0));
+}
+
 double
 tocsin_volume_score(const struct tocsin_detect_params *p, double X, double E,
                     double V)
@@ -248,9 +302,23 @@ tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
     if (V < E)
         V = E;
     double raw = tocsin_detect_score(p, tocsin_count_log_sf(X, E, V));
-    double g = clamp01(X / p->min_mentions) *
-               clamp01((X / E - 1.0) / (min_ratio - 1.0));
-    return raw * g;
+    return raw * volume_gate(p, X, E, min_ratio);
+}
+
+/* The binomial tail is exact once the usual share is known (counts only
+ * follow their model roughly): a negativity score of 0.9 needs p = 1e-6
+ * where a volume score needs 1e-9 (at sensitivity 0.5). */
+static double
+neg_score(const struct tocsin_detect_params *p, double log_p)
+{
+    return tocsin_detect_score(p, log_p * NEG_DECADES);
+}
+
+static double
+negativity_gate(const struct tocsin_detect_params *p, double K, double N,
+                double p0)
+{
+    return clamp01(K / p->min_negative) * clamp01((K / N - p0 - 0.05) / 0.15);
 }
 
 double
@@ -259,8 +327,28 @@ tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
 {
     if (N <= 0 || K <= 0)
         return 0;
-    double raw = tocsin_detect_score(p, tocsin_binom_log_sf(K, N, p0));
-    double g = clamp01(K / p->min_negative) *
-               clamp01((K / N - p0 - 0.05) / 0.15);
-    return raw * g;
+    double raw = neg_score(p, tocsin_binom_log_sf(K, N, p0));
+    return raw * negativity_gate(p, K, N, p0);
+}
+
+double
+tocsin_cusum_negativity_score(const struct tocsin_detect_params *p,
+                              const struct tocsin_cusum *c, double p0)
+{
+    if (!(c->s > 0) || c->n <= 0 || c->k <= 0)
+        return 0;
+    return neg_score(p, -(double)c->s) * negativity_gate(p, c->k, c->n, p0);
+}
+
+double
+tocsin_onset_score(const struct tocsin_detect_params *p, double score,
+                   float *peak)
+{
+    if (score >= 1.0)
+        score = 1.0 - 1e-15;
+    double z = score > 0 ? -p->score_k * log1p(-score) : 0;
+    double prev = (double)*peak * p->onset_keep;
+    double gain = z - prev;
+    *peak = (float)(z > prev ? z : prev);
+    return gain > 0 ? 1.0 - exp(-gain / p->score_k) : 0;
 }

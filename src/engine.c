@@ -6,17 +6,20 @@
  * samples.  Runs on one thread: the ingest loop, or replay.  No I/O, no
  * clock.
  *
- * Detectors, per closed bucket and windows of 1, 5 and 15 buckets:
+ * Detectors, per closed bucket, over windows of 1, 5 and 15 buckets, two
+ * exponentially weighted windows (detect.h) and, for negativity, a CUSUM
+ * run; per open bucket (partial_test) over it and the 1 or 2 before it:
  *  - volume: observed count X against the baseline's expectation E for the
  *    window, as an overdispersed count (quasi-Poisson with the dispersion
  *    learned by the baseline); the tail probability becomes a score in
  *    [0, 1], gated by the floors min_mentions and min_ratio.
  *  - negativity: negatives K among N scored mentions against the topic's
- *    usual share p0 (binomial tail), gated by min_negative and by how far
- *    the share rose.
- * The baseline is an exponentially weighted mean and variance of bucket
- * counts, updated with winsorised counts (a spike does not inflate it) and
- * almost frozen while the volume alert fires.
+ *    usual share p0 (binomial tail, or the CUSUM's likelihood ratio),
+ *    gated by min_negative and by how far the share rose.
+ * The best window's score drives the alert lifecycle; score rows carry the
+ * onset score instead (tocsin_onset_score), which ranks episode starts.
+ * The baseline (detect.c) is seasonal, learned from winsorised counts (a
+ * spike does not inflate it) and slowed while a topic runs hot.
  *
  * Topics with no mention for 15 closed buckets and no alert are "dormant":
  * global bucket closing skips them and they catch up, identically, when a
@@ -35,8 +38,10 @@
 #define RING_MASK       (RING - 1)
 #define OPEN_MAX        10 /* open buckets at most: lateness <= 8 buckets */
 #define NEXACT          3 /* windows summed from the ring */
-#define NWIN            (NEXACT + TOCSIN_NEWIN) /* plus the long ones */
+#define NCUSUM          (NEXACT + TOCSIN_NEWIN) /* the negativity CUSUM */
+#define NWIN            (NCUSUM + 1) /* plus the long ones and the CUSUM */
 #define MAX_WIN         15
+#define PARTIAL_PREV    2 /* closed buckets added to the open one */
 #define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
 #define BUCKET_SAMPLES  3
 #define TEXT_MAX        560
@@ -44,7 +49,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    4u
+#define SNAP_VERSION    6u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};
@@ -75,6 +80,7 @@ struct topic_state {
     int64_t agg_bidx;     /* last bucket fed a pre-aggregated record */
     struct tocsin_baseline base;
     float last_vol, last_neg;
+    float onset_peak[2];   /* decaying peak surprise (decades), by kind */
     int64_t fire_after[2]; /* windows starting before this bucket may not
                               fire again (they hold the last episode) */
     struct alert_state alert[2];
@@ -662,7 +668,13 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     /* Calm is judged on the window that fired: a burst caught in one
      * bucket is over when single buckets are calm again, a slow build-up
      * caught over 15 buckets when those are. */
-    a->calm = v->win_score[a->win] < e->o.resolve_score ? a->calm + 1 : 0;
+    int calm = v->win_score[a->win] < e->o.resolve_score;
+    /* A negative share still shifted keeps its alert, whichever window
+     * fired it: the CUSUM run says whether the shift is over. */
+    if (kind == TOCSIN_ALERT_NEGATIVITY &&
+        v->win_score[NCUSUM] >= e->o.resolve_score)
+        calm = 0;
+    a->calm = calm ? a->calm + 1 : 0;
     if (!a->announced && is_recent(e, at_ms) &&
         (int)a->calm < e->o.resolve_buckets) {
         a->announced = 1;
@@ -671,6 +683,9 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     if ((int)a->calm >= e->o.resolve_buckets) {
         t->s.fire_after[kind] =
             floor_div(at_ms, e->o.bucket_ms) - e->o.resolve_buckets;
+        /* The episode's CUSUM run is over with it. */
+        if (kind == TOCSIN_ALERT_NEGATIVITY)
+            memset(&t->s.base.cn, 0, sizeof t->s.base.cn);
         if (a->announced) {
             emit(e, t, kind, TOCSIN_ALERT_RESOLVED, at_ms);
         } else {
@@ -695,6 +710,8 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
 struct window {
     double X, E, V, K, N;
     int64_t len_ms, start;
+    int cusum; /* the negativity CUSUM, not a window */
+    double cs; /* its score */
 };
 
 static int
@@ -718,6 +735,27 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         w->V = d * w->E;
         w->len_ms = windows[k] * e->o.bucket_ms;
         w->start = b - windows[k] + 1;
+        return 1;
+    }
+    if (k == NCUSUM) {
+        /* The negativity CUSUM's run, with this bucket added. */
+        double p0 = neg_baseline(t);
+        struct tocsin_cusum c = base->cn;
+        if (t->s.nclosed < (uint32_t)e->o.warmup_buckets)
+            return 0;
+        tocsin_cusum_negativity(&e->dp, &c, cur->count, cur->exp, cur->neg,
+                                cur->scored, p0);
+        if (!c.len)
+            return 0;
+        w->cusum = 1;
+        w->cs = tocsin_cusum_negativity_score(&e->dp, &c, p0);
+        w->X = c.x;
+        w->E = c.e;
+        w->V = d * c.e;
+        w->K = c.k;
+        w->N = c.n;
+        w->len_ms = (int64_t)c.len * e->o.bucket_ms;
+        w->start = b - (int64_t)c.len + 1;
         return 1;
     }
     int j = k - NEXACT;
@@ -749,15 +787,15 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
             continue;
         double floor = k < NEXACT ? e->o.min_ratio
                                   : 1.0 + (e->o.min_ratio - 1.0) / 2.0;
-        double vs = w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
-                            t->s.alert[TOCSIN_ALERT_VOLUME].firing
-                        ? tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V,
-                                                    floor)
-                        : 0;
-        double ns = w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
-                            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing
-                        ? tocsin_negativity_score(&e->dp, w.K, w.N, p0)
-                        : 0;
+        double vs = 0, ns = 0;
+        if (w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
+            t->s.alert[TOCSIN_ALERT_VOLUME].firing)
+            vs = w.cusum
+                     ? 0
+                     : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V, floor);
+        if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
+            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing)
+            ns = w.cusum ? w.cs : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
         struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
@@ -822,10 +860,17 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
     if (t->terms && tocsin_terms_is_hot(t->terms) && !any_firing(t) &&
         vol.score < e->o.resolve_score && neg.score < e->o.resolve_score)
         tocsin_terms_cool(t->terms);
+    /* Before the warm-up the expectation is still being learned: its
+     * scores neither show nor count towards the onset peaks. */
+    double vo = 0, no = 0;
+    if (t->s.nclosed > (uint32_t)e->o.warmup_buckets) {
+        vo = tocsin_onset_score(&e->dp, vol.score, &t->s.onset_peak[0]);
+        no = tocsin_onset_score(&e->dp, neg.score, &t->s.onset_peak[1]);
+    }
     if (e->hooks.on_score) {
         struct tocsin_score_row row = {t->name, b * e->o.bucket_ms,
                                        bk->count, bk->neg, bk->scored,
-                                       vol.score, neg.score};
+                                       vo, no};
         e->hooks.on_score(e->hooks.arg, &row);
     }
     /* The slot OPEN_MAX ahead will hold a future open bucket. */
@@ -935,17 +980,26 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
         return;
     t->s.next_eval_ms = ts + step;
     const struct bucket *cur = &t->s.ring[b & RING_MASK];
-    const struct bucket *prev = &t->s.ring[(b - 1) & RING_MASK];
     double d = dispersion(t);
     double p0 = neg_baseline(t);
     double e_cur = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
-    double e_prev = tocsin_baseline_expected(&t->s.base, &e->dp, b - 1);
     struct evidence best_v = {0}, best_n = {0};
-    for (int k = 0; k < 2; k++) {
-        double X = cur->count + (k ? prev->count : 0);
-        double K = cur->neg + (k ? prev->neg : 0);
-        double N = cur->scored + (k ? prev->scored : 0);
-        double E = e_cur + (k ? e_prev : 0);
+    /* The open bucket alone, then with the PARTIAL_PREV closed ones
+     * before it. */
+    double X = 0, K = 0, N = 0, E = 0;
+    for (int k = 0; k <= PARTIAL_PREV; k++) {
+        if (k) {
+            const struct bucket *pb = &t->s.ring[(b - k) & RING_MASK];
+            X += pb->count;
+            K += pb->neg;
+            N += pb->scored;
+            E += tocsin_baseline_expected(&t->s.base, &e->dp, b - k);
+        } else {
+            X = cur->count;
+            K = cur->neg;
+            N = cur->scored;
+            E = e_cur;
+        }
         double span = f + k;
         struct evidence v = {(int64_t)(span * (double)e->o.bucket_ms),
                              X, E, K, N, p0, 0, 0, 0, {0}};
@@ -970,6 +1024,31 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
             best_n.score = ns;
         }
         best_v.critical = vc;
+        best_n.critical = nc;
+    }
+    /* The negativity CUSUM's run with the open bucket so far. */
+    struct tocsin_cusum c = t->s.base.cn;
+    tocsin_cusum_negativity(&e->dp, &c, cur->count, e_cur, cur->neg,
+                            cur->scored, p0);
+    int64_t cstart = b - (int64_t)c.len + 1;
+    if (c.len && cstart >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]) {
+        double cs = tocsin_cusum_negativity_score(&e->dp, &c, p0);
+        struct evidence v = {
+            (int64_t)((c.len - 1 + f) * (double)e->o.bucket_ms),
+            c.x,
+            c.e,
+            c.k,
+            c.n,
+            p0,
+            0,
+            0,
+            0,
+            {0}};
+        int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
+        if (cs > best_n.score) {
+            best_n = v;
+            best_n.score = cs;
+        }
         best_n.critical = nc;
     }
     maybe_fire(e, t, TOCSIN_ALERT_VOLUME, &best_v, ts);

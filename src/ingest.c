@@ -311,6 +311,11 @@ struct tocsin_ingest {
     int failed;            /* a hook could not queue its work */
     struct tocsin_mention_scratch scratch; /* for decoding JSON entries */
     struct tocsin_ingest_stats st;
+    /* Events to hand to the publish hook once committed: 4 strings each
+     * (topic, alertname, status, JSON body). */
+    struct strvec pubq;
+    tocsin_ingest_publish_fn publish;
+    void *publish_arg;
     char key_state[256], key_meta[256], key_outbox[256];
 };
 
@@ -364,6 +369,28 @@ drop_work(struct tocsin_ingest *in)
         in->acks[i].used = 0;
     }
     in->unacked = 0;
+    sv_clear(&in->pubq);
+}
+
+/* Queue ev for the publish hook (called once the checkpoint commits). */
+static void
+queue_publish(struct tocsin_ingest *in, const struct tocsin_alert_event *ev)
+{
+    if (!in->publish)
+        return;
+    char *body = NULL;
+    if (tocsin_event_body(&body, ev, "publish",
+                          in->cfg->alerts.external_url)) {
+        in->failed = 1;
+        return;
+    }
+    if (sv_pushs(&in->pubq, ev->topic) ||
+        sv_pushs(&in->pubq, tocsin_alertname(ev->kind)) ||
+        sv_pushs(&in->pubq, ev->status == TOCSIN_ALERT_FIRING ? "firing"
+                                                             : "resolved") ||
+        sv_pushs(&in->pubq, body))
+        in->failed = 1;
+    free(body);
 }
 
 static void
@@ -378,6 +405,7 @@ on_event(void *arg, const struct tocsin_alert_event *ev)
                       "%s %s severity=%s delivery=%s",
                       tocsin_alertname(ev->kind), summary, ev->severity,
                       ev->delivery);
+    queue_publish(in, ev);
     char created[24];
     snprintf(created, sizeof created, "%lld", (long long)in->now_ms);
     for (size_t i = 0; i < cfg->nreceivers; i++) {
@@ -598,6 +626,7 @@ tocsin_ingest_free(struct tocsin_ingest *in)
     for (size_t i = 0; i < in->capcmds; i++)
         sv_free(&in->cmds[i]);
     free(in->cmds);
+    sv_free(&in->pubq);
     free(in->acks);
     free(in->pend_id);
     tocsin_mention_scratch_fini(&in->scratch);
@@ -674,6 +703,7 @@ process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
     }
     in->unacked++;
     in->st.entries++;
+    in->st.last_entry_ms = id_time(id->str);
     if (fields->type != REDIS_REPLY_ARRAY) {
         /* Deleted from the stream while pending: nothing left to read. */
         tocsin_log_warn("INGEST-GONE", "stream=%s id=%s was deleted",
@@ -1121,6 +1151,9 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
     }
     if (!ok)
         return TOCSIN_EPROTO;
+    for (size_t i = 0; in->publish && i + 3 < in->pubq.n; i += 4)
+        in->publish(in->publish_arg, in->pubq.v[i], in->pubq.v[i + 1],
+                    in->pubq.v[i + 2], in->pubq.v[i + 3]);
     drop_work(in);
     in->last_checkpoint_ms = now_ms;
     in->st.checkpoints++;
@@ -1190,4 +1223,12 @@ const struct tocsin_engine *
 tocsin_ingest_engine(const struct tocsin_ingest *in)
 {
     return in->eng;
+}
+
+void
+tocsin_ingest_set_publish(struct tocsin_ingest *in, tocsin_ingest_publish_fn fn,
+                          void *arg)
+{
+    in->publish = fn;
+    in->publish_arg = arg;
 }

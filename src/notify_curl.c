@@ -277,6 +277,51 @@ stat_slot(struct tocsin_notifier *n, const char *name)
 
 enum stat_event { EV_SENT, EV_FAIL, EV_RETRY, EV_DEAD };
 
+const double tocsin_latency_bounds[TOCSIN_LATENCY_NBOUNDS] = {
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+
+const char *
+tocsin_fail_reason_name(enum tocsin_fail_reason r)
+{
+    static const char *const names[] = {"network", "timeout", "http_4xx",
+                                        "http_429", "http_5xx"};
+    return (unsigned)r < TOCSIN_FAIL_NREASONS ? names[r] : "unknown";
+}
+
+static enum tocsin_fail_reason
+fail_reason(int status, const char *error)
+{
+    if (status == 408 || status == 429)
+        return TOCSIN_FAIL_HTTP_429;
+    if (status >= 400 && status < 500)
+        return TOCSIN_FAIL_HTTP_4XX;
+    if (status > 0)
+        return TOCSIN_FAIL_HTTP_5XX;
+    if (error && strstr(error, "timed out"))
+        return TOCSIN_FAIL_TIMEOUT;
+    return TOCSIN_FAIL_NETWORK;
+}
+
+/* Record a delivery's latency (creation of its outbox entry to 2xx). */
+static void
+observe_latency(struct tocsin_notifier *n, const char *receiver,
+                int64_t created_ms)
+{
+    double s = (double)(wall_ms() - created_ms) / 1000.0;
+    if (s < 0)
+        s = 0;
+    size_t b = 0;
+    while (b < TOCSIN_LATENCY_NBOUNDS && s > tocsin_latency_bounds[b])
+        b++;
+    pthread_mutex_lock(&n->mu);
+    struct rstat *r = stat_slot(n, receiver);
+    if (r) {
+        r->st.latency[b]++;
+        r->st.latency_sum_s += s;
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
 static void
 count(struct tocsin_notifier *n, const char *receiver, enum stat_event ev,
       int status, const char *error)
@@ -294,6 +339,7 @@ count(struct tocsin_notifier *n, const char *receiver, enum stat_event ev,
             s->st.last_failure_ms = wall_ms();
             snprintf(s->st.last_error, sizeof s->st.last_error, "%s",
                      error ? error : "");
+            s->st.failed_by[fail_reason(status, error)]++;
             break;
         case EV_RETRY:
             s->st.retried++;
@@ -1399,6 +1445,7 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
                         "attempt(s)",
                         j->receiver, j->delivery, st, j->attempts);
         count(n, j->receiver, EV_SENT, st, NULL);
+        observe_latency(n, j->receiver, j->created_ms);
         set_finish(j, FIN_ACK, NULL, st);
         return;
     }

@@ -188,6 +188,7 @@ struct tocsin_config {
     } publish;
     struct {
         char *listen; /* default "ipc:///run/tocsin/control.sock" */
+        int remote;   /* 1: listen may be tcp:// or ws:// (default 0) */
     } control;
     struct {
         char *listen; /* default "127.0.0.1:9797" */

@@ -19,12 +19,16 @@
  * Besides the exact windows the engine sums from its ring of buckets, the
  * baseline keeps exponentially weighted windows (effective lengths 60 and
  * 240 buckets) of observed and expected counts and of negatives, for slow
- * build-ups and for small topics that need hours to show anything.
+ * build-ups and for small topics that need hours to show anything, and a
+ * CUSUM on the negative share (see struct tocsin_cusum).
  *
  * Scores: the tail probability p of what was observed becomes
  * 1 - exp(-(-log10 p) / k), in [0, 1) and increasing, where k follows the
- * sensitivity (at 0.5 a score of 0.9 means p = 1e-9), times gates for the
- * floors (minimum mentions, minimum ratio, minimum negatives).
+ * sensitivity (at 0.5 a volume score of 0.9 means p = 1e-9, a negativity
+ * score of 0.9 p = 1e-6: the binomial is exact given the usual share),
+ * times gates for the floors (minimum mentions, minimum ratio, minimum
+ * negatives).  The onset score turns a topic's stream of scores into one
+ * that ranks the starts of episodes (replay --scores).
  *
  * Pure functions on plain structs; no I/O, no clock.  Thread-safe.
  */
@@ -41,10 +45,13 @@ struct tocsin_detect_params {
     double a_fast, a_slow; /* level learning rates per bucket */
     double a_disp;         /* dispersion learning rate */
     double g_season, g_week;
-    double a_neg;          /* usual negative share learning rate */
+    double a_neg; /* usual negative share learning rate */
     double beta[TOCSIN_NEWIN];
     double ew_len[TOCSIN_NEWIN]; /* effective lengths, in buckets */
     double score_k;
+    double onset_keep;  /* per-bucket decay of the episode's peak */
+    double cusum_shift; /* the negativity CUSUM's: usual share + this */
+    double cusum_cap;   /* nats a CUSUM may hold */
     double min_mentions, min_ratio, min_negative;
 };
 
@@ -53,10 +60,23 @@ void tocsin_detect_params_init(struct tocsin_detect_params *p,
                                double min_mentions, double min_ratio,
                                double min_negative);
 
+/*
+ * A CUSUM run: the log-likelihood ratio (nats) of "changed" against
+ * "usual" summed since it last fell to zero, and what the run holds.  The
+ * fastest test there is for a lasting change of a known size: it needs no
+ * window length, so a build-up or a shift of the negative share is caught
+ * as soon as the evidence adds up.
+ */
+struct tocsin_cusum {
+    float s;          /* nats, in [0, cusum_cap] */
+    float x, e, k, n; /* mentions, expected, negatives, scored */
+    uint32_t len;     /* buckets in the run; 0 when s is 0 */
+};
+
 struct tocsin_baseline {
-    double fast, slow;     /* levels, mentions per bucket */
+    double fast, slow; /* levels, mentions per bucket */
     double neg_ew, scored_ew;
-    float disp;            /* >= 1 */
+    float disp; /* >= 1 */
     float season[24];
     float week[2];
     float ewm[TOCSIN_NEWIN]; /* observed mass */
@@ -64,7 +84,8 @@ struct tocsin_baseline {
     float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
     float ewk[TOCSIN_NEWIN]; /* negatives */
     float ewn[TOCSIN_NEWIN]; /* mentions with a known sentiment */
-    uint32_t n;            /* buckets learned */
+    struct tocsin_cusum cn;  /* negativity: share usual + cusum_shift */
+    uint32_t n;              /* buckets learned */
 };
 
 void tocsin_baseline_init(struct tocsin_baseline *b);
@@ -97,16 +118,40 @@ double tocsin_volume_score(const struct tocsin_detect_params *p, double X,
 
 /* The same with another ratio floor (long windows use a lower one: an
  * hour at twice the usual rate is as telling as a minute at three times). */
-double tocsin_volume_score_floor(const struct tocsin_detect_params *p,
-                                 double X, double E, double V,
-                                 double min_ratio);
+double tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
+                                 double E, double V, double min_ratio);
 
 /* Negativity score of K negatives among N scored, usual share p0. */
-double tocsin_negativity_score(const struct tocsin_detect_params *p,
-                               double K, double N, double p0);
+double tocsin_negativity_score(const struct tocsin_detect_params *p, double K,
+                               double N, double p0);
+
+/*
+ * Add a bucket to a negativity CUSUM: K negatives among N scored mentions
+ * (X mentions, E expected), against the usual share p0 and the share
+ * p0 + cusum_shift.  X, E, K, N of the run are kept as evidence.
+ */
+void tocsin_cusum_negativity(const struct tocsin_detect_params *p,
+                             struct tocsin_cusum *c, double X, double E,
+                             double K, double N, double p0);
+
+/* Score of a run: the ratio e^-s read as a tail probability, with the
+ * same floors as a window (min_negative, a share well above p0). */
+double tocsin_cusum_negativity_score(const struct tocsin_detect_params *p,
+                                     const struct tocsin_cusum *c, double p0);
+
+/*
+ * Onset score of a bucket whose detection score is `score`: the surprise
+ * (in decades of p) it adds beyond the decaying peak of the topic's recent
+ * scores, as a score again.  *peak (decades, starts at 0) is updated.  A
+ * long episode scores once, at its start, and again only when it grows;
+ * the peak halves every few hours, so a topic whose baseline has adapted
+ * scores anew for a new spike.  This ranks buckets for a single threshold
+ * (replay --scores), where the detection score stays high all episode.
+ */
+double tocsin_onset_score(const struct tocsin_detect_params *p, double score,
+                          float *peak);
 
 /* Score of a log tail probability, before gates (exposed for tests). */
-double tocsin_detect_score(const struct tocsin_detect_params *p,
-                           double log_p);
+double tocsin_detect_score(const struct tocsin_detect_params *p, double log_p);
 
 #endif

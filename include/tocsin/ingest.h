@@ -36,6 +36,7 @@ struct tocsin_ingest_stats {
     uint64_t claimed;       /* taken over from dead consumers */
     uint64_t scored;        /* mentions scored by the built-in scorer */
     int caught_up;          /* 1 once the backlog is read */
+    int64_t last_entry_ms;  /* time in the id of the last entry read */
     struct tocsin_engine_stats engine;
 };
 
@@ -63,6 +64,20 @@ tocsin_err tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms);
 
 void tocsin_ingest_get_stats(const struct tocsin_ingest *in,
                              struct tocsin_ingest_stats *out);
+
+/*
+ * Called for each alert event once the checkpoint that wrote it to the
+ * outbox has committed (so a published event is never taken back): the
+ * topic, "MentionVolumeSpike"/"NegativityShift", "firing"/"resolved" and
+ * the event as JSON (the webhook body, receiver "publish").  Strings are
+ * borrowed for the call.  Main thread.  fn may be NULL (the default).
+ */
+typedef void (*tocsin_ingest_publish_fn)(void *arg, const char *topic,
+                                         const char *alertname,
+                                         const char *status,
+                                         const char *json);
+void tocsin_ingest_set_publish(struct tocsin_ingest *in,
+                               tocsin_ingest_publish_fn fn, void *arg);
 
 /* The engine, borrowed (read-only views for operators). */
 const struct tocsin_engine *tocsin_ingest_engine(const struct tocsin_ingest *in);

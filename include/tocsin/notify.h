@@ -83,6 +83,23 @@ void tocsin_notifier_stop(struct tocsin_notifier *n);
 /* Stop if needed and free.  NULL does nothing. */
 void tocsin_notifier_free(struct tocsin_notifier *n);
 
+/* Why an attempt failed (tocsin_receiver_stats.failed_by). */
+enum tocsin_fail_reason {
+    TOCSIN_FAIL_NETWORK = 0, /* connection refused, DNS, TLS, ... */
+    TOCSIN_FAIL_TIMEOUT,     /* no answer within timeout_ms */
+    TOCSIN_FAIL_HTTP_4XX,    /* 4xx other than 408 and 429 */
+    TOCSIN_FAIL_HTTP_429,    /* rate limited (and 408) */
+    TOCSIN_FAIL_HTTP_5XX,    /* 5xx, 3xx and other statuses */
+    TOCSIN_FAIL_NREASONS
+};
+/* Their names in metrics: "network", "timeout", "http_4xx", ... */
+const char *tocsin_fail_reason_name(enum tocsin_fail_reason r);
+
+/* Upper bounds (seconds) of the delivery latency histogram's buckets, from
+ * the outbox entry's creation to the 2xx answer; +Inf is implied. */
+#define TOCSIN_LATENCY_NBOUNDS 10
+extern const double tocsin_latency_bounds[TOCSIN_LATENCY_NBOUNDS];
+
 struct tocsin_receiver_stats {
     char name[64];
     uint64_t sent;           /* 2xx answers */
@@ -93,6 +110,11 @@ struct tocsin_receiver_stats {
     int64_t last_failure_ms;
     int last_status;      /* last HTTP status, 0 for none */
     char last_error[128]; /* last failure, "" if none */
+    uint64_t failed_by[TOCSIN_FAIL_NREASONS];
+    /* Deliveries by latency: [i] counts those <= bounds[i] and above the
+     * previous bound (not cumulative); the last slot is above them all. */
+    uint64_t latency[TOCSIN_LATENCY_NBOUNDS + 1];
+    double latency_sum_s;
 };
 
 /*

@@ -29,6 +29,7 @@ SRC = os.environ.get("TOCSIN_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TOCSIN_BUILD_DIR") or os.path.join(SRC, "build")
 TOCSIND = os.path.join(BUILD, "tocsind")
+TOCSINCTL = os.path.join(BUILD, "tocsinctl")
 LEXICONS = os.path.join(SRC, "conf", "lexicons")
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -166,9 +167,15 @@ class Daemon:
     def __init__(self, workdir, conf_text, name="tocsind"):
         self.dir = workdir
         self.conf = os.path.join(workdir, name + ".conf")
+        if not sockets_of(conf_text):
+            # A config made by hand: keep its daemon off the defaults
+            # under /run/tocsin, which every test would share.
+            conf_text += private_sockets(base=workdir)
         with open(self.conf, "w") as f:
             f.write(conf_text)
         self.log = os.path.join(workdir, name + ".log")
+        self.sockets = sockets_of(conf_text)
+        self.env = {}  # extra environment for the daemon
         self.proc = None
         self.starts = 0
         self.intended = False  # set when the test stops or kills it
@@ -179,10 +186,18 @@ class Daemon:
         logf = open(self.log, "a")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.update(self.env)
         self.proc = subprocess.Popen([TOCSIND, "-c", self.conf],
                                      stdout=logf, stderr=logf, env=env)
         logf.close()
         return self
+
+    def ctl(self, *args, timeout=60):
+        """Run tocsinctl -c <this daemon's config> ARGS; CompletedProcess
+        with text output."""
+        return subprocess.run([TOCSINCTL, "-c", self.conf] + list(args),
+                              capture_output=True, text=True,
+                              timeout=timeout)
 
     def stderr(self):
         with open(self.log, errors="replace") as f:
@@ -216,8 +231,33 @@ class Daemon:
         return [m for m in SANITIZER_MARKS if m in text]
 
 
+def private_sockets(redis_url=None, base=None):
+    """publish/control/http sections giving a daemon addresses of its own:
+    ipc sockets in a fresh directory (under base, else beside the redis
+    socket when there is one, so it goes away with the test) and a free
+    loopback port."""
+    if base is None and redis_url and redis_url.startswith("unix://"):
+        base = os.path.dirname(redis_url[len("unix://"):])
+    d = tempfile.mkdtemp(prefix="s", dir=base)
+    return ('publish = { listen = "ipc://%s/alerts.sock"; };\n'
+            'control = { listen = "ipc://%s/control.sock"; };\n'
+            'http = { listen = "127.0.0.1:%d"; };\n') % (d, d, free_port())
+
+
+def sockets_of(conf_text):
+    """The addresses a config gives: {"publish", "control", "http"}."""
+    import re
+    out = {}
+    for sect in ("publish", "control", "http"):
+        m = re.search(r'%s\s*=\s*\{\s*listen\s*=\s*"([^"]*)"' % sect,
+                      conf_text)
+        if m:
+            out[sect] = m.group(1)
+    return out
+
+
 def config(redis_url, receivers=(), bucket=60, extra_detection="",
-           extra=""):
+           extra="", sockets=True):
     recv = ",\n".join(
         '{ name = "%s"; type = "webhook"; url = "%s";%s%s }' % (
             r["name"], r["url"],
@@ -231,8 +271,9 @@ def config(redis_url, receivers=(), bucket=60, extra_detection="",
             'receivers = ( %s );\n'
             'sentiment = { lexicons = "%s"; };\n'
             'alerts = { external_url = "http://tocsin.test"; };\n'
-            'log = { level = "info"; };\n%s') % (
-                redis_url, bucket, extra_detection, recv, LEXICONS, extra)
+            'log = { level = "info"; };\n%s%s') % (
+                redis_url, bucket, extra_detection, recv, LEXICONS,
+                private_sockets(redis_url) if sockets else "", extra)
 
 
 def make_crisis_stream(now_ms, seed=7, crisis=True, minutes=120,
@@ -339,3 +380,43 @@ class TocsinCase(unittest.TestCase):
             if g["name"] in (group, group.encode()):
                 return g["pending"] == 0 and g.get("lag", 1) == 0
         return False
+
+
+class Subscriber:
+    """A real nanomsg SUB socket (libnanomsg through ctypes) connected to a
+    daemon's publish address, subscribed to prefix."""
+
+    AF_SP, NN_SUB, NN_SUB_SUBSCRIBE = 1, 33, 1
+    NN_SOL_SOCKET, NN_RCVTIMEO = 0, 5
+
+    def __init__(self, address, prefix=b""):
+        import ctypes
+        import ctypes.util
+        self.ct = ctypes
+        self.nn = ctypes.CDLL(ctypes.util.find_library("nanomsg") or
+                              "libnanomsg.so.5", use_errno=True)
+        self.nn.nn_recv.restype = ctypes.c_int
+        self.s = self.nn.nn_socket(self.AF_SP, self.NN_SUB)
+        if self.s < 0:
+            raise OSError("nn_socket failed")
+        self.nn.nn_setsockopt(self.s, self.NN_SUB, self.NN_SUB_SUBSCRIBE,
+                              ctypes.c_char_p(prefix),
+                              ctypes.c_size_t(len(prefix)))
+        ms = ctypes.c_int(200)
+        self.nn.nn_setsockopt(self.s, self.NN_SOL_SOCKET, self.NN_RCVTIMEO,
+                              ctypes.byref(ms), ctypes.c_size_t(4))
+        if self.nn.nn_connect(self.s, address.encode()) < 0:
+            raise OSError("nn_connect %s failed" % address)
+
+    def recv(self, timeout=30.0):
+        """One message (bytes), or None after timeout seconds."""
+        buf = self.ct.create_string_buffer(1 << 20)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.nn.nn_recv(self.s, buf, self.ct.c_size_t(len(buf)), 0)
+            if n >= 0:
+                return buf.raw[:n]
+        return None
+
+    def close(self):
+        self.nn.nn_close(self.s)

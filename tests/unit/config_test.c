@@ -172,7 +172,8 @@ test_values_override(void)
         "  url = \"https://x.example/h\"; send_resolved = false; } );\n"
         "log = { level = \"debug\"; };\n"
         "publish = { listen = \"tcp://*:5555\"; };\n"
-        "control = { listen = \"ws://127.0.0.1:5556/ctl\"; };\n"
+        "control = { listen = \"ws://127.0.0.1:5556/ctl\"; remote = true;"
+        " };\n"
         "http = { listen = \"[::1]:8080\"; };\n"
         "sentiment = { lexicons = \"lex\"; };\n");
     REQUIRE(cfg);
@@ -187,6 +188,8 @@ test_values_override(void)
     CHECK(cfg->receivers[0].secret == NULL);
     CHECK(cfg->log.level == TOCSIN_LOG_DEBUG);
     CHECK_STR(cfg->publish.listen, "tcp://*:5555");
+    CHECK_STR(cfg->control.listen, "ws://127.0.0.1:5556/ctl");
+    CHECK(cfg->control.remote == 1);
     CHECK_STR(cfg->http.listen, "[::1]:8080");
     CHECK_STR(cfg->sentiment.lexicons, "./lex");
     tocsin_config_free(cfg);
@@ -300,6 +303,7 @@ test_docs_list_every_key(void)
                                        "external_url",
                                        "level",
                                        "listen",
+                                       "remote",
                                        "lexicons"};
     static const char *const files[] = {TOCSIN_SOURCE_DATADIR "/tocsind.conf",
                                         TOCSIN_SOURCE_DATADIR "/tocsin.conf.5"};
@@ -577,6 +581,15 @@ test_err_expected_boolean(void)
                   "  url = \"http://h/\"; send_resolved = 1; } );\n",
                   "t.conf:2: receivers[0].send_resolved: expected a boolean "
                   "(true or false), got an integer\n");
+}
+
+static void
+test_err_control_remote(void)
+{
+    EXPECT_ERRORS("\ncontrol = {\n  listen = \"tcp://127.0.0.1:5556\"; };\n",
+                  "t.conf:3: control.listen: \"tcp://127.0.0.1:5556\" is not "
+                  "a local (ipc) socket; set control.remote = true to allow "
+                  "control from the network\n");
 }
 
 static void
@@ -1000,6 +1013,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_expected_integer_got_float),
     TOCSIN_TEST(test_err_expected_number),
     TOCSIN_TEST(test_err_expected_boolean),
+    TOCSIN_TEST(test_err_control_remote),
     TOCSIN_TEST(test_err_expected_group),
     TOCSIN_TEST(test_err_receivers_expected_list),
     TOCSIN_TEST(test_err_receiver_expected_group),

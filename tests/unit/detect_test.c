@@ -48,6 +48,70 @@ test_score_shape(void)
 }
 
 static void
+test_onset_score_ranks_the_start_of_an_episode(void)
+{
+    params();
+    float peak = 0;
+    /* Calm: nothing. */
+    CHECK(tocsin_onset_score(&P, 0.0, &peak) == 0.0);
+    /* An episode scores at its start... */
+    double s9 = tocsin_detect_score(&P, -9 * log(10.0));
+    CHECK_NEAR(tocsin_onset_score(&P, s9, &peak), 0.9, 1e-6);
+    /* ...not again while it stays as it was... */
+    for (int i = 0; i < 60; i++)
+        CHECK(tocsin_onset_score(&P, s9, &peak) < 0.01);
+    /* ...and again when it grows (by the surprise it adds). */
+    double s20 = tocsin_detect_score(&P, -20 * log(10.0));
+    double o = tocsin_onset_score(&P, s20, &peak);
+    CHECK(o > 0.9 && o < s20);
+    /* A saturated score neither overflows nor poisons the peak. */
+    CHECK(tocsin_onset_score(&P, 1.0, &peak) > 0.99);
+    CHECK(isfinite(peak));
+    /* The peak halves in a day: the same spike a day later scores 0,
+     * two days later it scores again. */
+    float pk = 0;
+    (void)tocsin_onset_score(&P, s20, &pk);
+    for (int i = 0; i < 1439; i++)
+        (void)tocsin_onset_score(&P, 0.0, &pk);
+    CHECK(tocsin_onset_score(&P, s9, &pk) < 0.1);
+    for (int i = 0; i < 2 * 1440; i++)
+        (void)tocsin_onset_score(&P, 0.0, &pk);
+    CHECK(tocsin_onset_score(&P, s20, &pk) > 0.9);
+}
+
+static void
+test_negativity_cusum_adds_up_a_shift(void)
+{
+    params();
+    struct tocsin_cusum c;
+    memset(&c, 0, sizeof c);
+    /* The usual share (12 %): the run keeps falling back to zero. */
+    double top = 0;
+    for (int i = 0; i < 1000; i++) {
+        tocsin_cusum_negativity(&P, &c, 25, 25, i % 4 ? 3 : 2, 25, 0.12);
+        double sc = tocsin_cusum_negativity_score(&P, &c, 0.12);
+        top = sc > top ? sc : top;
+    }
+    CHECK(top < 0.3);
+    /* Half negative from now: a few buckets of 25 mentions suffice, and
+     * the run holds the shift as evidence. */
+    memset(&c, 0, sizeof c);
+    int buckets = 0;
+    while (tocsin_cusum_negativity_score(&P, &c, 0.12) < 0.9 && buckets < 50) {
+        tocsin_cusum_negativity(&P, &c, 25, 25, 12.5, 25, 0.12);
+        buckets++;
+    }
+    CHECK(buckets == 2);
+    CHECK_NEAR(c.k / c.n, 0.5, 1e-6);
+    CHECK(c.len == (uint32_t)buckets);
+    CHECK(c.s <= P.cusum_cap);
+    /* Fewer than min_negative negatives never score. */
+    memset(&c, 0, sizeof c);
+    tocsin_cusum_negativity(&P, &c, 4, 4, 4, 4, 0.12);
+    CHECK(tocsin_cusum_negativity_score(&P, &c, 0.12) < 0.9);
+}
+
+static void
 test_baseline_learns_the_daily_rhythm(void)
 {
     params();
@@ -80,8 +144,8 @@ test_cascades_widen_the_noise(void)
         double E1 = tocsin_baseline_expected(&calm, &P, i);
         double E2 = tocsin_baseline_expected(&spiky, &P, i);
         tocsin_baseline_learn(&calm, &P, i, c, 0, 0, E1, 0, 0);
-        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2,
-                              0, 0);
+        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2, 0,
+                              0);
     }
     CHECK(tocsin_baseline_dispersion(&spiky) >
           3 * tocsin_baseline_dispersion(&calm));
@@ -210,6 +274,113 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
     tocsin_engine_free(e);
 }
 
+/* `per_min` mentions a minute, evenly spread, `usual` negative; from
+ * `shift_min` on, `share` negative at the same volume. */
+static void
+feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
+           int64_t shift_min, double usual, double share)
+{
+    struct tocsin_mention m;
+    memset(&m, 0, sizeof m);
+    m.topics[0].p = "Canal";
+    m.topics[0].n = 5;
+    m.ntopics = 1;
+    m.count = 1;
+    m.followers = -1;
+    m.has_sentiment = 1;
+    uint32_t x = 12345;
+    for (int64_t i = 0; i < mins * per_min; i++) {
+        x = x * 1103515245u + 12345u;
+        double u = (double)(x >> 8) / (double)(1u << 24);
+        m.ts_ms = DAY0 + i * (MIN / per_min);
+        m.sentiment =
+            u < (i / per_min >= shift_min ? share : usual) ? -0.7 : 0.4;
+        CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
+    }
+}
+
+static void
+test_negativity_shift_at_20_a_minute_fires_within_a_bucket(void)
+{
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift(e, 20, 8 * 60, 6 * 60, 0.12, 0.5);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 0);
+    int64_t onset = DAY0 + 6 * 60 * MIN;
+    CHECK(s.first_ms[TOCSIN_ALERT_NEGATIVITY] > onset);
+    CHECK(s.first_ms[TOCSIN_ALERT_NEGATIVITY] <= onset + MIN);
+    tocsin_engine_free(e);
+}
+
+static void
+test_negativity_cusum_fires_early_and_once(void)
+{
+    /* 6 a minute going to 40 % negative: the run adds up over several
+     * buckets and is tested with the open one, so the alert does not wait
+     * for a bucket to close; and it stays one alert while the shift lasts
+     * (calm is judged on the run too, not only on the window that fired). */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift(e, 6, 8 * 60, 6 * 60, 0.12, 0.4);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
+    int64_t onset = DAY0 + 6 * 60 * MIN;
+    int64_t d = s.first_ms[TOCSIN_ALERT_NEGATIVITY] - onset;
+    CHECK(d > 0 && d < 10 * MIN);
+    CHECK(d % MIN != 0);
+    tocsin_engine_free(e);
+}
+
+static void
+test_a_topic_usually_40_percent_negative_stays_quiet(void)
+{
+    /* The usual share starts from a prior of 15 %: the CUSUM must not
+     * read a topic that is always 40 % negative as a shift while it
+     * learns. */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift(e, 10, 2 * 1440, 2 * 1440, 0.4, 0.4);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 0);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 0);
+    tocsin_engine_free(e);
+}
+
+struct rows {
+    int high;      /* rows with volume_score >= 0.9 */
+    int64_t first; /* the first of them */
+};
+
+static void
+on_row(void *arg, const struct tocsin_score_row *row)
+{
+    struct rows *r = arg;
+    if (row->volume_score >= 0.9 && !r->high++)
+        r->first = row->ts_ms;
+}
+
+static double
+burst_at_3h(int64_t minute)
+{
+    return minute >= 180 && minute < 210 ? 200.0 : 20.0;
+}
+
+static void
+test_score_rows_mark_the_start_of_a_burst_once(void)
+{
+    /* 30 minutes at 10x: the detection score stays high all along, the
+     * onset score in the rows is high at the start only. */
+    struct rows r = {0, 0};
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    struct tocsin_engine_hooks h = {NULL, on_row, &r};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    feed(e, "burst", 0, 300, burst_at_3h);
+    CHECK(r.high == 1);
+    CHECK(r.first == DAY0 + 180 * MIN);
+    tocsin_engine_free(e);
+}
+
 static void
 test_aggregated_record_is_not_read_as_a_partial_bucket(void)
 {
@@ -229,10 +400,17 @@ test_aggregated_record_is_not_read_as_a_partial_bucket(void)
     tocsin_engine_free(e);
 }
 
-TOCSIN_TESTS(TOCSIN_TEST(test_score_shape),
-             TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
-             TOCSIN_TEST(test_cascades_widen_the_noise),
-             TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
-             TOCSIN_TEST(test_slow_buildup_is_caught),
-             TOCSIN_TEST(test_small_brand_2_to_30_an_hour_is_caught),
-             TOCSIN_TEST(test_aggregated_record_is_not_read_as_a_partial_bucket));
+TOCSIN_TESTS(
+    TOCSIN_TEST(test_score_shape),
+    TOCSIN_TEST(test_onset_score_ranks_the_start_of_an_episode),
+    TOCSIN_TEST(test_negativity_cusum_adds_up_a_shift),
+    TOCSIN_TEST(test_negativity_shift_at_20_a_minute_fires_within_a_bucket),
+    TOCSIN_TEST(test_negativity_cusum_fires_early_and_once),
+    TOCSIN_TEST(test_a_topic_usually_40_percent_negative_stays_quiet),
+    TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
+    TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
+    TOCSIN_TEST(test_cascades_widen_the_noise),
+    TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
+    TOCSIN_TEST(test_slow_buildup_is_caught),
+    TOCSIN_TEST(test_small_brand_2_to_30_an_hour_is_caught),
+    TOCSIN_TEST(test_aggregated_record_is_not_read_as_a_partial_bucket));
