@@ -362,6 +362,40 @@ class TocsinctlOncallTest(OncallCase):
         r = d.ctl("ack", "no-such-alert")
         self.assertEqual(r.returncode, 1)
         self.assertIn("no firing alert", r.stderr)
+
+        # Marie's resolve link ends the alert and tells who was notified.
+        token = self.link_token(oncall_of(note)["resolve_url"])
+        status, page = http(self.base + "/ack/" + token)
+        self.assertEqual(status, 200, page)
+        self.assertIn("resolved", page)
+        done = self.wait_note(d, self.marie, "resolved")
+        self.assertEqual(done["status"], "resolved")
+        self.assertEqual(self.oncall_alert(d, fp)["status"], "resolved")
+        self.assertEqual(http(self.base + "/ack/" + token)[0], 409)
+        self.assertEqual(d.stop(), 0)
+
+
+class WithoutOncallTest(OncallCase):
+
+    def test_no_oncall_configured(self):
+        rcv = self.receiver()
+        d = self.daemon(config(self.redis.url, [{"name": "all",
+                                                 "url": rcv.url}],
+                               extra_detection=CATCHUP))
+        self.crisis()
+        d.start()
+        self.wait_ready(d)
+        # Every alert to every receiver, as before on call.
+        wait_for(lambda: any(b["status"] == "firing"
+                             for _, b in rcv.accepted()), 90, 0.1,
+                 what="an alert at the receiver")
+        self.assertTrue(all("tocsin_oncall" not in b["alerts"][0]
+                            for _, b in rcv.accepted()))
+        status, page = http("http://%s/ack/x.y" % d.sockets["http"])
+        self.assertEqual(status, 404, page)
+        r = d.ctl("silence", "query")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("on call is not configured", r.stderr)
         self.assertEqual(d.stop(), 0)
 
 
