@@ -22,6 +22,7 @@
 #include "tocsin/mention.h"
 #include "tocsin/oncall.h"
 #include "tocsin/oncall_store.h"
+#include "tocsin/receiver.h"
 #include "tocsin/redis.h"
 #include "tocsin/sentiment.h"
 
@@ -35,6 +36,7 @@
 #define READ_BLOCK      (256 * 1024)
 #define ONCALL_GC_S     3600        /* forget old on-call alerts hourly */
 #define ONCALL_KEEP_S   (7 * 86400) /* resolved alerts kept this long */
+#define ONCALL_POLL_S   15 /* Pushover receipts read while escalating */
 
 /* A growable list of owned byte strings (a command's arguments). */
 struct strvec {
@@ -329,6 +331,7 @@ struct tocsin_ingest {
     struct tocsin_oncall_store *ocst;
     struct tocsin_notes notes;
     int64_t oncall_gc_s;
+    int64_t oncall_poll_s;
 };
 
 void
@@ -1276,6 +1279,68 @@ checkpoint_due(const struct tocsin_ingest *in, int64_t now_ms)
            now_ms - in->last_checkpoint_ms >= in->cfg->redis.checkpoint_ms;
 }
 
+/* Whether alert fp still waits for somebody to acknowledge it. */
+static int
+awaiting_ack(const struct tocsin_oncall *oc, const char *fp)
+{
+    const struct tocsin_esc_state *es = tocsin_oncall_escalation(oc, fp);
+    return es && (es->status == TOCSIN_ESC_RUNNING ||
+                  es->status == TOCSIN_ESC_EXHAUSTED);
+}
+
+/* An outbox entry asking Pushover receiver r whether alert fp's emergency
+ * was acknowledged in the app (the notifier reads the receipt it kept). */
+static void
+poll_pushover(struct tocsin_ingest *in, const char *fp, const char *r)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a of fp and r */
+    for (const char *p = fp; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = r; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    char delivery[33], body[512];
+    snprintf(delivery, sizeof delivery, "%016llx%016llx",
+             (unsigned long long)in->now_ms, (unsigned long long)h);
+    snprintf(body, sizeof body,
+             "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":"
+             "\"%.100s\",\"alerts\":[{\"status\":\"firing\","
+             "\"fingerprint\":\"%.64s\",\"labels\":{},"
+             "\"tocsin_oncall\":{\"kind\":\"poll\"}}]}",
+             r, fp);
+    add_outbox(in, delivery, fp, r, body);
+}
+
+/* Emergencies acknowledged in the Pushover app: take what the notifier's
+ * reads found, and every ONCALL_POLL_S ask again for the others. */
+static void
+pushover_acks(struct tocsin_ingest *in, int64_t now_ms)
+{
+    int64_t now = now_ms / 1000;
+    int poll = now - in->oncall_poll_s >= ONCALL_POLL_S;
+    if (poll)
+        in->oncall_poll_s = now;
+    for (size_t i = 0; i < tocsin_oncall_nalerts(in->oc); i++) {
+        char fp[128];
+        snprintf(fp, sizeof fp, "%s", tocsin_oncall_alert_at(in->oc, i));
+        if (!awaiting_ack(in->oc, fp))
+            continue;
+        char *by = NULL;
+        if (tocsin_receiver_take_ack(fp, now_ms, &by) == TOCSIN_OK) {
+            tocsin_log_notice("ONCALL-ACK", "alert %s acknowledged by %s", fp,
+                              by);
+            if (tocsin_oncall_ack(in->oc, fp, by, now, &in->notes) ==
+                TOCSIN_ENOMEM)
+                in->failed = 1;
+            free(by);
+            continue;
+        }
+        for (size_t r = 0; poll && r < in->cfg->nreceivers; r++)
+            if (in->cfg->receivers[r].type == TOCSIN_RECEIVER_PUSHOVER)
+                poll_pushover(in, fp, in->cfg->receivers[r].name);
+    }
+    queue_notes(in);
+}
+
 /* Escalation steps, group flushes and repeats that are due. */
 static void
 oncall_tick(struct tocsin_ingest *in, int64_t now_ms)
@@ -1288,6 +1353,7 @@ oncall_tick(struct tocsin_ingest *in, int64_t now_ms)
             in->failed = 1;
         queue_notes(in);
     }
+    pushover_acks(in, now_ms);
     if (now - in->oncall_gc_s >= ONCALL_GC_S) {
         in->oncall_gc_s = now;
         tocsin_oncall_gc(in->oc, now, ONCALL_KEEP_S);

@@ -144,7 +144,9 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
     m->fingerprint = str_at(alert, "fingerprint", "");
     m->link = str_at(alert, "generatorURL", "");
     m->external_url = str_at(root, "externalURL", "");
-    m->ack_url = str_at(json_object_get(alert, "tocsin_oncall"), "ack_url", "");
+    json_t *oncall = json_object_get(alert, "tocsin_oncall");
+    m->ack_url = str_at(oncall, "ack_url", "");
+    m->oncall_kind = str_at(oncall, "kind", "");
     m->starts_at = str_at(alert, "startsAt", "");
     m->ends_at = str_at(alert, "endsAt", "");
     size_t i;

@@ -69,6 +69,8 @@ struct tocsin_message {
     const char *external_url; /* "" if absent */
     const char *ack_url;      /* the signed ack link of on call,
                                  tocsin_oncall.ack_url ("" if absent) */
+    const char *oncall_kind;  /* tocsin_oncall.kind: "escalation", ...,
+                                 "poll" ("" if absent) */
     const char *starts_at;    /* RFC 3339 ("" if absent) */
     const char *ends_at;
     const char *terms[TOCSIN_MESSAGE_MAX_TERMS];

@@ -17,6 +17,7 @@ import unittest
 import urllib.error
 import urllib.request
 
+from push_servers import PushoverServer
 from tocsin_harness import (TocsinCase, config, make_crisis_stream, wait_for,
                             write_stream)
 
@@ -56,10 +57,11 @@ def oncall_of(body):
 
 class OncallCase(TocsinCase):
 
-    def oncall_daemon(self, waits=(3, 8, 3)):
+    def oncall_daemon(self, waits=(3, 8, 3), pushover=None):
         """A daemon whose AirNova volume alert escalates: Marie (the
-        schedule) -> the emergency pager -> Paul and the team channel;
-        every other alert goes to the team channel."""
+        schedule) -> the emergency pager (a webhook, or Pushover at the
+        server pushover) -> Paul and the team channel; every other alert
+        goes to the team channel."""
         self.team = self.receiver()
         self.marie = self.receiver()
         self.paul = self.receiver()
@@ -69,6 +71,11 @@ class OncallCase(TocsinCase):
                 for n, r in (("team", self.team), ("marie", self.marie),
                              ("paul", self.paul),
                              ("emergency", self.emergency))]
+        if pushover:
+            recv[3] = {"name": "emergency", "url": pushover.base,
+                       "extra": ' token = "apptoken"; user = "uQiRzpo4DXgh'
+                                'Dmr9QzzfQu27cmVRsG"; priority_map = {'
+                                ' critical = 2; warning = 2; };'}
         extra = """
 oncall = { ack_secret = "%s"; };
 people = (
@@ -92,6 +99,9 @@ route = {
 """ % ((ACK_SECRET,) + tuple(waits))
         conf = config(self.redis.url, recv, extra_detection=CATCHUP,
                       extra=extra)
+        if pushover:
+            conf = conf.replace('{ name = "emergency"; type = "webhook";',
+                                '{ name = "emergency"; type = "pushover";')
         d = self.daemon(conf)
         self.base = "http://" + d.sockets["http"]
         return d
@@ -268,6 +278,48 @@ class EscalationAndLinksTest(OncallCase):
                                  for t in texts), 1 if k != 3 else 2,
                              texts)
         self.assertEqual(d.stop(), 0)
+
+
+class PushoverAppAckTest(OncallCase):
+
+    def test_emergency_acknowledged_in_the_app_stops_the_escalation(self):
+        po = PushoverServer(token="apptoken")
+        try:
+            d = self.oncall_daemon(waits=(2, 600, 3), pushover=po)
+            self.crisis()
+            d.start()
+            self.wait_note(d, self.marie, "escalation", 0)
+
+            def emergency():
+                self.alive(d)
+                with po.lock:
+                    return [(rc, tag) for rc, tag in po.receipts.items()]
+            [(rc, fp)] = wait_for(emergency, 90, 0.1,
+                                  what="the Pushover emergency")
+            with po.lock:
+                sent = [f for m, p, f in po.got
+                        if p == "/1/messages.json"][0]
+            # The callback and the url are the signed ack link.
+            self.assertIn("/ack/", sent["callback"])
+            self.assertEqual(sent["callback"], sent["url"])
+            self.assertEqual(sent["url_title"], "Acknowledge")
+            # Nobody yet: the receipt is read, the escalation goes on.
+            wait_for(lambda: any(m == "GET" and p.endswith(rc + ".json")
+                                 for m, p, _ in list(po.got)), 90, 0.2,
+                     what="a read of the receipt")
+            self.assertEqual(self.oncall_alert(d, fp)["escalation"]
+                             ["status"], "running")
+            with po.lock:
+                po.acked.add(rc)  # acknowledged in the Pushover app
+            ann = self.wait_note(d, self.team, "ack", timeout=120)
+            self.assertIn("acknowledged by pushover (pixel-7)",
+                          ann["alerts"][0]["annotations"]["summary"])
+            a = self.oncall_alert(d, fp)
+            self.assertEqual(a["escalation"]["status"], "acked")
+            self.assertEqual(self.notes(self.paul), [])
+            self.assertEqual(d.stop(), 0)
+        finally:
+            po.stop()
 
 
 class TocsinctlOncallTest(OncallCase):

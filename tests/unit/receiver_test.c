@@ -427,6 +427,50 @@ test_oncall_ack_link(void)
     free(body);
 }
 
+/* On call's poll of a Pushover emergency: reads the kept receipt; an
+ * acknowledgement in the app waits for the main thread, once. */
+static void
+test_pushover_poll_takes_app_acks(void)
+{
+    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
+    r.name = "pager";
+    r.token = "apptoken";
+    r.user = "userkey";
+    const char *poll = "{\"alerts\":[{\"status\":\"firing\",\"fingerprint\":"
+                       "\"" FP "\",\"labels\":{},\"tocsin_oncall\":{\"kind\":"
+                       "\"poll\"}}]}";
+    char *by = NULL;
+    CHECK(no_step(&r, poll, 0)); /* no receipt kept: nothing to read */
+    char *body = make_body(0, "critical");
+    const char *sent = "{\"status\":1,\"receipt\":\"rcpt9\"}";
+    CHECK_OK(tocsin_receiver_absorb(&r, body, strlen(body), 0, sent,
+                                    strlen(sent), 1795000000000LL));
+    struct tocsin_request *q = build(&r, poll, 0, NULL);
+    REQUIRE(q);
+    CHECK_STR(q->method, "GET");
+    CHECK_STR(q->url,
+              "https://api.pushover.net/1/receipts/rcpt9.json?token=apptoken");
+    CHECK(q->absorb);
+    tocsin_request_free(q);
+    CHECK(no_step(&r, poll, 1));
+    const char *no = "{\"status\":1,\"acknowledged\":0}";
+    CHECK_OK(tocsin_receiver_absorb(&r, poll, strlen(poll), 0, no, strlen(no),
+                                    1795000001000LL));
+    CHECK_ERR(tocsin_receiver_take_ack(FP, 1795000001000LL, &by),
+              TOCSIN_ENOENT);
+    const char *yes = "{\"status\":1,\"acknowledged\":1,"
+                      "\"acknowledged_by_device\":\"pixel-7\"}";
+    CHECK_OK(tocsin_receiver_absorb(&r, poll, strlen(poll), 0, yes, strlen(yes),
+                                    1795000002000LL));
+    CHECK_OK(tocsin_receiver_take_ack(FP, 1795000002000LL, &by));
+    CHECK_STR(by, "pushover (pixel-7)");
+    free(by);
+    CHECK_ERR(tocsin_receiver_take_ack(FP, 1795000002000LL, &by),
+              TOCSIN_ENOENT);
+    CHECK(no_step(&r, poll, 0)); /* acknowledged: no more reads */
+    free(body);
+}
+
 static void
 test_discord_mattermost_teams_gotify(void)
 {
@@ -638,6 +682,7 @@ TOCSIN_TESTS(TOCSIN_TEST(test_webhook_unchanged_and_signed),
              TOCSIN_TEST(test_telegram),
              TOCSIN_TEST(test_pushover_emergency_and_cancel),
              TOCSIN_TEST(test_oncall_ack_link),
+             TOCSIN_TEST(test_pushover_poll_takes_app_acks),
              TOCSIN_TEST(test_discord_mattermost_teams_gotify),
              TOCSIN_TEST(test_opsgenie_create_and_close),
              TOCSIN_TEST(test_bad_body_is_einval), TOCSIN_TEST(test_verdicts),
