@@ -49,7 +49,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    6u
+#define SNAP_VERSION    7u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};

@@ -3,15 +3,21 @@
  *
  * The baseline predicts the count of the next bucket:
  *
- *   expected = (1 - w) * fast + w * slow * season[hour] * week[weekend]
+ *   expected = (1 - w) * fast
+ *            + w * slow * season[weekend][hour] * week[weekend]
  *
  * `fast` is a recent level (half-life 1 h), `slow` a deseasonalised level
- * (half-life 1 day), `season` 24 hour-of-day factors and `week` a weekday
- * and a weekend factor, all learned from the counts.  w grows from 0 to 1
- * over the first two days of history, so a young topic falls back to its
- * recent level until its cycles are learned.  Counts far above the
- * expectation are clipped before they are learned (a spike does not become
- * the new normal), and learning slows to a quarter while an alert fires.
+ * (half-life 1 day), `season` 24 hour-of-day factors for weekdays and 24
+ * for weekends (people wake later on Sundays: one profile for both puts
+ * weekend mornings at 1.7 times what they hold), and `week` a weekday and
+ * a weekend factor, all learned from the counts.  A profile is read with
+ * a quarter of each neighbouring hour (halving the noise of a slot seen a
+ * few times); the profile of the day type seen second starts as a copy of
+ * the other.  w grows from 0 to 1 over the first two days of history, so a
+ * young topic falls back to its recent level until its cycles are learned.
+ * Counts far above the expectation are clipped before they are learned (a
+ * spike does not become the new normal), and learning slows to a quarter
+ * while an alert fires.
  * The dispersion (variance / mean of counts around the expectation) is
  * learned too, from counts clipped much higher, so retweet cascades make a
  * topic's noise wider instead of looking impossible.
@@ -76,9 +82,11 @@ struct tocsin_cusum {
 struct tocsin_baseline {
     double fast, slow; /* levels, mentions per bucket */
     double neg_ew, scored_ew;
-    float disp; /* >= 1 */
-    float season[24];
+    float disp;          /* >= 1 */
+    float season[2][24]; /* weekday, weekend hour factors (mean 1) */
     float week[2];
+    uint32_t nslot[2][24];   /* buckets each hour factor learned from */
+    uint32_t started;        /* bit k: profile k is in use */
     float ewm[TOCSIN_NEWIN]; /* observed mass */
     float ewe[TOCSIN_NEWIN]; /* expected mass */
     float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
