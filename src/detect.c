@@ -50,6 +50,11 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
     p->g_week = 1.0 - pow(2.0, -1.0 / (WEEK_HALF_LIFE_DAYS * DAY_MS / B / 3.5));
     p->ew_len[0] = 60;
     p->ew_len[1] = 240;
+    /* Set on the crisis simulator once weekends had their own profile
+     * (with one profile for all days, these floors gave 7 to 9 false
+     * alarms per 100 topic-days); ratios, so they hold at any size. */
+    p->ew_floor[0] = 1.0 / 3.0;
+    p->ew_floor[1] = 1.0 / 4.0;
     for (int k = 0; k < TOCSIN_NEWIN; k++)
         p->beta[k] = 1.0 / p->ew_len[k];
     if (sensitivity < 0)
@@ -132,6 +137,25 @@ tocsin_baseline_expected(const struct tocsin_baseline *b,
     }
     double e = (1.0 - w) * b->fast + w * s;
     return e > EXP_FLOOR ? e : EXP_FLOOR;
+}
+
+double
+tocsin_baseline_ew_floor(const struct tocsin_baseline *b,
+                         const struct tocsin_detect_params *p,
+                         int64_t bucket_idx, int j, double min_ratio)
+{
+    /* Trust in the bucket's hour factor: its visits, up to 3 days'
+     * worth. */
+    double w = 1.0;
+    if (p->seasonal) {
+        int wk = weekend_of(p, bucket_idx), h = hour_of(p, bucket_idx);
+        double seen = b->nslot[wk][h];
+        w = seen / (3.0 * HOUR_MS / (double)p->bucket_ms);
+        w = w > 1 ? 1 : w;
+    }
+    w *= season_weight(b, p);
+    double f = (1.0 - w) * 0.5 + w * p->ew_floor[j];
+    return 1.0 + (min_ratio - 1.0) * f;
 }
 
 double

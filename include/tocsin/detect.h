@@ -53,7 +53,8 @@ struct tocsin_detect_params {
     double g_season, g_week;
     double a_neg; /* usual negative share learning rate */
     double beta[TOCSIN_NEWIN];
-    double ew_len[TOCSIN_NEWIN]; /* effective lengths, in buckets */
+    double ew_len[TOCSIN_NEWIN];   /* effective lengths, in buckets */
+    double ew_floor[TOCSIN_NEWIN]; /* see tocsin_baseline_ew_floor */
     double score_k;
     double onset_keep;  /* per-bucket decay of the episode's peak */
     double cusum_shift; /* the negativity CUSUM's: usual share + this */
@@ -106,6 +107,19 @@ double tocsin_baseline_expected(const struct tocsin_baseline *b,
 /* Variance / mean of counts around the expectation (>= 1). */
 double tocsin_baseline_dispersion(const struct tocsin_baseline *b);
 
+/*
+ * Ratio floor of exponentially weighted window j, for a min_ratio of the
+ * short windows: hours of a rate well above the usual are rarer than
+ * minutes of it, so at min_ratio 3 an hour at 1.67 times the usual and
+ * four hours at 1.5 times score fully.  Until the hour factor of bucket
+ * `bucket_idx` has been seen on 3 days (a young topic, the first weekend)
+ * the floors lean towards 2: an expectation from a profile seen once or
+ * twice is not good to 1.5 times.
+ */
+double tocsin_baseline_ew_floor(const struct tocsin_baseline *b,
+                                const struct tocsin_detect_params *p,
+                                int64_t bucket_idx, int j, double min_ratio);
+
 /* The usual negative share (with a prior of 15 % over 20 mentions). */
 double tocsin_baseline_neg_share(const struct tocsin_baseline *b);
 
@@ -124,8 +138,8 @@ void tocsin_baseline_learn(struct tocsin_baseline *b,
 double tocsin_volume_score(const struct tocsin_detect_params *p, double X,
                            double E, double V);
 
-/* The same with another ratio floor (long windows use a lower one: an
- * hour at twice the usual rate is as telling as a minute at three times). */
+/* The same with another ratio floor (long windows use lower ones, see
+ * tocsin_baseline_ew_floor). */
 double tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
                                  double E, double V, double min_ratio);
 
