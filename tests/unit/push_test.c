@@ -242,6 +242,7 @@ test_jwt_es256_rs256(void)
     CHECK_STR(json_string_value(json_object_get(c, "iss")), "TEAM");
     json_decref(h);
     json_decref(c);
+    h = c = NULL; /* a failed verify leaves them as they are */
     t[strlen(t) - 3] ^= 1; /* tampered signature */
     CHECK(!jwt_verify(t, ec_key, &h, &c));
     json_decref(h);
