@@ -87,18 +87,25 @@ struct topic_state {
     struct bucket ring[RING];
 };
 
+/*
+ * A sample post kept as evidence: one allocation, the header then the
+ * strings.  A topic's samples are pointers (NULL: an empty slot), so the
+ * slots cost 8 bytes until they are used.
+ */
 struct sample_rec {
     int64_t followers;
     int64_t ts;
-    char *blob; /* text \0 author \0 url \0 id \0 */
     uint32_t len;
     uint8_t neg;
+    char blob[]; /* text \0 author \0 url \0 id \0 */
 };
+
+#define SAMPLE_BLOB_MAX (TEXT_MAX + AUTHOR_MAX + URL_MAX + ID_MAX + 4)
 
 struct samples {
     int64_t bidx[2];
-    struct sample_rec bucket[2][BUCKET_SAMPLES];
-    struct sample_rec hot[HOT_SAMPLES];
+    struct sample_rec *bucket[2][BUCKET_SAMPLES];
+    struct sample_rec *hot[HOT_SAMPLES];
 };
 
 struct topic {
@@ -195,10 +202,10 @@ tocsin_engine_new(struct tocsin_engine **out,
 }
 
 static void
-sample_clear(struct sample_rec *r)
+sample_clear(struct sample_rec **r)
 {
-    free(r->blob);
-    memset(r, 0, sizeof *r);
+    free(*r);
+    *r = NULL;
 }
 
 static void
@@ -208,9 +215,9 @@ samples_free(struct samples *s)
         return;
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < BUCKET_SAMPLES; i++)
-            free(s->bucket[b][i].blob);
+            free(s->bucket[b][i]);
     for (int i = 0; i < HOT_SAMPLES; i++)
-        free(s->hot[i].blob);
+        free(s->hot[i]);
     free(s);
 }
 
@@ -348,29 +355,28 @@ sample_same(const struct sample_rec *a, const struct sample_rec *b)
 
 /* Insert a copy of r into the ranked array v[0..n); returns -1 on ENOMEM. */
 static int
-ranked_insert(struct sample_rec *v, int n, const struct sample_rec *r,
+ranked_insert(struct sample_rec **v, int n, const struct sample_rec *r,
               int prefer_neg)
 {
     for (int i = 0; i < n; i++)
-        if (v[i].blob && sample_same(&v[i], r))
+        if (v[i] && sample_same(v[i], r))
             return 0;
     int pos = n;
     for (int i = 0; i < n; i++) {
-        if (!v[i].blob || rank_before(r, &v[i], prefer_neg)) {
+        if (!v[i] || rank_before(r, v[i], prefer_neg)) {
             pos = i;
             break;
         }
     }
     if (pos == n)
         return 0;
-    char *blob = malloc(r->len);
-    if (!blob)
+    struct sample_rec *c = malloc(sizeof *c + r->len);
+    if (!c)
         return -1;
-    memcpy(blob, r->blob, r->len);
-    free(v[n - 1].blob);
+    memcpy(c, r, sizeof *c + r->len);
+    free(v[n - 1]);
     memmove(&v[pos + 1], &v[pos], (size_t)(n - 1 - pos) * sizeof *v);
-    v[pos] = *r;
-    v[pos].blob = blob;
+    v[pos] = c;
     return 0;
 }
 
@@ -378,6 +384,26 @@ static int
 any_firing(const struct topic *t)
 {
     return t->s.alert[0].firing || t->s.alert[1].firing;
+}
+
+/*
+ * Whether a post could rank before last, the lowest kept of a full set
+ * (NULL: the set has room), judging by what precedes the strings in
+ * rank_before; a tie is settled by the strings, so it may.
+ */
+static int
+may_rank(const struct sample_rec *last, const struct tocsin_mention *m,
+         int neg, int prefer_neg)
+{
+    if (!last)
+        return 1;
+    if (prefer_neg && (uint8_t)neg != last->neg)
+        return (uint8_t)neg > last->neg;
+    if (m->followers != last->followers)
+        return m->followers > last->followers;
+    if (m->ts_ms != last->ts)
+        return m->ts_ms < last->ts;
+    return 1;
 }
 
 static void
@@ -402,24 +428,37 @@ sample_add(struct topic *t, const struct tocsin_mention *m, int64_t b,
         S->bidx[slot] = b;
     }
 hot:;
-    char buf[TEXT_MAX + AUTHOR_MAX + URL_MAX + ID_MAX + 4];
+    /* Most posts rank below every kept one on followers alone: stop before
+     * copying their strings. */
+    int to_bucket = S->bidx[slot] == b &&
+                    may_rank(S->bucket[slot][BUCKET_SAMPLES - 1], m, neg, 0);
+    int prefer_neg = t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing;
+    int to_hot =
+        any_firing(t) && may_rank(S->hot[HOT_SAMPLES - 1], m, neg, prefer_neg);
+    if (!to_bucket && !to_hot)
+        return;
+    /* The candidate, built on the stack; copied only if it ranks. */
+    _Alignas(struct sample_rec) char buf[sizeof(struct sample_rec) +
+                                         SAMPLE_BLOB_MAX];
+    struct sample_rec *r = (struct sample_rec *)buf;
     size_t o = 0;
     const struct tocsin_str parts[4] = {m->text, m->author, m->url, m->id};
     const size_t caps[4] = {TEXT_MAX, AUTHOR_MAX, URL_MAX, ID_MAX};
     for (int i = 0; i < 4; i++) {
         size_t k = utf8_prefix(parts[i].p, parts[i].n, caps[i]);
         if (k)
-            memcpy(buf + o, parts[i].p, k);
+            memcpy(r->blob + o, parts[i].p, k);
         o += k;
-        buf[o++] = '\0';
+        r->blob[o++] = '\0';
     }
-    struct sample_rec r = {m->followers, m->ts_ms, buf, (uint32_t)o,
-                           (uint8_t)neg};
-    if (S->bidx[slot] == b)
-        ranked_insert(S->bucket[slot], BUCKET_SAMPLES, &r, 0);
-    if (any_firing(t))
-        ranked_insert(S->hot, HOT_SAMPLES, &r,
-                      t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing);
+    r->followers = m->followers;
+    r->ts = m->ts_ms;
+    r->len = (uint32_t)o;
+    r->neg = (uint8_t)neg;
+    if (to_bucket)
+        ranked_insert(S->bucket[slot], BUCKET_SAMPLES, r, 0);
+    if (to_hot)
+        ranked_insert(S->hot, HOT_SAMPLES, r, prefer_neg);
 }
 
 /* The evidence samples for an alert: the best of the recent buckets and
@@ -432,30 +471,29 @@ collect_samples(struct topic *t, int prefer_neg, int64_t since_ms,
     struct samples *S = t->samples;
     if (!S)
         return;
-    struct sample_rec best[HOT_SAMPLES];
-    memset(best, 0, sizeof best);
+    struct sample_rec *best[HOT_SAMPLES] = {0};
     const struct sample_rec *cands[2 * BUCKET_SAMPLES + HOT_SAMPLES];
     int nc = 0;
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < BUCKET_SAMPLES; i++)
-            if (S->bucket[b][i].blob)
-                cands[nc++] = &S->bucket[b][i];
+            if (S->bucket[b][i])
+                cands[nc++] = S->bucket[b][i];
     for (int i = 0; i < HOT_SAMPLES; i++)
-        if (S->hot[i].blob)
-            cands[nc++] = &S->hot[i];
+        if (S->hot[i])
+            cands[nc++] = S->hot[i];
     for (int i = 0; i < nc; i++)
         if (cands[i]->ts >= since_ms)
             ranked_insert(best, HOT_SAMPLES, cands[i], prefer_neg);
     /* Keep them in the hot set so the resolved event can show them. */
     for (int i = 0; i < HOT_SAMPLES; i++) {
-        if (!best[i].blob)
+        if (!best[i])
             break;
-        ranked_insert(S->hot, HOT_SAMPLES, &best[i], prefer_neg);
+        ranked_insert(S->hot, HOT_SAMPLES, best[i], prefer_neg);
     }
-    for (int i = 0; i < HOT_SAMPLES && best[i].blob; i++)
+    for (int i = 0; i < HOT_SAMPLES && best[i]; i++)
         sample_clear(&best[i]);
-    for (int i = 0; i < HOT_SAMPLES && S->hot[i].blob; i++) {
-        const struct sample_rec *r = &S->hot[i];
+    for (int i = 0; i < HOT_SAMPLES && S->hot[i]; i++) {
+        const struct sample_rec *r = S->hot[i];
         struct tocsin_sample *o = &ev->samples[ev->nsamples++];
         o->text = r->blob;
         o->author = o->text + strlen(o->text) + 1;
@@ -1147,9 +1185,13 @@ wput_cb(void *arg, const void *p, size_t n)
     return wput(arg, p, n);
 }
 
+/* A sample slot (NULL: empty, saved as zeros). */
 static int
 put_sample(struct wbuf *w, const struct sample_rec *r)
 {
+    static const struct sample_rec empty;
+    if (!r)
+        r = &empty;
     return wput(w, &r->followers, 8) || wput(w, &r->ts, 8) ||
            wput(w, &r->neg, 1) || wput(w, &r->len, 4) ||
            wput(w, r->blob, r->len);
@@ -1177,9 +1219,9 @@ tocsin_engine_save_dirty(struct tocsin_engine *e,
             bad = bad || wput(&w, S->bidx, sizeof S->bidx);
             for (int b = 0; b < 2; b++)
                 for (int k = 0; k < BUCKET_SAMPLES; k++)
-                    bad = bad || put_sample(&w, &S->bucket[b][k]);
+                    bad = bad || put_sample(&w, S->bucket[b][k]);
             for (int k = 0; k < HOT_SAMPLES; k++)
-                bad = bad || put_sample(&w, &S->hot[k]);
+                bad = bad || put_sample(&w, S->hot[k]);
         }
         uint8_t has_terms = t->terms != NULL;
         bad = bad || wput(&w, &has_terms, 1) ||
@@ -1260,20 +1302,24 @@ rget(struct rbuf *r, void *out, size_t n)
     return 0;
 }
 
+/* A sample slot; an empty one (len 0) stays NULL. */
 static int
-get_sample(struct rbuf *r, struct sample_rec *s)
+get_sample(struct rbuf *r, struct sample_rec **out)
 {
-    memset(s, 0, sizeof *s);
-    if (rget(r, &s->followers, 8) || rget(r, &s->ts, 8) ||
-        rget(r, &s->neg, 1) || rget(r, &s->len, 4))
+    struct sample_rec h;
+    memset(&h, 0, sizeof h);
+    if (rget(r, &h.followers, 8) || rget(r, &h.ts, 8) ||
+        rget(r, &h.neg, 1) || rget(r, &h.len, 4))
         return -1;
-    if (!s->len)
+    if (!h.len)
         return 0;
-    if (s->len > r->len - r->off || s->len > 4096)
+    if (h.len > r->len - r->off || h.len > 4096)
         return -1;
-    s->blob = malloc(s->len);
-    if (!s->blob)
+    struct sample_rec *s = malloc(sizeof *s + h.len);
+    if (!s)
         return -1;
+    *s = h;
+    *out = s;
     return rget(r, s->blob, s->len);
 }
 

@@ -7,10 +7,12 @@
  */
 #include "tocsin/ingest.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "tocsin/event.h"
 #include "tocsin/log.h"
@@ -25,6 +27,7 @@
 #define DEAD_VALUE_MAX  4096
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  5000
+#define READ_BLOCK      (256 * 1024)
 
 /* A growable list of owned byte strings (a command's arguments). */
 struct strvec {
@@ -82,6 +85,208 @@ sv_free(struct strvec *sv)
     memset(sv, 0, sizeof *sv);
 }
 
+/*
+ * Entry ids to acknowledge, packed in one buffer (no allocation per id):
+ * id k is buf[off[k], off[k] + len[k]).
+ */
+struct idlist {
+    char *buf;
+    size_t used, cap;
+    uint32_t *off;
+    uint8_t *len;
+    size_t n, capn;
+};
+
+static int
+ids_push(struct idlist *l, const char *id, size_t n)
+{
+    if (n > 255 || l->used + n > UINT32_MAX)
+        return -1;
+    if (l->used + n > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16384;
+        while (cap < l->used + n)
+            cap *= 2;
+        char *b = realloc(l->buf, cap);
+        if (!b)
+            return -1;
+        l->buf = b;
+        l->cap = cap;
+    }
+    if (l->n == l->capn) {
+        size_t cap = l->capn ? l->capn * 2 : 1024;
+        uint32_t *off = realloc(l->off, cap * sizeof *off);
+        if (!off)
+            return -1;
+        l->off = off;
+        uint8_t *len = realloc(l->len, cap);
+        if (!len)
+            return -1;
+        l->len = len;
+        l->capn = cap;
+    }
+    memcpy(l->buf + l->used, id, n);
+    l->off[l->n] = (uint32_t)l->used;
+    l->len[l->n++] = (uint8_t)n;
+    l->used += n;
+    return 0;
+}
+
+static void
+ids_free(struct idlist *l)
+{
+    free(l->buf);
+    free(l->off);
+    free(l->len);
+    memset(l, 0, sizeof *l);
+}
+
+/*
+ * Replies to XREADGROUP are built in an arena instead of one allocation
+ * per element (hiredis's default): a batch is thousands of small objects.
+ * The arena is reset before the next read reply is parsed, so a reply
+ * lives until then; it is never given to freeReplyObject.
+ */
+#define ARENA_CHUNK (1u << 20)
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t cap, used;
+    max_align_t data[];
+};
+
+struct arena {
+    struct arena_chunk *head, *cur;
+};
+
+static void *
+arena_alloc(struct arena *a, size_t n)
+{
+    /* Only replies and pointer arrays live here. */
+    const size_t align = _Alignof(redisReply);
+    n = (n + align - 1) / align * align;
+    for (;;) {
+        struct arena_chunk *c = a->cur;
+        if (c && c->cap - c->used >= n) {
+            void *p = (char *)c->data + c->used;
+            c->used += n;
+            return p;
+        }
+        if (c && c->next) {
+            a->cur = c->next;
+            a->cur->used = 0;
+            continue;
+        }
+        size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        struct arena_chunk *k = malloc(sizeof *k + cap);
+        if (!k)
+            return NULL;
+        k->cap = cap;
+        k->used = 0;
+        /* A chunk sized for one large object goes first, so a later reset
+         * reuses it rather than ever growing. */
+        k->next = c ? c->next : NULL;
+        if (c)
+            c->next = k;
+        else
+            a->head = k;
+        a->cur = k;
+    }
+}
+
+static void
+arena_reset(struct arena *a)
+{
+    a->cur = a->head;
+    if (a->cur)
+        a->cur->used = 0;
+}
+
+static void
+arena_free(struct arena *a)
+{
+    while (a->head) {
+        struct arena_chunk *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+    a->cur = NULL;
+}
+
+static void *
+arena_object(const redisReadTask *task, int type)
+{
+    redisReply *r = arena_alloc(task->privdata, sizeof *r);
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof *r);
+    r->type = type;
+    if (task->parent) {
+        redisReply *parent = task->parent->obj;
+        parent->element[task->idx] = r;
+    }
+    return r;
+}
+
+static void *
+arena_string(const redisReadTask *task, char *str, size_t len)
+{
+    redisReply *r = arena_object(task, task->type);
+    char *s = r ? arena_alloc(task->privdata, len + 1) : NULL;
+    if (!s)
+        return NULL;
+    memcpy(s, str, len);
+    s[len] = '\0';
+    r->str = s;
+    r->len = len;
+    return r;
+}
+
+static void *
+arena_array(const redisReadTask *task, int elements)
+{
+    redisReply *r = arena_object(task, REDIS_REPLY_ARRAY);
+    if (!r)
+        return NULL;
+    if (elements > 0) {
+        r->element =
+            arena_alloc(task->privdata, (size_t)elements * sizeof *r->element);
+        if (!r->element)
+            return NULL;
+        memset(r->element, 0, (size_t)elements * sizeof *r->element);
+    }
+    r->elements = (size_t)elements;
+    return r;
+}
+
+static void *
+arena_integer(const redisReadTask *task, long long value)
+{
+    redisReply *r = arena_object(task, REDIS_REPLY_INTEGER);
+    if (r)
+        r->integer = value;
+    return r;
+}
+
+static void *
+arena_nil(const redisReadTask *task)
+{
+    return arena_object(task, REDIS_REPLY_NIL);
+}
+
+static void
+arena_nofree(void *obj)
+{
+    (void)obj; /* the arena's reset frees */
+}
+
+static redisReplyObjectFunctions arena_fns = {
+    .createString = arena_string,
+    .createArray = arena_array,
+    .createInteger = arena_integer,
+    .createNil = arena_nil,
+    .freeObject = arena_nofree,
+};
+
 struct tocsin_ingest {
     const struct tocsin_config *cfg;
     const struct tocsin_sentiment *scorer;
@@ -90,7 +295,11 @@ struct tocsin_ingest {
     struct tocsin_engine_opts eopts;
     int live;              /* 0 while re-reading our own pending entries */
     char (*pend_id)[48];   /* per stream: where the pending re-read stands */
-    struct strvec *acks;   /* per stream: ids to XACK */
+    struct idlist *acks;   /* per stream: ids to XACK */
+    struct arena arena;    /* the XREADGROUP reply in hand */
+    redisReply *ahead;     /* a read reply received, not processed yet */
+    int inflight;          /* an XREADGROUP sent ahead, reply not read */
+    char *rbuf;            /* READ_BLOCK bytes for reading replies */
     struct strvec *cmds;   /* XADDs for the checkpoint (outbox, dead) */
     size_t ncmds, capcmds;
     size_t unacked;
@@ -100,6 +309,7 @@ struct tocsin_ingest {
     int64_t backoff_ms;
     int64_t now_ms;
     int failed;            /* a hook could not queue its work */
+    struct tocsin_mention_scratch scratch; /* for decoding JSON entries */
     struct tocsin_ingest_stats st;
     /* Events to hand to the publish hook once committed: 4 strings each
      * (topic, alertname, status, JSON body). */
@@ -154,8 +364,10 @@ drop_work(struct tocsin_ingest *in)
     for (size_t i = 0; i < in->ncmds; i++)
         sv_clear(&in->cmds[i]);
     in->ncmds = 0;
-    for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
-        sv_clear(&in->acks[i]);
+    for (size_t i = 0; i < in->cfg->redis.nstreams; i++) {
+        in->acks[i].n = 0;
+        in->acks[i].used = 0;
+    }
     in->unacked = 0;
     sv_clear(&in->pubq);
 }
@@ -322,6 +534,11 @@ disconnect(struct tocsin_ingest *in)
     if (in->rc)
         redisFree(in->rc);
     in->rc = NULL;
+    /* A reply read ahead is dropped: its entries stay pending in the group
+     * and are read again after reconnecting. */
+    in->ahead = NULL;
+    in->inflight = 0;
+    arena_reset(&in->arena);
 }
 
 /* Connect and rebuild everything from Redis. */
@@ -371,6 +588,7 @@ tocsin_ingest_new(struct tocsin_ingest **out, const struct tocsin_config *cfg,
         return TOCSIN_ENOMEM;
     in->cfg = cfg;
     in->scorer = scorer;
+    tocsin_mention_scratch_init(&in->scratch);
     tocsin_engine_opts_from_config(&in->eopts, cfg);
     snprintf(in->key_state, sizeof in->key_state, "%sstate:topics",
              cfg->redis.prefix);
@@ -402,13 +620,16 @@ tocsin_ingest_free(struct tocsin_ingest *in)
     tocsin_engine_free(in->eng);
     if (in->acks)
         for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
-            sv_free(&in->acks[i]);
+            ids_free(&in->acks[i]);
+    arena_free(&in->arena);
+    free(in->rbuf);
     for (size_t i = 0; i < in->capcmds; i++)
         sv_free(&in->cmds[i]);
     free(in->cmds);
     sv_free(&in->pubq);
     free(in->acks);
     free(in->pend_id);
+    tocsin_mention_scratch_fini(&in->scratch);
     free(in);
 }
 
@@ -476,7 +697,7 @@ process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
         entry->element[0]->type != REDIS_REPLY_STRING)
         return;
     const redisReply *id = entry->element[0], *fields = entry->element[1];
-    if (sv_push(&in->acks[si], id->str, (size_t)id->len)) {
+    if (ids_push(&in->acks[si], id->str, (size_t)id->len)) {
         in->failed = 1;
         return;
     }
@@ -505,8 +726,14 @@ process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
         values[i].p = fields->element[2 * i + 1]->str;
         values[i].n = (size_t)fields->element[2 * i + 1]->len;
     }
-    if (tocsin_mention_decode_fields(&m, names, values, n, id_time(id->str),
-                                     &lim, reason, sizeof reason)) {
+    tocsin_err de = tocsin_mention_decode_fields(
+        &m, names, values, n, id_time(id->str), &lim, &in->scratch, reason,
+        sizeof reason);
+    if (de == TOCSIN_ENOMEM) {
+        in->failed = 1;
+        return;
+    }
+    if (de) {
         dead_letter(in, si, id, fields, reason);
         return;
     }
@@ -515,13 +742,11 @@ process_entry(struct tocsin_ingest *in, size_t si, const redisReply *entry)
                  "ts: %lld s in the future (more than %d s)",
                  (long long)((m.ts_ms - in->now_ms) / 1000),
                  MAX_FUTURE_MS / 1000);
-        tocsin_mention_release(&m);
         dead_letter(in, si, id, fields, reason);
         return;
     }
     score_text(in, &m);
     tocsin_err err = tocsin_engine_add(in->eng, &m, in->now_ms);
-    tocsin_mention_release(&m);
     if (err == TOCSIN_ERANGE) {
         snprintf(reason, sizeof reason, "topic limit reached (max_topics %d)",
                  cfg->detection.max_topics);
@@ -558,17 +783,18 @@ process_read(struct tocsin_ingest *in, const redisReply *r, int pending)
     return seen;
 }
 
+/* Queue an XREADGROUP for the next batch and send it to Redis now. */
 static tocsin_err
-read_batch(struct tocsin_ingest *in, size_t *seen)
+send_read(struct tocsin_ingest *in, int block)
 {
     const struct tocsin_config *cfg = in->cfg;
     size_t ns = cfg->redis.nstreams;
     const char **argv = calloc(10 + 2 * ns, sizeof *argv);
     if (!argv)
         return TOCSIN_ENOMEM;
-    char count[16], block[16];
+    char count[16], blockms[16];
     snprintf(count, sizeof count, "%d", cfg->redis.batch);
-    snprintf(block, sizeof block, "%d", cfg->redis.block_ms);
+    snprintf(blockms, sizeof blockms, "%d", cfg->redis.block_ms);
     int argc = 0;
     argv[argc++] = "XREADGROUP";
     argv[argc++] = "GROUP";
@@ -576,31 +802,155 @@ read_batch(struct tocsin_ingest *in, size_t *seen)
     argv[argc++] = cfg->redis.consumer;
     argv[argc++] = "COUNT";
     argv[argc++] = count;
-    if (in->live) {
+    if (block) {
         argv[argc++] = "BLOCK";
-        argv[argc++] = block;
+        argv[argc++] = blockms;
     }
     argv[argc++] = "STREAMS";
     for (size_t i = 0; i < ns; i++)
         argv[argc++] = cfg->redis.streams[i];
     for (size_t i = 0; i < ns; i++)
         argv[argc++] = in->live ? ">" : in->pend_id[i];
-    redisReply *r = tocsin_redis_cmd(in->rc, argc, argv, NULL);
+    int rc = redisAppendCommandArgv(in->rc, argc, argv, NULL);
     free(argv);
-    if (!r)
+    int done = 0;
+    while (rc == REDIS_OK && !done)
+        rc = redisBufferWrite(in->rc, &done);
+    if (rc != REDIS_OK)
         return TOCSIN_EIO;
+    in->inflight = 1;
+    return TOCSIN_OK;
+}
+
+/*
+ * Like redisGetReply, reading the socket in blocks of READ_BLOCK bytes
+ * (hiredis reads 16 KiB at a time: 25 reads and buffer moves for a batch of
+ * 1000 entries).  The socket's timeout applies as for hiredis.
+ */
+static int
+read_error(redisContext *c, int err, const char *what)
+{
+    c->err = err;
+    snprintf(c->errstr, sizeof c->errstr, "%s", what);
+    return REDIS_ERR;
+}
+
+static int
+read_reply(struct tocsin_ingest *in, void **out)
+{
+    redisContext *c = in->rc;
+    void *rp = NULL;
+    if (c->err || redisGetReplyFromReader(c, &rp) != REDIS_OK)
+        return REDIS_ERR;
+    while (!rp) {
+        if (!in->rbuf && !(in->rbuf = malloc(READ_BLOCK))) {
+            return read_error(c, REDIS_ERR_OOM, "out of memory");
+        }
+        ssize_t n = read(c->fd, in->rbuf, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return read_error(c, REDIS_ERR_EOF, "server closed the connection");
+        if (n < 0)
+            return read_error(c, REDIS_ERR_IO, strerror(errno));
+        if (redisReaderFeed(c->reader, in->rbuf, (size_t)n) != REDIS_OK ||
+            redisGetReplyFromReader(c, &rp) != REDIS_OK) {
+            return read_error(c, c->reader->err, c->reader->errstr);
+        }
+    }
+    *out = rp;
+    return REDIS_OK;
+}
+
+/* Receive the reply to the XREADGROUP in flight, built in the arena (which
+ * drops the reply before it). */
+static tocsin_err
+recv_read(struct tocsin_ingest *in, redisReply **out)
+{
+    redisReader *rd = in->rc->reader;
+    redisReplyObjectFunctions *fn = rd->fn;
+    void *priv = rd->privdata;
+    arena_reset(&in->arena);
+    rd->fn = &arena_fns;
+    rd->privdata = &in->arena;
+    void *rp = NULL;
+    int rc = read_reply(in, &rp);
+    rd->fn = fn;
+    rd->privdata = priv;
+    in->inflight = 0;
+    if (rc != REDIS_OK || !rp)
+        return TOCSIN_EIO;
+    *out = rp;
+    return TOCSIN_OK;
+}
+
+/*
+ * Before any other command on the connection: receive the reply of a read
+ * sent ahead and keep it for the next step.
+ */
+static tocsin_err
+settle(struct tocsin_ingest *in)
+{
+    if (!in->inflight)
+        return TOCSIN_OK;
+    return recv_read(in, &in->ahead);
+}
+
+/* Entries in an XREADGROUP reply. */
+static size_t
+reply_entries(const redisReply *r)
+{
+    size_t n = 0;
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t k = 0; k < r->elements; k++) {
+            const redisReply *s = r->element[k];
+            if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
+                s->element[1]->type == REDIS_REPLY_ARRAY)
+                n += s->element[1]->elements;
+        }
+    return n;
+}
+
+/*
+ * Read a batch and process it.  Reading ahead: when a live read brings a
+ * full batch, more is probably waiting, so the next XREADGROUP (without
+ * BLOCK) is sent before this batch is processed, and Redis prepares it
+ * meanwhile.  The entries it brings are not acknowledged before they are
+ * processed and checkpointed like any other; if the process dies first,
+ * they are pending and read again.
+ */
+static tocsin_err
+read_batch(struct tocsin_ingest *in, size_t *seen)
+{
+    redisReply *r = in->ahead;
+    int was_ahead = r || in->inflight; /* a read without BLOCK */
+    in->ahead = NULL;
+    tocsin_err err = TOCSIN_OK;
+    if (!r && !in->inflight)
+        err = send_read(in, in->live);
+    if (!r && !err)
+        err = recv_read(in, &r);
+    if (!err && was_ahead && r->type != REDIS_REPLY_ERROR &&
+        reply_entries(r) == 0) {
+        /* The read ahead found nothing yet: wait for more, as usual. */
+        err = send_read(in, 1);
+        if (!err)
+            err = recv_read(in, &r);
+    }
+    if (err)
+        return err;
     if (r->type == REDIS_REPLY_ERROR) {
         tocsin_log_err("INGEST-READ", "XREADGROUP: %s", r->str);
-        freeReplyObject(r);
         return TOCSIN_EPROTO;
     }
+    if (in->live && reply_entries(r) >= (size_t)in->cfg->redis.batch)
+        err = send_read(in, 0);
     *seen = process_read(in, r, !in->live);
-    freeReplyObject(r);
     if (!in->live && *seen == 0) {
         in->live = 1;
         tocsin_log_info("INGEST-LIVE", "pending entries re-read; reading new");
     }
-    return TOCSIN_OK;
+    return err;
 }
 
 /* Take over entries left pending by consumers that died. */
@@ -608,6 +958,9 @@ static tocsin_err
 claim(struct tocsin_ingest *in)
 {
     const struct tocsin_config *cfg = in->cfg;
+    tocsin_err err = settle(in);
+    if (err)
+        return err;
     for (size_t si = 0; si < cfg->redis.nstreams; si++) {
         char start[48] = "0-0";
         for (int rounds = 0; rounds < 100; rounds++) {
@@ -648,6 +1001,8 @@ others_pending(struct tocsin_ingest *in, tocsin_err *err)
 {
     const struct tocsin_config *cfg = in->cfg;
     long long total = 0;
+    if ((*err = settle(in)) != TOCSIN_OK)
+        return 1;
     for (size_t si = 0; si < cfg->redis.nstreams; si++) {
         redisReply *r = redisCommand(in->rc, "XPENDING %s %s",
                                      cfg->redis.streams[si],
@@ -715,6 +1070,9 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
         return TOCSIN_EAGAIN;
     if (in->failed)
         return TOCSIN_ENOMEM;
+    tocsin_err err = settle(in);
+    if (err)
+        return err;
     const struct tocsin_config *cfg = in->cfg;
     size_t queued = 0;
     const char *multi[] = {"MULTI"};
@@ -722,7 +1080,7 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
         return TOCSIN_EIO;
     queued++;
     struct hset_ctx h = {in, {0}, 0, 0};
-    tocsin_err err = tocsin_engine_save_dirty(in->eng, put_topic, &h);
+    err = tocsin_engine_save_dirty(in->eng, put_topic, &h);
     if (!err && flush_hset(&h))
         err = TOCSIN_EIO;
     sv_free(&h.args);
@@ -745,7 +1103,7 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
         queued++;
     }
     for (size_t si = 0; si < cfg->redis.nstreams; si++) {
-        struct strvec *a = &in->acks[si];
+        struct idlist *a = &in->acks[si];
         for (size_t off = 0; off < a->n; off += XACK_CHUNK) {
             size_t n = a->n - off < XACK_CHUNK ? a->n - off : XACK_CHUNK;
             const char **argv = malloc((n + 3) * sizeof *argv);
@@ -761,7 +1119,7 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
             for (int k = 0; k < 3; k++)
                 lens[k] = strlen(argv[k]);
             for (size_t k = 0; k < n; k++) {
-                argv[3 + k] = a->v[off + k];
+                argv[3 + k] = a->buf + a->off[off + k];
                 lens[3 + k] = a->len[off + k];
             }
             int r = redisAppendCommandArgv(in->rc, (int)(n + 3), argv, lens);

@@ -8,6 +8,7 @@
 #include "tocsin/terms.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,12 +72,35 @@ hash32(const char *s, size_t n)
     return h;
 }
 
+/* The stop words by hash (index + 1; 0: empty), built once. */
+#define STOP_SLOTS 512
+static uint16_t stop_slot[STOP_SLOTS];
+static uint32_t stop_hash[STOP_SLOTS];
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+
+static void
+stop_init(void)
+{
+    for (size_t i = 0; i < sizeof stop_words / sizeof stop_words[0]; i++) {
+        uint32_t h = hash32(stop_words[i], strlen(stop_words[i]));
+        uint32_t k = h % STOP_SLOTS;
+        while (stop_slot[k])
+            k = (k + 1) % STOP_SLOTS;
+        stop_slot[k] = (uint16_t)(i + 1);
+        stop_hash[k] = h;
+    }
+}
+
 static int
 is_stop(const char *w, size_t n)
 {
-    for (size_t i = 0; i < sizeof stop_words / sizeof stop_words[0]; i++)
-        if (strlen(stop_words[i]) == n && memcmp(stop_words[i], w, n) == 0)
+    pthread_once(&stop_once, stop_init);
+    uint32_t h = hash32(w, n);
+    for (uint32_t k = h % STOP_SLOTS; stop_slot[k]; k = (k + 1) % STOP_SLOTS) {
+        const char *s = stop_words[stop_slot[k] - 1];
+        if (stop_hash[k] == h && strncmp(s, w, n) == 0 && s[n] == '\0')
             return 1;
+    }
     return 0;
 }
 

@@ -7,13 +7,15 @@
  * says why in a short reason that goes to the dead-letter stream.
  *
  * The decoded struct borrows its strings from the input (the field buffers
- * or the JSON document kept in `doc`); it is valid while those live.  Pure:
- * no I/O, no clock.  Thread-safe.
+ * or the JSON text) and, for JSON strings that held escapes, from the
+ * caller's scratch buffer; it is valid while those live and until the
+ * scratch is used again.  Nothing is allocated per entry (the scratch grows
+ * once to the longest input).  Pure: no I/O, no clock.  Thread-safe with
+ * one scratch per thread.
  */
 #ifndef TOCSIN_MENTION_H
 #define TOCSIN_MENTION_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,9 +40,19 @@ struct tocsin_mention {
     uint32_t count;      /* mentions this record stands for, >= 1 */
     uint32_t negative;   /* negatives among them, valid when has_negative */
     int has_negative;
-    json_t *doc;         /* the parsed JSON owning the strings, or NULL;
-                            release with tocsin_mention_release() */
 };
+
+/*
+ * Where JSON strings with escapes are unescaped.  Owned by the caller:
+ * tocsin_mention_scratch_init, then _fini when done (frees the buffer).
+ */
+struct tocsin_mention_scratch {
+    char *buf;
+    size_t cap;
+};
+
+void tocsin_mention_scratch_init(struct tocsin_mention_scratch *sc);
+void tocsin_mention_scratch_fini(struct tocsin_mention_scratch *sc);
 
 struct tocsin_mention_limits {
     size_t max_entry_bytes; /* whole entry */
@@ -50,27 +62,33 @@ struct tocsin_mention_limits {
 /*
  * Decode a stream entry given as nfields name/value pairs.  default_ts_ms is
  * used when there is no `ts` (the entry ID's time).  On success fills *m
- * (release it with tocsin_mention_release) and returns TOCSIN_OK; on a
- * contract violation returns TOCSIN_EINVAL and writes a reason such as
- * "sentiment: 7 is outside [-1, 1]" into reason (always NUL-terminated),
- * leaving *m untouched.
+ * and returns TOCSIN_OK; on a contract violation returns TOCSIN_EINVAL and
+ * writes a reason such as "sentiment: 7 is outside [-1, 1]" into reason
+ * (always NUL-terminated), leaving *m untouched.  TOCSIN_ENOMEM when the
+ * scratch cannot grow.  sc is used for a `json` field.
  */
 tocsin_err tocsin_mention_decode_fields(struct tocsin_mention *m,
                                         const struct tocsin_str *names,
                                         const struct tocsin_str *values,
                                         size_t nfields, int64_t default_ts_ms,
                                         const struct tocsin_mention_limits *lim,
+                                        struct tocsin_mention_scratch *sc,
                                         char *reason, size_t reasonlen);
 
-/* Decode one JSON object given as text (a replay line or a `json` field). */
+/*
+ * Decode one JSON object given as text (a replay line or a `json` field).
+ * Accepts the JSON documents jansson's json_loadb(JSON_REJECT_DUPLICATES)
+ * accepts (duplicate keys are looked for among the first 256 keys of the
+ * objects open at a time); a syntax error gives the reason
+ * "not JSON: <what> at column <byte>" and wins over an attribute's error,
+ * as when the whole document is parsed first.
+ */
 tocsin_err tocsin_mention_decode_json(struct tocsin_mention *m,
                                       const char *text, size_t len,
                                       int64_t default_ts_ms,
                                       const struct tocsin_mention_limits *lim,
+                                      struct tocsin_mention_scratch *sc,
                                       char *reason, size_t reasonlen);
-
-/* Drop the JSON document a decoded mention borrows from (if any). */
-void tocsin_mention_release(struct tocsin_mention *m);
 
 /*
  * Parse an event time: epoch milliseconds (digits, optionally with a

@@ -458,18 +458,20 @@ test_held_entries_not_claimable_by_others(void)
     int ports[1] = {dead_port()};
     REQUIRE(ports[0] > 0);
     env_up(1, ports);
-    E.cfg.redis.claim_idle_ms = 200;
+    /* Held entries are touched every claim_idle_ms / 2: a second idle
+     * leaves half a second of slack on a loaded machine. */
+    E.cfg.redis.claim_idle_ms = 1000;
     xadd("d-held", "r0", "{}", epoch_ms());
     start();
-    int64_t end = now_ms() + 3000;
+    int64_t end = now_ms() + 10000;
     while (stats_of(0).failed < 1 && now_ms() < end)
         sleep_ms(10);
     REQUIRE(stats_of(0).failed >= 1);
     /* Held for retries well past claim_idle_ms, yet never idle that long. */
     for (int i = 0; i < 4; i++) {
-        sleep_ms(150);
+        sleep_ms(400);
         redisReply *r = redisCommand(
-            E.rc, "XAUTOCLAIM %s %s other 200 0-0 JUSTID", OUTBOX, GROUP);
+            E.rc, "XAUTOCLAIM %s %s other 1000 0-0 JUSTID", OUTBOX, GROUP);
         REQUIRE(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2);
         CHECK(r->element[1]->elements == 0);
         freeReplyObject(r);

@@ -242,11 +242,12 @@ test_jwt_es256_rs256(void)
     CHECK_STR(json_string_value(json_object_get(c, "iss")), "TEAM");
     json_decref(h);
     json_decref(c);
-    h = c = NULL; /* a failed verify leaves them as they are */
+    h = c = NULL;
     t[strlen(t) - 3] ^= 1; /* tampered signature */
     CHECK(!jwt_verify(t, ec_key, &h, &c));
     json_decref(h);
     json_decref(c);
+    h = c = NULL;
     free(t);
     t = NULL;
     CHECK_OK(tocsin_jwt_sign(&t, "RS256", NULL, "{\"a\":1}", rsa_pem));
