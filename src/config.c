@@ -32,6 +32,9 @@
 
 #include <jansson.h>
 #include <libconfig.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "tocsin/jose.h"
 #include "tocsin/receiver.h"
@@ -455,6 +458,8 @@ static int check_name(struct ctx *, const config_setting_t *, const char *,
                       const char *);
 static int check_receiver_url(struct ctx *, const config_setting_t *,
                               const char *, const char *);
+static int check_ca_file(struct ctx *, const config_setting_t *, const char *,
+                         const char *);
 static void post_redis(struct ctx *, const config_setting_t *,
                        struct tocsin_config *);
 static void post_control(struct ctx *, const config_setting_t *,
@@ -624,6 +629,8 @@ static const struct key receiver_keys[] = {
      .off = RF(send_resolved),
      .def = 1},
     KINT("max_concurrency", RF(max_concurrency), 1, 256, 4),
+    KSTR("tls_ca_file", RF(tls_ca_file), NULL, KF_NONEMPTY | KF_PATH,
+         check_ca_file),
 };
 
 static const struct key alerts_keys[] = {
@@ -869,6 +876,46 @@ check_redis_url(struct ctx *c, const config_setting_t *s, const char *path,
          "[:PORT][/DB] or unix:///PATH[?db=DB])",
          path, shown(red, sh, sizeof sh));
     return -1;
+}
+
+/* A CA bundle: readable, holding at least one PEM certificate (the
+ * relative path is taken from the config file's directory, as stored). */
+static int
+check_ca_file(struct ctx *c, const config_setting_t *s, const char *path,
+              const char *v)
+{
+    char fs[CONFIG_SHOWN_MAX + 8];
+    char *file = resolve_path(c, v);
+    if (!file)
+        return -1;
+    int ok = -1;
+    FILE *f = fopen(file, "re");
+    if (!f) {
+        cerr(c, s, "%s: cannot read CA file \"%s\": %s", path,
+             shown(file, fs, sizeof fs), strerror(errno));
+        goto out;
+    }
+    size_t n = 0;
+    X509 *x;
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        X509_free(x);
+        n++;
+    }
+    ERR_clear_error(); /* the end of the file, or a broken block */
+    if (ferror(f))
+        cerr(c, s, "%s: cannot read CA file \"%s\": %s", path,
+             shown(file, fs, sizeof fs), strerror(errno));
+    else if (n == 0)
+        cerr(c, s,
+             "%s: CA file \"%s\" holds no PEM certificate (\"-----BEGIN "
+             "CERTIFICATE-----\")",
+             path, shown(file, fs, sizeof fs));
+    else
+        ok = 0;
+    fclose(f);
+out:
+    free(file);
+    return ok;
 }
 
 static int
@@ -2026,6 +2073,7 @@ tocsin_config_free(struct tocsin_config *cfg)
         wipe_free(r->auth);
         free(r->subject);
         free(r->sound);
+        free(r->tls_ca_file);
     }
     free(cfg->receivers);
     free(cfg->alerts.external_url);

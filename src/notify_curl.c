@@ -697,6 +697,20 @@ add_header(struct curl_slist **l, const char *line)
 }
 
 /*
+ * TLS for every request of receiver r: peer and host name verified
+ * (libcurl's default, never turned off), and a private CA trusted
+ * instead of the system's when the receiver names one (tls_ca_file).
+ */
+static int
+tls_setup(CURL *e, const struct tocsin_receiver_config *r)
+{
+    return curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
+           curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
+           (r->tls_ca_file &&
+            curl_easy_setopt(e, CURLOPT_CAINFO, r->tls_ca_file));
+}
+
+/*
  * Prepare x->easy for request `step` of the entry (delivery, body) to
  * receiver r, built by the receiver's driver (receiver.h).  TOCSIN_ENOENT
  * when the delivery needs no such step; TOCSIN_EINVAL when the driver
@@ -751,7 +765,8 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                              (long)or_default(r->timeout_ms, 10000)) ||
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf))
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+            tls_setup(e, r))
             goto out;
         err = TOCSIN_OK;
         goto out;
@@ -781,6 +796,7 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
         curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+        tls_setup(e, r) ||
         (strcmp(q->method, "GET") == 0 &&
          curl_easy_setopt(e, CURLOPT_HTTPGET, 1L)) ||
         (q->http2 &&

@@ -269,6 +269,7 @@ test_docs_list_every_key(void)
                                        "give_up",
                                        "send_resolved",
                                        "max_concurrency",
+                                       "tls_ca_file",
                                        "rate",
                                        "burst",
                                        "down_after",
@@ -471,6 +472,90 @@ test_err_secret_file_empty(void)
     snprintf(want, sizeof want,
              "t.conf:2: receivers[0].secret_file: file \"%s\" is empty\n",
              path);
+    EXPECT_ERRORS(text, want);
+    rm_tmpdir(dir);
+}
+
+/* A throwaway self-signed CA certificate (only parsed, never trusted). */
+static const char test_ca_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBkzCCATmgAwIBAgIULUJ/+Gs4nISSVsRzGHCdSowrdF8wCgYIKoZIzj0EAwIw\n"
+    "HjEcMBoGA1UEAwwTdG9jc2luIHVuaXQgdGVzdCBDQTAgFw0yNjEyMDcwMDU4MTNa\n"
+    "GA8yMTI2MTExMzAwNTgxM1owHjEcMBoGA1UEAwwTdG9jc2luIHVuaXQgdGVzdCBD\n"
+    "QTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJXcMYbtCJ08B8qfBPeJzUUiP508\n"
+    "OR1T7q0tSeXvEhUKBkfX9wwHhiAM/XTFcTvGH8CtydsONigXjt1GT9YNTY+jUzBR\n"
+    "MB0GA1UdDgQWBBTlza4qi+qNJytPF8WZpZcwFee7yTAfBgNVHSMEGDAWgBTlza4q\n"
+    "i+qNJytPF8WZpZcwFee7yTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gA\n"
+    "MEUCIQDqkIGuP6rpcJDCWE+Gmgt+yDMj8bcBw1zEytEnBmD2IQIgXVLO8dqZtHfj\n"
+    "PZwHe67xfPhPg7KvkfPjrVDar/661Xc=\n"
+    "-----END CERTIFICATE-----\n";
+
+static void
+test_tls_ca_file_relative(void)
+{
+    char *dir = make_tmpdir();
+    char path[512], conf[512];
+    snprintf(path, sizeof path, "%s/ca.pem", dir);
+    write_file(path, test_ca_pem);
+    snprintf(conf, sizeof conf, "%s/tocsind.conf", dir);
+    write_file(
+        conf,
+        "receivers = (\n"
+        "  { name = \"a\"; type = \"webhook\"; url = \"https://h/\";"
+        " tls_ca_file = \"ca.pem\"; },\n"
+        "  { name = \"b\"; type = \"webhook\"; url = \"https://h/\"; } );\n");
+    struct tocsin_errbuf eb = {0};
+    struct tocsin_config *cfg = NULL;
+    CHECK_OK(tocsin_config_load(&cfg, conf, &eb));
+    if (eb.text)
+        fprintf(stderr, "%s", eb.text);
+    REQUIRE(cfg);
+    CHECK_STR(cfg->receivers[0].tls_ca_file, path);
+    CHECK(cfg->receivers[1].tls_ca_file == NULL); /* the system's CAs */
+    tocsin_config_free(cfg);
+    tocsin_errbuf_clear(&eb);
+    rm_tmpdir(dir);
+}
+
+static void
+test_err_tls_ca_file_missing(void)
+{
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; type = \"webhook\"; url = "
+                  "\"https://h/\";\n"
+                  "  tls_ca_file = \"/nonexistent/tocsin/ca.pem\"; } );\n",
+                  "t.conf:2: receivers[0].tls_ca_file: cannot read CA file "
+                  "\"/nonexistent/tocsin/ca.pem\": No such file or "
+                  "directory\n");
+}
+
+static void
+test_err_tls_ca_file_not_a_certificate(void)
+{
+    char *dir = make_tmpdir();
+    char path[512], text[1024], want[1024];
+    snprintf(path, sizeof path, "%s/key.pem", dir);
+    write_file(path, "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+                     "-----END PRIVATE KEY-----\n");
+    snprintf(text, sizeof text,
+             "receivers = ( { name = \"a\"; type = \"email\";\n"
+             "  url = \"smtp://h\"; from = \"a@b.c\"; to = [\"d@e.f\"];\n"
+             "  tls_ca_file = \"%s\"; } );\n",
+             path);
+    snprintf(want, sizeof want,
+             "t.conf:3: receivers[0].tls_ca_file: CA file \"%s\" holds no "
+             "PEM certificate (\"-----BEGIN CERTIFICATE-----\")\n",
+             path);
+    EXPECT_ERRORS(text, want);
+    /* A directory is not a CA file either. */
+    snprintf(text, sizeof text,
+             "receivers = ( { name = \"a\"; type = \"webhook\"; url = "
+             "\"https://h/\";\n"
+             "  tls_ca_file = \"%s\"; } );\n",
+             dir);
+    snprintf(want, sizeof want,
+             "t.conf:2: receivers[0].tls_ca_file: cannot read CA file "
+             "\"%s\": Is a directory\n",
+             dir);
     EXPECT_ERRORS(text, want);
     rm_tmpdir(dir);
 }
@@ -1006,6 +1091,9 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_credential_name),
     TOCSIN_TEST(test_err_secret_file_unreadable),
     TOCSIN_TEST(test_err_secret_file_empty),
+    TOCSIN_TEST(test_tls_ca_file_relative),
+    TOCSIN_TEST(test_err_tls_ca_file_missing),
+    TOCSIN_TEST(test_err_tls_ca_file_not_a_certificate),
     TOCSIN_TEST(test_err_secret_file_too_large),
     TOCSIN_TEST(test_err_in_included_file),
     TOCSIN_TEST(test_err_secret_conflict), TOCSIN_TEST(test_err_syntax),
@@ -1013,8 +1101,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_expected_integer_got_float),
     TOCSIN_TEST(test_err_expected_number),
     TOCSIN_TEST(test_err_expected_boolean),
-    TOCSIN_TEST(test_err_control_remote),
-    TOCSIN_TEST(test_err_expected_group),
+    TOCSIN_TEST(test_err_control_remote), TOCSIN_TEST(test_err_expected_group),
     TOCSIN_TEST(test_err_receivers_expected_list),
     TOCSIN_TEST(test_err_receiver_expected_group),
     TOCSIN_TEST(test_err_below_minimum), TOCSIN_TEST(test_err_above_maximum),
