@@ -710,6 +710,21 @@ tls_setup(CURL *e, const struct tocsin_receiver_config *r)
             curl_easy_setopt(e, CURLOPT_CAINFO, r->tls_ca_file));
 }
 
+/* What to do about a TLS failure, for the log ("" for other errors). */
+static const char *
+tls_hint(CURLcode res)
+{
+    switch (res) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return " (a gateway with a private CA needs its tls_ca_file)";
+    case CURLE_USE_SSL_FAILED:
+        return " (mail is never sent in plain text: use smtps:// or, on a "
+               "trusted network only, starttls = false)";
+    default:
+        return "";
+    }
+}
+
 /*
  * Prepare x->easy for request `step` of the entry (delivery, body) to
  * receiver r, built by the receiver's driver (receiver.h).  TOCSIN_ENOENT
@@ -1469,10 +1484,12 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         snprintf(j->x.retry_after, sizeof j->x.retry_after, "%lld",
                  (long long)((body_wait + 999) / 1000));
     char err[128];
-    if (res != CURLE_OK)
+    if (res != CURLE_OK) {
         snprintf(err, sizeof err, "%.127s",
                  j->x.errbuf[0] ? j->x.errbuf : curl_easy_strerror(res));
-    else
+        size_t el = strlen(err);
+        snprintf(err + el, sizeof err - el, "%s", tls_hint(res));
+    } else
         snprintf(err, sizeof err, "HTTP %d", st);
     tocsin_log_warn("NOTIFY-FAIL", "receiver=%s url=%s delivery=%s: %s",
                     j->receiver, shown, j->delivery, err);
@@ -1894,8 +1911,9 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
             step--; /* the same step, now with its token */
     }
     if (res != CURLE_OK) {
-        errf(errbuf, errlen, "%s: %s", shown,
-             x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+        errf(errbuf, errlen, "%s: %s%s", shown,
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(res),
+             tls_hint(res));
         err = res == CURLE_OPERATION_TIMEDOUT ? TOCSIN_ETIMEDOUT : TOCSIN_EIO;
     } else if (status < 200 || status >= 300) {
         char ex[RESP_KEEP + 1];
