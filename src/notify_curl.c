@@ -827,6 +827,12 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
     if (q->http2 && strncasecmp(q->url, "http://", 7) == 0 &&
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L))
         goto out;
+    /* Over TLS, requests due together wait for the connection being opened
+     * and multiplex on it rather than opening more (APNs wants few,
+     * long-lived connections). */
+    if (q->http2 && strncasecmp(q->url, "https://", 8) == 0 &&
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L))
+        goto out;
     err = TOCSIN_OK;
 out:
     if (err)

@@ -431,6 +431,8 @@ class ApnsServer:
                                            self.port)
         self.connections = 0
         self.alpn = []
+        self.inflight = 0      # requests being answered now
+        self.max_inflight = 0  # the most at once
         self.running = True
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -534,6 +536,16 @@ class ApnsServer:
             s.close()
 
     def _answer(self, s, conn, wlock, sid, h, b):
+        with self.lock:
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            self._answer_now(s, conn, wlock, sid, h, b)
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def _answer_now(self, s, conn, wlock, sid, h, b):
         if self.delay:
             time.sleep(self.delay)
         status, body = self.handle(h, b)

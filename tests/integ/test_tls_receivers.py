@@ -9,11 +9,13 @@ time (push_servers.Pki), trusted only through a receiver's tls_ca_file.
 * HTTPS: an ntfy and a webhook receiver trusting the private CA deliver;
   one without tls_ca_file fails on the certificate and is retried.
 * APNs: HTTP/2 over TLS with ALPN h2 (the server offers nothing else), as
-  Apple runs it; several notifications share one connection."""
+  Apple runs it; notifications one after another, and a burst due at
+  once (multiplexed), share one connection."""
 
 import email
 import email.policy
 import json
+import time
 import unittest
 
 from push_servers import (ApnsServer, HttpsSink, Pki, SmtpServer, pem)
@@ -185,6 +187,29 @@ class TestApnsTls(TlsCase):
         self.assertEqual(len(tokens), 1)  # the provider token is reused
         self.assertEqual(self.dead(), [])
         self.assertEqual(self.fails(d, "phone"), [])
+
+    def test_burst_shares_one_connection(self):
+        """Pushes that are due together, before any connection is open,
+        wait for the first one and multiplex on it (Apple asks providers to
+        keep few connections and reuse them)."""
+        apns = self.keep(ApnsServer(tls=self.pki.tls_context(), delay=0.2))
+        self.write("apns.p8", pem(apns.key))
+        self.start([
+            '{ name = "phone"; type = "apns"; url = "%s"; key_file = '
+            '"apns.p8"; key_id = "ABC123DEFG"; team_id = "DEF123GHIJ";'
+            ' topic = "com.example.oncall"; device = "aa11bb22";'
+            ' max_concurrency = 4; rate = 1000; burst = 100;'
+            ' tls_ca_file = "%s"; }' % (apns.base, self.pki.ca_file)])
+        for i in range(8):  # eight alerts: no ordering between them
+            self.r.xadd("tocsin:outbox", {
+                "delivery": "dlv-%d" % i, "key": "fp%d" % i,
+                "receiver": "phone", "body": alert_body(fp="fp%d" % i),
+                "created": str(int(time.time() * 1000))})
+        self.wait(lambda: len(apns.got) == 8, "eight pushes")
+        self.wait(self.drained, "outbox drained")
+        self.assertEqual(apns.errors, [])
+        self.assertGreater(apns.max_inflight, 1)  # multiplexed
+        self.assertEqual(apns.connections, 1)
 
 
 if __name__ == "__main__":
