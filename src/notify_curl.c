@@ -698,8 +698,9 @@ add_header(struct curl_slist **l, const char *line)
 
 /*
  * TLS for every request of receiver r: peer and host name verified
- * (libcurl's default, never turned off), and a private CA trusted
- * instead of the system's when the receiver names one (tls_ca_file).
+ * (libcurl's default, never turned off), a private CA trusted instead of
+ * the system's when the receiver names one (tls_ca_file), and a client
+ * certificate when the gateway wants one (tls_client_cert/_key).
  */
 static int
 tls_setup(CURL *e, const struct tocsin_receiver_config *r)
@@ -707,7 +708,10 @@ tls_setup(CURL *e, const struct tocsin_receiver_config *r)
     return curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
            (r->tls_ca_file &&
-            curl_easy_setopt(e, CURLOPT_CAINFO, r->tls_ca_file));
+            curl_easy_setopt(e, CURLOPT_CAINFO, r->tls_ca_file)) ||
+           (r->tls_client_cert &&
+            (curl_easy_setopt(e, CURLOPT_SSLCERT, r->tls_client_cert) ||
+             curl_easy_setopt(e, CURLOPT_SSLKEY, r->tls_client_key)));
 }
 
 /* What to do about a TLS failure, for the log ("" for other errors). */

@@ -71,6 +71,8 @@ struct tocsin_receiver_config {
                             TLS (https, smtps, STARTTLS) instead of the
                             system's (a private CA); absolute path, checked
                             to hold a certificate at load; NULL: system */
+    char *tls_client_cert; /* PEM client certificate and its key (mutual */
+    char *tls_client_key;  /* TLS), both or neither; absolute paths */
 
     /* Type-specific (issue 5); NULL / unset when not given.  See README
      * "Receivers" for which type uses which. */

@@ -80,72 +80,85 @@ def verify_jwt(token, pub):
 class Pki:
     """A private CA (P-256, made now) and a server certificate it signed
     for 127.0.0.1, ::1 and localhost, written as PEM files under dir:
-    ca_file (what tls_ca_file names), cert_file, key_file."""
+    ca_file (what tls_ca_file names), cert_file, key_file.  client()
+    issues a client certificate (for tls_client_cert / tls_client_key)."""
 
     def __init__(self, dir, name="tocsin test CA"):
-        now = datetime.datetime.now(datetime.timezone.utc)
-        one_day = datetime.timedelta(days=1)
+        self.dir = dir
+        self.tag = name.replace(" ", "_")
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        self.ca = (x509.CertificateBuilder()
-                   .subject_name(ca_name).issuer_name(ca_name)
-                   .public_key(self.ca_key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - one_day)
-                   .not_valid_after(now + one_day)
+        self.ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                     name)])
+        ski = x509.SubjectKeyIdentifier.from_public_key(
+            self.ca_key.public_key())
+        usage = x509.KeyUsage(
+            digital_signature=True, key_cert_sign=True, crl_sign=True,
+            content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False,
+            encipher_only=False, decipher_only=False)
+        self.ca = (self._builder(self.ca_name, self.ca_key)
                    .add_extension(x509.BasicConstraints(ca=True,
                                                         path_length=0),
                                   critical=True)
-                   .add_extension(x509.KeyUsage(
-                       digital_signature=True, key_cert_sign=True,
-                       crl_sign=True, content_commitment=False,
-                       key_encipherment=False, data_encipherment=False,
-                       key_agreement=False, encipher_only=False,
-                       decipher_only=False), critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
-                       self.ca_key.public_key()), critical=False)
+                   .add_extension(usage, critical=True)
+                   .add_extension(ski, critical=False)
                    .sign(self.ca_key, hashes.SHA256()))
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.cert = (x509.CertificateBuilder()
-                     .subject_name(x509.Name([x509.NameAttribute(
-                         NameOID.COMMON_NAME, "localhost")]))
-                     .issuer_name(ca_name)
-                     .public_key(self.key.public_key())
-                     .serial_number(x509.random_serial_number())
-                     .not_valid_before(now - one_day)
-                     .not_valid_after(now + one_day)
-                     .add_extension(x509.SubjectAlternativeName([
-                         x509.DNSName("localhost"),
-                         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                         x509.IPAddress(ipaddress.ip_address("::1"))]),
-                         critical=False)
-                     .add_extension(x509.BasicConstraints(
-                         ca=False, path_length=None), critical=True)
-                     .add_extension(x509.ExtendedKeyUsage(
-                         [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                     .add_extension(
-                         x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                             self.ca_key.public_key()), critical=False)
-                     .sign(self.ca_key, hashes.SHA256()))
-        tag = name.replace(" ", "_")
-        self.ca_file = os.path.join(dir, tag + "-ca.pem")
-        self.cert_file = os.path.join(dir, tag + "-server.pem")
-        self.key_file = os.path.join(dir, tag + "-server.key")
-        enc = serialization.Encoding.PEM
-        with open(self.ca_file, "wb") as f:
-            f.write(self.ca.public_bytes(enc))
-        with open(self.cert_file, "wb") as f:
-            f.write(self.cert.public_bytes(enc))
-        with open(self.key_file, "w") as f:
-            f.write(pem(self.key))
+        self.ca_file = self._write("ca.pem", self.ca)
+        self.cert_file, self.key_file = self.issue(
+            "server", "localhost", ExtendedKeyUsageOID.SERVER_AUTH,
+            [x509.DNSName("localhost"),
+             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))])
 
-    def tls_context(self, alpn=None):
-        """A server-side SSLContext with the certificate (TLS 1.2+)."""
+    def _builder(self, subject, key):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        day = datetime.timedelta(days=1)
+        return (x509.CertificateBuilder()
+                .subject_name(subject).issuer_name(self.ca_name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - day).not_valid_after(now + day))
+
+    def _write(self, what, cert=None, key=None):
+        path = os.path.join(self.dir, "%s-%s" % (self.tag, what))
+        with open(path, "w") as f:
+            f.write(pem(key) if key else
+                    cert.public_bytes(serialization.Encoding.PEM).decode())
+        return path
+
+    def issue(self, what, cn, eku, san=()):
+        """A certificate for cn signed by the CA: (cert_file, key_file)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        b = (self._builder(x509.Name([x509.NameAttribute(
+                 NameOID.COMMON_NAME, cn)]), key)
+             .add_extension(x509.BasicConstraints(ca=False,
+                                                  path_length=None),
+                            critical=True)
+             .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier
+                            .from_issuer_public_key(self.ca_key.public_key()),
+                            critical=False))
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName(list(san)),
+                                critical=False)
+        cert = b.sign(self.ca_key, hashes.SHA256())
+        return (self._write(what + ".pem", cert),
+                self._write(what + ".key", key=key))
+
+    def client(self, cn="tocsin"):
+        return self.issue("client-" + cn, cn, ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def tls_context(self, alpn=None, require_client=False):
+        """A server-side SSLContext with the certificate (TLS 1.2+);
+        require_client: a client certificate from this CA is required."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(self.cert_file, self.key_file)
         if alpn:
             ctx.set_alpn_protocols(alpn)
+        if require_client:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.ca_file)
         return ctx
 
 
@@ -162,6 +175,11 @@ class _Http:
 
             def _serve(self, method, body):
                 hdrs = {k.lower(): v for k, v in self.headers.items()}
+                peer = getattr(self.connection, "getpeercert", None)
+                cert = peer() if peer else None
+                if cert:  # ":client", the client certificate's CN (mTLS)
+                    hdrs[":client"] = dict(
+                        x[0] for x in cert["subject"])["commonName"]
                 if outer.delay:
                     time.sleep(outer.delay)
                 status, rh, rb = outer.handle(method, self.path, hdrs, body)

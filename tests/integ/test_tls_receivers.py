@@ -7,7 +7,8 @@ time (push_servers.Pki), trusted only through a receiver's tls_ca_file.
   from another CA, fails with a clear reason, sends nothing in plain text
   (not even AUTH) and is retried, not dropped.
 * HTTPS: an ntfy and a webhook receiver trusting the private CA deliver;
-  one without tls_ca_file fails on the certificate and is retried.
+  one without tls_ca_file fails on the certificate and is retried; a
+  gateway asking for a client certificate gets tls_client_cert's.
 * APNs: HTTP/2 over TLS with ALPN h2 (the server offers nothing else), as
   Apple runs it; notifications one after another, and a burst due at
   once (multiplexed), share one connection."""
@@ -152,6 +153,33 @@ class TestHttpsPrivateCa(TlsCase):
         self.assertEqual(self.fails(d, "hook"), [])
         self.assertEqual(self.dead(), [])
         self.assertEqual(self.pending(), 1)  # dlv-3, retried not dropped
+
+
+    def test_client_certificate_for_mutual_tls(self):
+        sink = self.keep(HttpsSink(self.pki.tls_context(require_client=True)))
+        cert, key = self.pki.client("tocsin")
+        d = self.start([
+            '{ name = "mtls"; type = "webhook"; url = "%s/in";'
+            ' tls_ca_file = "%s"; tls_client_cert = "%s";'
+            ' tls_client_key = "%s"; }'
+            % (sink.base, self.pki.ca_file, cert, key),
+            '{ name = "nocert"; type = "webhook"; url = "%s/in";'
+            ' tls_ca_file = "%s"; backoff_min_ms = 50;'
+            ' backoff_max_ms = 200; }' % (sink.base, self.pki.ca_file)])
+        self.post("mtls", "dlv-1", alert_body())
+        self.post("nocert", "dlv-2", alert_body())
+        self.wait(lambda: len(sink.got) == 1, "a request")
+        self.wait(lambda: len(self.fails(d, "nocert")) >= 2,
+                  "two failed attempts")
+        method, path, h, body = sink.got[0]
+        self.assertEqual((method, path, h[":client"]), ("POST", "/in",
+                                                          "tocsin"))
+        self.assertEqual(json.loads(body)["alerts"][0]["fingerprint"], FP)
+        self.assertIn("delivery=dlv-2", self.fails(d, "nocert")[0])
+        self.assertEqual(self.fails(d, "mtls"), [])
+        self.assertEqual(len(sink.got), 1)
+        self.assertEqual(self.dead(), [])
+        self.assertEqual(self.pending(), 1)
 
 
 class TestApnsTls(TlsCase):
