@@ -153,6 +153,14 @@ class TestHttpsPrivateCa(TlsCase):
         self.assertEqual(self.fails(d, "hook"), [])
         self.assertEqual(self.dead(), [])
         self.assertEqual(self.pending(), 1)  # dlv-3, retried not dropped
+        # tocsinctl test-receiver says the same.
+        bad = d.ctl("test-receiver", "untrusted")
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("SSL certificate problem", bad.stdout + bad.stderr)
+        self.assertIn("tls_ca_file", bad.stdout + bad.stderr)
+        good = d.ctl("test-receiver", "hook")
+        self.assertEqual(good.returncode, 0, good.stdout + good.stderr)
+        self.assertEqual(len(sink.got), 3)  # its test notification
 
 
     def test_client_certificate_for_mutual_tls(self):
