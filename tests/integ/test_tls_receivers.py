@@ -228,7 +228,7 @@ class TestApnsTls(TlsCase):
         """Pushes that are due together, before any connection is open,
         wait for the first one and multiplex on it (Apple asks providers to
         keep few connections and reuse them)."""
-        apns = self.keep(ApnsServer(tls=self.pki.tls_context(), delay=0.2))
+        apns = self.keep(ApnsServer(tls=self.pki.tls_context(), delay=0.5))
         self.write("apns.p8", pem(apns.key))
         self.start([
             '{ name = "phone"; type = "apns"; url = "%s"; key_file = '
@@ -236,11 +236,15 @@ class TestApnsTls(TlsCase):
             ' topic = "com.example.oncall"; device = "aa11bb22";'
             ' max_concurrency = 4; rate = 1000; burst = 100;'
             ' tls_ca_file = "%s"; }' % (apns.base, self.pki.ca_file)])
-        for i in range(8):  # eight alerts: no ordering between them
-            self.r.xadd("tocsin:outbox", {
+        # Eight alerts (no ordering between them), written in one
+        # transaction so that the notifier finds them together.
+        p = self.r.pipeline(transaction=True)
+        for i in range(8):
+            p.xadd("tocsin:outbox", {
                 "delivery": "dlv-%d" % i, "key": "fp%d" % i,
                 "receiver": "phone", "body": alert_body(fp="fp%d" % i),
                 "created": str(int(time.time() * 1000))})
+        p.execute()
         self.wait(lambda: len(apns.got) == 8, "eight pushes")
         self.wait(self.drained, "outbox drained")
         self.assertEqual(apns.errors, [])
