@@ -32,6 +32,9 @@
 
 #include <jansson.h>
 #include <libconfig.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "tocsin/jose.h"
 #include "tocsin/receiver.h"
@@ -455,6 +458,12 @@ static int check_name(struct ctx *, const config_setting_t *, const char *,
                       const char *);
 static int check_receiver_url(struct ctx *, const config_setting_t *,
                               const char *, const char *);
+static int check_ca_file(struct ctx *, const config_setting_t *, const char *,
+                         const char *);
+static int check_client_cert(struct ctx *, const config_setting_t *,
+                             const char *, const char *);
+static int check_client_key(struct ctx *, const config_setting_t *,
+                            const char *, const char *);
 static void post_redis(struct ctx *, const config_setting_t *,
                        struct tocsin_config *);
 static void post_control(struct ctx *, const config_setting_t *,
@@ -624,6 +633,12 @@ static const struct key receiver_keys[] = {
      .off = RF(send_resolved),
      .def = 1},
     KINT("max_concurrency", RF(max_concurrency), 1, 256, 4),
+    KSTR("tls_ca_file", RF(tls_ca_file), NULL, KF_NONEMPTY | KF_PATH,
+         check_ca_file),
+    KSTR("tls_client_cert", RF(tls_client_cert), NULL, KF_NONEMPTY | KF_PATH,
+         check_client_cert),
+    KSTR("tls_client_key", RF(tls_client_key), NULL, KF_NONEMPTY | KF_PATH,
+         check_client_key),
 };
 
 static const struct key alerts_keys[] = {
@@ -869,6 +884,127 @@ check_redis_url(struct ctx *c, const config_setting_t *s, const char *path,
          "[:PORT][/DB] or unix:///PATH[?db=DB])",
          path, shown(red, sh, sizeof sh));
     return -1;
+}
+
+/* A PEM password callback that never asks (an encrypted key is refused
+ * rather than prompted for on the terminal). */
+static int
+pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+/*
+ * The PEM file v (relative to the config file's directory, as stored) is
+ * readable and holds at least one certificate (what = "CA file",
+ * "certificate") or, when key, an unencrypted private key.
+ */
+static int
+check_pem_file(struct ctx *c, const config_setting_t *s, const char *path,
+               const char *v, const char *what, int key)
+{
+    char fs[CONFIG_SHOWN_MAX + 8];
+    char *file = resolve_path(c, v);
+    if (!file)
+        return -1;
+    int ok = -1;
+    FILE *f = fopen(file, "re");
+    if (!f) {
+        cerr(c, s, "%s: cannot read %s \"%s\": %s", path, what,
+             shown(file, fs, sizeof fs), strerror(errno));
+        goto out;
+    }
+    size_t n = 0;
+    if (key) {
+        EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, pem_no_password, NULL);
+        n = k != NULL;
+        EVP_PKEY_free(k);
+    } else {
+        X509 *x;
+        while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+            X509_free(x);
+            n++;
+        }
+    }
+    ERR_clear_error(); /* the end of the file, or a broken block */
+    if (ferror(f))
+        cerr(c, s, "%s: cannot read %s \"%s\": %s", path, what,
+             shown(file, fs, sizeof fs), strerror(errno));
+    else if (n == 0 && key)
+        cerr(c, s,
+             "%s: %s \"%s\" holds no unencrypted PEM private key", path,
+             what, shown(file, fs, sizeof fs));
+    else if (n == 0)
+        cerr(c, s,
+             "%s: %s \"%s\" holds no PEM certificate (\"-----BEGIN "
+             "CERTIFICATE-----\")",
+             path, what, shown(file, fs, sizeof fs));
+    else
+        ok = 0;
+    fclose(f);
+out:
+    free(file);
+    return ok;
+}
+
+static int
+check_ca_file(struct ctx *c, const config_setting_t *s, const char *path,
+              const char *v)
+{
+    return check_pem_file(c, s, path, v, "CA file", 0);
+}
+
+static int
+check_client_cert(struct ctx *c, const config_setting_t *s, const char *path,
+                  const char *v)
+{
+    return check_pem_file(c, s, path, v, "certificate", 0);
+}
+
+static int
+check_client_key(struct ctx *c, const config_setting_t *s, const char *path,
+                 const char *v)
+{
+    return check_pem_file(c, s, path, v, "key", 1);
+}
+
+/* tls_client_cert and tls_client_key go together, and match. */
+static void
+check_client_pair(struct ctx *c, const config_setting_t *g, const char *path,
+                  const struct tocsin_receiver_config *r)
+{
+    const config_setting_t *cs = config_setting_get_member(g,
+                                                           "tls_client_cert");
+    const config_setting_t *ks = config_setting_get_member(g,
+                                                           "tls_client_key");
+    if ((cs && reported(c, cs)) || (ks && reported(c, ks)))
+        return;
+    if (!r->tls_client_cert != !r->tls_client_key) {
+        cerr(c, cs ? cs : ks, "%s: tls_client_cert and tls_client_key go "
+             "together", path);
+        return;
+    }
+    if (!r->tls_client_cert)
+        return;
+    FILE *cf = fopen(r->tls_client_cert, "re");
+    FILE *kf = fopen(r->tls_client_key, "re");
+    X509 *x = cf ? PEM_read_X509(cf, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kf ? PEM_read_PrivateKey(kf, NULL, pem_no_password, NULL)
+                     : NULL;
+    if (x && k && X509_check_private_key(x, k) != 1)
+        cerr(c, ks, "%s.tls_client_key: not the key of tls_client_cert",
+             path);
+    ERR_clear_error();
+    X509_free(x);
+    EVP_PKEY_free(k);
+    if (cf)
+        fclose(cf);
+    if (kf)
+        fclose(kf);
 }
 
 static int
@@ -1738,6 +1874,7 @@ post_receiver(struct ctx *c, const config_setting_t *g, const char *path,
         need = !r->url ? "url" : NULL;
         break;
     }
+    check_client_pair(c, g, path, r);
     if (need && !(strcmp(need, "url") == 0 && us))
         cerr(c, g, "%s: missing required key \"%s\"", path, need);
     else if (!need)
@@ -2026,6 +2163,9 @@ tocsin_config_free(struct tocsin_config *cfg)
         wipe_free(r->auth);
         free(r->subject);
         free(r->sound);
+        free(r->tls_ca_file);
+        free(r->tls_client_cert);
+        free(r->tls_client_key);
     }
     free(cfg->receivers);
     free(cfg->alerts.external_url);

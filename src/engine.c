@@ -49,7 +49,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    6u
+#define SNAP_VERSION    7u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};
@@ -785,8 +785,11 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         struct window w;
         if (!window_at(e, t, b, k, &w))
             continue;
-        double floor = k < NEXACT ? e->o.min_ratio
-                                  : 1.0 + (e->o.min_ratio - 1.0) / 2.0;
+        double floor = k > NEXACT - 1 && k < NCUSUM
+                           ? tocsin_baseline_ew_floor(&t->s.base, &e->dp, b,
+                                                      k - NEXACT,
+                                                      e->o.min_ratio)
+                           : e->o.min_ratio;
         double vs = 0, ns = 0;
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
             t->s.alert[TOCSIN_ALERT_VOLUME].firing)

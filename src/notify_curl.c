@@ -697,6 +697,39 @@ add_header(struct curl_slist **l, const char *line)
 }
 
 /*
+ * TLS for every request of receiver r: peer and host name verified
+ * (libcurl's default, never turned off), a private CA trusted instead of
+ * the system's when the receiver names one (tls_ca_file), and a client
+ * certificate when the gateway wants one (tls_client_cert/_key).
+ */
+static int
+tls_setup(CURL *e, const struct tocsin_receiver_config *r)
+{
+    return curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
+           curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
+           (r->tls_ca_file &&
+            curl_easy_setopt(e, CURLOPT_CAINFO, r->tls_ca_file)) ||
+           (r->tls_client_cert &&
+            (curl_easy_setopt(e, CURLOPT_SSLCERT, r->tls_client_cert) ||
+             curl_easy_setopt(e, CURLOPT_SSLKEY, r->tls_client_key)));
+}
+
+/* What to do about a TLS failure, for the log ("" for other errors). */
+static const char *
+tls_hint(CURLcode res)
+{
+    switch (res) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return " (a gateway with a private CA needs its tls_ca_file)";
+    case CURLE_USE_SSL_FAILED:
+        return " (mail is never sent in plain text: use smtps:// or, on a "
+               "trusted network only, starttls = false)";
+    default:
+        return "";
+    }
+}
+
+/*
  * Prepare x->easy for request `step` of the entry (delivery, body) to
  * receiver r, built by the receiver's driver (receiver.h).  TOCSIN_ENOENT
  * when the delivery needs no such step; TOCSIN_EINVAL when the driver
@@ -751,7 +784,8 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                              (long)or_default(r->timeout_ms, 10000)) ||
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf))
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+            tls_setup(e, r))
             goto out;
         err = TOCSIN_OK;
         goto out;
@@ -781,6 +815,7 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
         curl_easy_setopt(e, CURLOPT_HEADERDATA, x) ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) ||
+        tls_setup(e, r) ||
         (strcmp(q->method, "GET") == 0 &&
          curl_easy_setopt(e, CURLOPT_HTTPGET, 1L)) ||
         (q->http2 &&
@@ -795,6 +830,12 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
      * per request.  TLS with ALPN, as APNs speaks it, is not affected. */
     if (q->http2 && strncasecmp(q->url, "http://", 7) == 0 &&
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L))
+        goto out;
+    /* Over TLS, requests due together wait for the connection being opened
+     * and multiplex on it rather than opening more (APNs wants few,
+     * long-lived connections). */
+    if (q->http2 && strncasecmp(q->url, "https://", 8) == 0 &&
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L))
         goto out;
     err = TOCSIN_OK;
 out:
@@ -1453,10 +1494,12 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         snprintf(j->x.retry_after, sizeof j->x.retry_after, "%lld",
                  (long long)((body_wait + 999) / 1000));
     char err[128];
-    if (res != CURLE_OK)
+    if (res != CURLE_OK) {
         snprintf(err, sizeof err, "%.127s",
                  j->x.errbuf[0] ? j->x.errbuf : curl_easy_strerror(res));
-    else
+        size_t el = strlen(err);
+        snprintf(err + el, sizeof err - el, "%s", tls_hint(res));
+    } else
         snprintf(err, sizeof err, "HTTP %d", st);
     tocsin_log_warn("NOTIFY-FAIL", "receiver=%s url=%s delivery=%s: %s",
                     j->receiver, shown, j->delivery, err);
@@ -1878,8 +1921,9 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
             step--; /* the same step, now with its token */
     }
     if (res != CURLE_OK) {
-        errf(errbuf, errlen, "%s: %s", shown,
-             x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+        errf(errbuf, errlen, "%s: %s%s", shown,
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(res),
+             tls_hint(res));
         err = res == CURLE_OPERATION_TIMEDOUT ? TOCSIN_ETIMEDOUT : TOCSIN_EIO;
     } else if (status < 200 || status >= 300) {
         char ex[RESP_KEEP + 1];

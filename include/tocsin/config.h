@@ -67,6 +67,12 @@ struct tocsin_receiver_config {
                             default 86400, 60..2592000 */
     int send_resolved;   /* default 1 */
     int max_concurrency; /* in-flight requests to this receiver; default 4 */
+    char *tls_ca_file;   /* PEM CA certificates trusted for this receiver's
+                            TLS (https, smtps, STARTTLS) instead of the
+                            system's (a private CA); absolute path, checked
+                            to hold a certificate at load; NULL: system */
+    char *tls_client_cert; /* PEM client certificate and its key (mutual */
+    char *tls_client_key;  /* TLS), both or neither; absolute paths */
 
     /* Type-specific (issue 5); NULL / unset when not given.  See README
      * "Receivers" for which type uses which. */

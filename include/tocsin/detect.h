@@ -3,15 +3,21 @@
  *
  * The baseline predicts the count of the next bucket:
  *
- *   expected = (1 - w) * fast + w * slow * season[hour] * week[weekend]
+ *   expected = (1 - w) * fast
+ *            + w * slow * season[weekend][hour] * week[weekend]
  *
  * `fast` is a recent level (half-life 1 h), `slow` a deseasonalised level
- * (half-life 1 day), `season` 24 hour-of-day factors and `week` a weekday
- * and a weekend factor, all learned from the counts.  w grows from 0 to 1
- * over the first two days of history, so a young topic falls back to its
- * recent level until its cycles are learned.  Counts far above the
- * expectation are clipped before they are learned (a spike does not become
- * the new normal), and learning slows to a quarter while an alert fires.
+ * (half-life 1 day), `season` 24 hour-of-day factors for weekdays and 24
+ * for weekends (people wake later on Sundays: one profile for both puts
+ * weekend mornings at 1.7 times what they hold), and `week` a weekday and
+ * a weekend factor, all learned from the counts.  A profile is read with
+ * a quarter of each neighbouring hour (halving the noise of a slot seen a
+ * few times); the profile of the day type seen second starts as a copy of
+ * the other.  w grows from 0 to 1 over the first two days of history, so a
+ * young topic falls back to its recent level until its cycles are learned.
+ * Counts far above the expectation are clipped before they are learned (a
+ * spike does not become the new normal), and learning slows to a quarter
+ * while an alert fires.
  * The dispersion (variance / mean of counts around the expectation) is
  * learned too, from counts clipped much higher, so retweet cascades make a
  * topic's noise wider instead of looking impossible.
@@ -47,7 +53,8 @@ struct tocsin_detect_params {
     double g_season, g_week;
     double a_neg; /* usual negative share learning rate */
     double beta[TOCSIN_NEWIN];
-    double ew_len[TOCSIN_NEWIN]; /* effective lengths, in buckets */
+    double ew_len[TOCSIN_NEWIN];   /* effective lengths, in buckets */
+    double ew_floor[TOCSIN_NEWIN]; /* see tocsin_baseline_ew_floor */
     double score_k;
     double onset_keep;  /* per-bucket decay of the episode's peak */
     double cusum_shift; /* the negativity CUSUM's: usual share + this */
@@ -76,9 +83,11 @@ struct tocsin_cusum {
 struct tocsin_baseline {
     double fast, slow; /* levels, mentions per bucket */
     double neg_ew, scored_ew;
-    float disp; /* >= 1 */
-    float season[24];
+    float disp;          /* >= 1 */
+    float season[2][24]; /* weekday, weekend hour factors (mean 1) */
     float week[2];
+    uint32_t nslot[2][24];   /* buckets each hour factor learned from */
+    uint32_t started;        /* bit k: profile k is in use */
     float ewm[TOCSIN_NEWIN]; /* observed mass */
     float ewe[TOCSIN_NEWIN]; /* expected mass */
     float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
@@ -98,6 +107,19 @@ double tocsin_baseline_expected(const struct tocsin_baseline *b,
 /* Variance / mean of counts around the expectation (>= 1). */
 double tocsin_baseline_dispersion(const struct tocsin_baseline *b);
 
+/*
+ * Ratio floor of exponentially weighted window j, for a min_ratio of the
+ * short windows: hours of a rate well above the usual are rarer than
+ * minutes of it, so at min_ratio 3 an hour at 1.67 times the usual and
+ * four hours at 1.5 times score fully.  Until the hour factor of bucket
+ * `bucket_idx` has been seen on 3 days (a young topic, the first weekend)
+ * the floors lean towards 2: an expectation from a profile seen once or
+ * twice is not good to 1.5 times.
+ */
+double tocsin_baseline_ew_floor(const struct tocsin_baseline *b,
+                                const struct tocsin_detect_params *p,
+                                int64_t bucket_idx, int j, double min_ratio);
+
 /* The usual negative share (with a prior of 15 % over 20 mentions). */
 double tocsin_baseline_neg_share(const struct tocsin_baseline *b);
 
@@ -116,8 +138,8 @@ void tocsin_baseline_learn(struct tocsin_baseline *b,
 double tocsin_volume_score(const struct tocsin_detect_params *p, double X,
                            double E, double V);
 
-/* The same with another ratio floor (long windows use a lower one: an
- * hour at twice the usual rate is as telling as a minute at three times). */
+/* The same with another ratio floor (long windows use lower ones, see
+ * tocsin_baseline_ew_floor). */
 double tocsin_volume_score_floor(const struct tocsin_detect_params *p, double X,
                                  double E, double V, double min_ratio);
 

@@ -6,20 +6,29 @@ what the gateway checks and records what it got:
 * FcmServer: the OAuth2 token endpoint (verifies the RS256 service-account
   JWT with the public key) and FCM HTTP v1 messages:send (verifies the
   Bearer token it issued);
-* ApnsServer: HTTP/2 only (h2, prior knowledge), verifies the ES256
+* ApnsServer: HTTP/2 only (h2c with prior knowledge, or TLS with ALPN
+  h2 and nothing else, as Apple runs it), verifies the ES256
   provider token and answers 410 Unregistered for devices it was told are
   gone;
 * WebPushServer: decrypts the aes128gcm body with the subscription's
   private key (cryptography's HKDF and AESGCM, independently of tocsin)
   and verifies the VAPID JWT against the k= key.
 
+Pki makes a throwaway private CA and a server certificate for 127.0.0.1
+and localhost at test time; given its tls_context(), SmtpServer speaks
+STARTTLS (required) or implicit TLS (smtps), HttpsSink is an HTTPS
+gateway, and ApnsServer speaks HTTP/2 over TLS with ALPN h2 as Apple does.
+
 Nothing is mocked in tocsind: these servers speak the wire protocols.
 """
 
 import base64
+import datetime
+import ipaddress
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -31,6 +40,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import \
     encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def b64u(b):
@@ -66,11 +77,96 @@ def verify_jwt(token, pub):
     return header, json.loads(unb64u(c64))
 
 
+class Pki:
+    """A private CA (P-256, made now) and a server certificate it signed
+    for 127.0.0.1, ::1 and localhost, written as PEM files under dir:
+    ca_file (what tls_ca_file names), cert_file, key_file.  client()
+    issues a client certificate (for tls_client_cert / tls_client_key)."""
+
+    def __init__(self, dir, name="tocsin test CA"):
+        self.dir = dir
+        self.tag = name.replace(" ", "_")
+        self.ca_key = ec.generate_private_key(ec.SECP256R1())
+        self.ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                     name)])
+        ski = x509.SubjectKeyIdentifier.from_public_key(
+            self.ca_key.public_key())
+        usage = x509.KeyUsage(
+            digital_signature=True, key_cert_sign=True, crl_sign=True,
+            content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False,
+            encipher_only=False, decipher_only=False)
+        self.ca = (self._builder(self.ca_name, self.ca_key)
+                   .add_extension(x509.BasicConstraints(ca=True,
+                                                        path_length=0),
+                                  critical=True)
+                   .add_extension(usage, critical=True)
+                   .add_extension(ski, critical=False)
+                   .sign(self.ca_key, hashes.SHA256()))
+        self.ca_file = self._write("ca.pem", self.ca)
+        self.cert_file, self.key_file = self.issue(
+            "server", "localhost", ExtendedKeyUsageOID.SERVER_AUTH,
+            [x509.DNSName("localhost"),
+             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))])
+
+    def _builder(self, subject, key):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        day = datetime.timedelta(days=1)
+        return (x509.CertificateBuilder()
+                .subject_name(subject).issuer_name(self.ca_name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - day).not_valid_after(now + day))
+
+    def _write(self, what, cert=None, key=None):
+        path = os.path.join(self.dir, "%s-%s" % (self.tag, what))
+        with open(path, "w") as f:
+            f.write(pem(key) if key else
+                    cert.public_bytes(serialization.Encoding.PEM).decode())
+        return path
+
+    def issue(self, what, cn, eku, san=()):
+        """A certificate for cn signed by the CA: (cert_file, key_file)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        b = (self._builder(x509.Name([x509.NameAttribute(
+                 NameOID.COMMON_NAME, cn)]), key)
+             .add_extension(x509.BasicConstraints(ca=False,
+                                                  path_length=None),
+                            critical=True)
+             .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier
+                            .from_issuer_public_key(self.ca_key.public_key()),
+                            critical=False))
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName(list(san)),
+                                critical=False)
+        cert = b.sign(self.ca_key, hashes.SHA256())
+        return (self._write(what + ".pem", cert),
+                self._write(what + ".key", key=key))
+
+    def client(self, cn="tocsin"):
+        return self.issue("client-" + cn, cn, ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def tls_context(self, alpn=None, require_client=False):
+        """A server-side SSLContext with the certificate (TLS 1.2+);
+        require_client: a client certificate from this CA is required."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.cert_file, self.key_file)
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        if require_client:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.ca_file)
+        return ctx
+
+
 class _Http:
     """A threaded HTTP/1.1 server calling handle(method, path, headers,
     body) -> (status, headers dict, body bytes), with an optional delay."""
 
-    def __init__(self, delay=0.0):
+    def __init__(self, delay=0.0, tls=None):
         outer = self
         self.delay = delay
 
@@ -79,6 +175,11 @@ class _Http:
 
             def _serve(self, method, body):
                 hdrs = {k.lower(): v for k, v in self.headers.items()}
+                peer = getattr(self.connection, "getpeercert", None)
+                cert = peer() if peer else None
+                if cert:  # ":client", the client certificate's CN (mTLS)
+                    hdrs[":client"] = dict(
+                        x[0] for x in cert["subject"])["commonName"]
                 if outer.delay:
                     time.sleep(outer.delay)
                 status, rh, rb = outer.handle(method, self.path, hdrs, body)
@@ -103,11 +204,30 @@ class _Http:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base = "http://127.0.0.1:%d" % self.port
+        if tls:  # HTTPS: the handshake is done when a request is accepted
+            self.server.socket = tls.wrap_socket(self.server.socket,
+                                                 server_side=True)
+            self.base = "https://127.0.0.1:%d" % self.port
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class HttpsSink(_Http):
+    """An HTTPS gateway (a self-hosted ntfy, gotify, webhook...) that
+    records every request and answers 200."""
+
+    def __init__(self, tls):
+        self.lock = threading.Lock()
+        self.got = []  # (method, path, headers, body)
+        super().__init__(tls=tls)
+
+    def handle(self, method, path, headers, body):
+        with self.lock:
+            self.got.append((method, path, headers, body))
+        return 200, {"Content-Type": "application/json"}, b"{}"
 
 
 class FcmServer(_Http):
@@ -299,10 +419,13 @@ class WebPushServer(_Http):
 
 
 class ApnsServer:
-    """HTTP/2 (h2c, prior knowledge) APNs stand-in."""
+    """HTTP/2 APNs stand-in: h2c with prior knowledge, or, given a server
+    SSLContext (Pki.tls_context), TLS offering ALPN "h2" only.
+    connections counts the connections that got as far as HTTP/2 (after
+    the TLS handshake); alpn lists what each TLS one negotiated."""
 
     def __init__(self, team="DEF123GHIJ", kid="ABC123DEFG",
-                 topic="com.example.oncall", delay=0.0):
+                 topic="com.example.oncall", delay=0.0, tls=None):
         import h2.config
         import h2.connection
         import h2.events
@@ -319,7 +442,15 @@ class ApnsServer:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.tls = tls
+        if tls:
+            tls.set_alpn_protocols(["h2"])
+        self.base = "%s://127.0.0.1:%d" % ("https" if tls else "http",
+                                           self.port)
+        self.connections = 0
+        self.alpn = []
+        self.inflight = 0      # requests being answered now
+        self.max_inflight = 0  # the most at once
         self.running = True
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -335,6 +466,51 @@ class ApnsServer:
                              daemon=True).start()
 
     def _serve(self, s):
+        if self.tls:
+            try:
+                t = self.tls.wrap_socket(s, server_side=True)
+            except (OSError, ssl.SSLError):  # the client refused us
+                s.close()
+                return
+            with self.lock:
+                self.conns.append(t)
+                self.alpn.append(t.selected_alpn_protocol())
+            if t.selected_alpn_protocol() != "h2":
+                t.close()
+                return
+            # One thread owns the TLS socket (an SSL object is not for
+            # concurrent use); HTTP/2 runs on a plain socket pair.
+            s, inner = socket.socketpair()
+            threading.Thread(target=self._pump, args=(t, inner),
+                             daemon=True).start()
+        with self.lock:
+            self.connections += 1
+        self._serve_h2(s)
+
+    @staticmethod
+    def _pump(t, inner):
+        import select
+        try:
+            while True:
+                r = [t] if t.pending() else \
+                    select.select([t, inner], [], [])[0]
+                if t in r:
+                    data = t.recv(65536)
+                    if not data:
+                        return
+                    inner.sendall(data)
+                if inner in r:
+                    data = inner.recv(65536)
+                    if not data:
+                        return
+                    t.sendall(data)
+        except OSError:
+            return
+        finally:
+            t.close()
+            inner.close()
+
+    def _serve_h2(self, s):
         cfg, conn_mod, ev = self.h2
         conn = conn_mod.H2Connection(config=cfg.H2Configuration(
             client_side=False, header_encoding="utf-8"))
@@ -378,6 +554,16 @@ class ApnsServer:
             s.close()
 
     def _answer(self, s, conn, wlock, sid, h, b):
+        with self.lock:
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            self._answer_now(s, conn, wlock, sid, h, b)
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def _answer_now(self, s, conn, wlock, sid, h, b):
         if self.delay:
             time.sleep(self.delay)
         status, body = self.handle(h, b)
@@ -429,7 +615,12 @@ class ApnsServer:
 
 
 class SmtpServer:
-    def __init__(self, user="tocsin", password="s3cret"):
+    """aiosmtpd with AUTH against one user.  tls (a server SSLContext):
+    STARTTLS offered and required before anything else, AUTH only over
+    TLS; with smtps=True, TLS from the first byte instead."""
+
+    def __init__(self, user="tocsin", password="s3cret", tls=None,
+                 smtps=False):
         import logging
         import warnings
         from aiosmtpd.controller import Controller
@@ -438,9 +629,13 @@ class SmtpServer:
         # library's warnings about it.
         warnings.filterwarnings("ignore", module="aiosmtpd")
         warnings.filterwarnings("ignore", message=".*AUTH while not")
-        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        # A client refusing the certificate is what some tests want: keep
+        # aiosmtpd's tracebacks of it out of the test output.
+        logging.getLogger("mail.log").setLevel(
+            logging.CRITICAL if tls else logging.ERROR)
         outer = self
         self.messages = []  # (mail_from, rcpt_tos, content bytes, login)
+        self.tls_used = []  # per message: whether it came over TLS
         self.logins = []    # (login, accepted) of every AUTH
         self.refuse = set()  # recipients answered 550
         self.lock = threading.Lock()
@@ -467,17 +662,27 @@ class SmtpServer:
                                            list(envelope.rcpt_tos),
                                            envelope.original_content,
                                            session.auth_data))
+                    outer.tls_used.append(server.transport.get_extra_info(
+                        "ssl_object") is not None)
                 return "250 OK queued"
 
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
         s.close()
+        if tls and smtps:
+            kw = dict(ssl_context=tls, auth_require_tls=False)
+        elif tls:
+            kw = dict(tls_context=tls, require_starttls=True,
+                      auth_require_tls=True)
+        else:
+            kw = dict(auth_require_tls=False)
         self.ctl = Controller(Handler(), hostname="127.0.0.1", port=self.port,
                               authenticator=authenticator,
-                              auth_required=True, auth_require_tls=False)
+                              auth_required=True, **kw)
         self.ctl.start()
-        self.url = "smtp://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("smtps" if smtps else "smtp",
+                                          self.port)
 
     def stop(self):
         self.ctl.stop()

@@ -269,6 +269,9 @@ test_docs_list_every_key(void)
                                        "give_up",
                                        "send_resolved",
                                        "max_concurrency",
+                                       "tls_ca_file",
+                                       "tls_client_cert",
+                                       "tls_client_key",
                                        "rate",
                                        "burst",
                                        "down_after",
@@ -471,6 +474,195 @@ test_err_secret_file_empty(void)
     snprintf(want, sizeof want,
              "t.conf:2: receivers[0].secret_file: file \"%s\" is empty\n",
              path);
+    EXPECT_ERRORS(text, want);
+    rm_tmpdir(dir);
+}
+
+/* A throwaway self-signed CA certificate (only parsed, never trusted). */
+static const char test_ca_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBkzCCATmgAwIBAgIULUJ/+Gs4nISSVsRzGHCdSowrdF8wCgYIKoZIzj0EAwIw\n"
+    "HjEcMBoGA1UEAwwTdG9jc2luIHVuaXQgdGVzdCBDQTAgFw0yNjEyMDcwMDU4MTNa\n"
+    "GA8yMTI2MTExMzAwNTgxM1owHjEcMBoGA1UEAwwTdG9jc2luIHVuaXQgdGVzdCBD\n"
+    "QTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJXcMYbtCJ08B8qfBPeJzUUiP508\n"
+    "OR1T7q0tSeXvEhUKBkfX9wwHhiAM/XTFcTvGH8CtydsONigXjt1GT9YNTY+jUzBR\n"
+    "MB0GA1UdDgQWBBTlza4qi+qNJytPF8WZpZcwFee7yTAfBgNVHSMEGDAWgBTlza4q\n"
+    "i+qNJytPF8WZpZcwFee7yTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gA\n"
+    "MEUCIQDqkIGuP6rpcJDCWE+Gmgt+yDMj8bcBw1zEytEnBmD2IQIgXVLO8dqZtHfj\n"
+    "PZwHe67xfPhPg7KvkfPjrVDar/661Xc=\n"
+    "-----END CERTIFICATE-----\n";
+
+/* The key of test_ca_pem, and another key (throwaway, test only). */
+static const char test_key_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgI3bbd5CJ4Yo/sn9Y\n"
+    "ulljUMKsTVHxtRCIsLihP7AuM5yhRANCAASV3DGG7QidPAfKnwT3ic1FIj+dPDkd\n"
+    "U+6tLUnl7xIVCgZH1/cMB4YgDP10xXE7xh/ArcnbDjYoF47dRk/WDU2P\n"
+    "-----END PRIVATE KEY-----\n";
+static const char other_key_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSdzToQbw8wooeBgy\n"
+    "l1hdluUMt/BzO9h9+T1ZdBCoBAmhRANCAASjVjgW6I2ZWUGKIgekYhS0QF6ItVJp\n"
+    "vocLIiN2KIySXgBEi1bxRTC8XjnyKni6Kzw+BwSvxHS/A8ttldOxBYDi\n"
+    "-----END PRIVATE KEY-----\n";
+
+/* Load receivers[0] (a webhook) with the given extra keys from a file in
+ * dir; the errors, or "" when it loaded. */
+static char *
+load_receiver(const char *dir, const char *keys)
+{
+    char conf[512], text[2048];
+    snprintf(conf, sizeof conf, "%s/tocsind.conf", dir);
+    snprintf(text, sizeof text,
+             "receivers = ( { name = \"a\"; type = \"webhook\";\n"
+             "  url = \"https://h/\";\n  %s } );\n",
+             keys);
+    write_file(conf, text);
+    struct tocsin_errbuf eb = {0};
+    struct tocsin_config *cfg = NULL;
+    (void)tocsin_config_load(&cfg, conf, &eb);
+    char *out = strdup(eb.text ? eb.text : "");
+    if (cfg) {
+        char want[512];
+        snprintf(want, sizeof want, "%s/client.pem", dir);
+        CHECK_STR(cfg->receivers[0].tls_client_cert, want);
+        snprintf(want, sizeof want, "%s/client.key", dir);
+        CHECK_STR(cfg->receivers[0].tls_client_key, want);
+    }
+    tocsin_config_free(cfg);
+    tocsin_errbuf_clear(&eb);
+    return out;
+}
+
+static void
+test_tls_client_cert(void)
+{
+    char *dir = make_tmpdir();
+    char want[1024];
+    static const struct {
+        const char *name, *text;
+    } files[] = {
+        {"client.pem", test_ca_pem},
+        {"client.key", test_key_pem},
+        {"other.key", other_key_pem},
+        {"locked.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n"
+                       "-----END ENCRYPTED PRIVATE KEY-----\n"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+        write_file(path, files[i].text);
+    }
+
+    char *got = load_receiver(dir, "tls_client_cert = \"client.pem\";"
+                                   " tls_client_key = \"client.key\";");
+    CHECK_STR(got, "");
+    free(got);
+
+    got = load_receiver(dir, "tls_client_cert = \"client.pem\";");
+    snprintf(want, sizeof want,
+             "%s/tocsind.conf:3: receivers[0]: tls_client_cert and "
+             "tls_client_key go together\n",
+             dir);
+    CHECK_STR(got, want);
+    free(got);
+
+    got = load_receiver(dir, "tls_client_cert = \"client.pem\";"
+                             " tls_client_key = \"other.key\";");
+    snprintf(want, sizeof want,
+             "%s/tocsind.conf:3: receivers[0].tls_client_key: not the key "
+             "of tls_client_cert\n",
+             dir);
+    CHECK_STR(got, want);
+    free(got);
+
+    got = load_receiver(dir, "tls_client_cert = \"client.pem\";"
+                             " tls_client_key = \"locked.key\";");
+    snprintf(want, sizeof want,
+             "%s/tocsind.conf:3: receivers[0].tls_client_key: key "
+             "\"%s/locked.key\" holds no unencrypted PEM private key\n",
+             dir, dir);
+    CHECK_STR(got, want);
+    free(got);
+
+    got = load_receiver(dir, "tls_client_cert = \"client.key\";"
+                             " tls_client_key = \"client.key\";");
+    snprintf(want, sizeof want,
+             "%s/tocsind.conf:3: receivers[0].tls_client_cert: certificate "
+             "\"%s/client.key\" holds no PEM certificate (\"-----BEGIN "
+             "CERTIFICATE-----\")\n",
+             dir, dir);
+    CHECK_STR(got, want);
+    free(got);
+    rm_tmpdir(dir);
+}
+
+static void
+test_tls_ca_file_relative(void)
+{
+    char *dir = make_tmpdir();
+    char path[512], conf[512];
+    snprintf(path, sizeof path, "%s/ca.pem", dir);
+    write_file(path, test_ca_pem);
+    snprintf(conf, sizeof conf, "%s/tocsind.conf", dir);
+    write_file(
+        conf,
+        "receivers = (\n"
+        "  { name = \"a\"; type = \"webhook\"; url = \"https://h/\";"
+        " tls_ca_file = \"ca.pem\"; },\n"
+        "  { name = \"b\"; type = \"webhook\"; url = \"https://h/\"; } );\n");
+    struct tocsin_errbuf eb = {0};
+    struct tocsin_config *cfg = NULL;
+    CHECK_OK(tocsin_config_load(&cfg, conf, &eb));
+    if (eb.text)
+        fprintf(stderr, "%s", eb.text);
+    REQUIRE(cfg);
+    CHECK_STR(cfg->receivers[0].tls_ca_file, path);
+    CHECK(cfg->receivers[1].tls_ca_file == NULL); /* the system's CAs */
+    tocsin_config_free(cfg);
+    tocsin_errbuf_clear(&eb);
+    rm_tmpdir(dir);
+}
+
+static void
+test_err_tls_ca_file_missing(void)
+{
+    EXPECT_ERRORS("receivers = ( { name = \"a\"; type = \"webhook\"; url = "
+                  "\"https://h/\";\n"
+                  "  tls_ca_file = \"/nonexistent/tocsin/ca.pem\"; } );\n",
+                  "t.conf:2: receivers[0].tls_ca_file: cannot read CA file "
+                  "\"/nonexistent/tocsin/ca.pem\": No such file or "
+                  "directory\n");
+}
+
+static void
+test_err_tls_ca_file_not_a_certificate(void)
+{
+    char *dir = make_tmpdir();
+    char path[512], text[1024], want[1024];
+    snprintf(path, sizeof path, "%s/key.pem", dir);
+    write_file(path, "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+                     "-----END PRIVATE KEY-----\n");
+    snprintf(text, sizeof text,
+             "receivers = ( { name = \"a\"; type = \"email\";\n"
+             "  url = \"smtp://h\"; from = \"a@b.c\"; to = [\"d@e.f\"];\n"
+             "  tls_ca_file = \"%s\"; } );\n",
+             path);
+    snprintf(want, sizeof want,
+             "t.conf:3: receivers[0].tls_ca_file: CA file \"%s\" holds no "
+             "PEM certificate (\"-----BEGIN CERTIFICATE-----\")\n",
+             path);
+    EXPECT_ERRORS(text, want);
+    /* A directory is not a CA file either. */
+    snprintf(text, sizeof text,
+             "receivers = ( { name = \"a\"; type = \"webhook\"; url = "
+             "\"https://h/\";\n"
+             "  tls_ca_file = \"%s\"; } );\n",
+             dir);
+    snprintf(want, sizeof want,
+             "t.conf:2: receivers[0].tls_ca_file: cannot read CA file "
+             "\"%s\": Is a directory\n",
+             dir);
     EXPECT_ERRORS(text, want);
     rm_tmpdir(dir);
 }
@@ -1006,6 +1198,9 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_credential_name),
     TOCSIN_TEST(test_err_secret_file_unreadable),
     TOCSIN_TEST(test_err_secret_file_empty),
+    TOCSIN_TEST(test_tls_ca_file_relative), TOCSIN_TEST(test_tls_client_cert),
+    TOCSIN_TEST(test_err_tls_ca_file_missing),
+    TOCSIN_TEST(test_err_tls_ca_file_not_a_certificate),
     TOCSIN_TEST(test_err_secret_file_too_large),
     TOCSIN_TEST(test_err_in_included_file),
     TOCSIN_TEST(test_err_secret_conflict), TOCSIN_TEST(test_err_syntax),
@@ -1013,8 +1208,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_expected_integer_got_float),
     TOCSIN_TEST(test_err_expected_number),
     TOCSIN_TEST(test_err_expected_boolean),
-    TOCSIN_TEST(test_err_control_remote),
-    TOCSIN_TEST(test_err_expected_group),
+    TOCSIN_TEST(test_err_control_remote), TOCSIN_TEST(test_err_expected_group),
     TOCSIN_TEST(test_err_receivers_expected_list),
     TOCSIN_TEST(test_err_receiver_expected_group),
     TOCSIN_TEST(test_err_below_minimum), TOCSIN_TEST(test_err_above_maximum),
