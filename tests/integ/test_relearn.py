@@ -12,37 +12,23 @@ rebuilt state can be compared with the one an uninterrupted run saved.
 """
 
 import json
-import os
 import struct
-import subprocess
 import time
 import unittest
 
-from tocsin_harness import (TOCSIND, TocsinCase, config, make_crisis_stream,
-                            wait_for, write_stream)
+from test_spine import by_delivery as raw_by_delivery
+from test_spine import replay_lines
+from tocsin_harness import (TocsinCase, config, make_crisis_stream, wait_for,
+                            write_stream)
 
 META = "tocsin:state:meta"
 TOPICS = "tocsin:state:topics"
 
 
-def replay_lines(conf_path, mentions, workdir):
-    path = os.path.join(workdir, "replay.jsonl")
-    with open(path, "w") as f:
-        for m in mentions:
-            f.write(json.dumps(m) + "\n")
-    out = subprocess.run([TOCSIND, "--replay", path, "-c", conf_path],
-                         capture_output=True, check=True)
-    return [l for l in out.stdout.decode().splitlines() if l]
-
-
 def by_delivery(receiver):
-    """delivery id -> list of raw bodies accepted (2xx) for it."""
-    seen = {}
-    for req in receiver.all():
-        if 200 <= req["status"] < 300:
-            seen.setdefault(req["headers"]["x-tocsin-delivery"],
-                            []).append(req["body"].decode())
-    return seen
+    """delivery id -> list of bodies (str) accepted (2xx) for it."""
+    return {d: [b.decode() for b in bodies]
+            for d, bodies in raw_by_delivery(receiver).items()}
 
 
 def other_version(blob):
