@@ -19,6 +19,7 @@
 #include "tocsin/log.h"
 #include "tocsin/mention.h"
 #include "tocsin/redis.h"
+#include "tocsin/sdnotify.h"
 #include "tocsin/sentiment.h"
 
 #define MAX_FUTURE_MS   300000 /* event time this far ahead is refused */
@@ -492,6 +493,8 @@ static void score_text(struct tocsin_ingest *in, struct tocsin_mention *m);
 #define REBUILD_CATCHUP_MS   (900 * 1000) /* if the config pages everything */
 #define REBUILD_PENDING_PAGE 10000
 #define REBUILD_LOG_EVERY    100000
+#define REBUILD_SD_EVERY     10000 /* entries between systemd keep-alives */
+#define REBUILD_SD_EXTEND    60000000ULL /* usec asked for at each one */
 
 /* A stream entry id, comparable. */
 struct sid {
@@ -762,8 +765,14 @@ rebuild(struct tocsin_ingest *in, const char *why, struct tocsin_engine **out)
                               why, cfg->redis.streams[si], rs[si].upto,
                               rs[si].npend);
     /* Round robin, a batch per stream, as XREADGROUP reads them. */
-    size_t next_log = REBUILD_LOG_EVERY;
+    size_t next_log = REBUILD_LOG_EVERY, next_sd = 0;
     while (todo && !err) {
+        if (rb.entries >= next_sd) {
+            next_sd = rb.entries + REBUILD_SD_EVERY;
+            tocsin_sd_progress(REBUILD_SD_EXTEND,
+                               "rebuilding state from history: %zu entries",
+                               rb.entries);
+        }
         todo = 0;
         for (size_t si = 0; si < ns && !err; si++) {
             if (rs[si].done)

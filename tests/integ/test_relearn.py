@@ -12,6 +12,8 @@ rebuilt state can be compared with the one an uninterrupted run saved.
 """
 
 import json
+import os
+import socket
 import struct
 import time
 import unittest
@@ -74,9 +76,28 @@ class RelearnTest(TocsinCase):
         saved = self.r.hgetall(TOPICS)
         self.assertEqual(len(saved), 3)
         corrupt()
+        sock_path = os.path.join(self.dir, "notify.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(sock_path)
+        ns.settimeout(0.2)
+        d.env = {"NOTIFY_SOCKET": sock_path}
         d.start()
         wait_for(lambda: "rebuilt 3 topics" in d.stderr(), 60,
                  what="STATE-REBUILD done")
+        notes = []
+        try:
+            while True:
+                notes.append(ns.recv(4096).decode())
+        except socket.timeout:
+            pass
+        ns.close()
+        # systemd hears of the rebuild (start-up timeout extended, watchdog
+        # fed) before READY=1.
+        ready = next(i for i, m in enumerate(notes) if "READY=1" in m)
+        busy = [i for i, m in enumerate(notes)
+                if "STATUS=rebuilding state from history" in m and
+                "EXTEND_TIMEOUT_USEC=" in m and "WATCHDOG=1" in m]
+        self.assertTrue(busy and busy[0] < ready, notes)
         wait_for(lambda: self.r.xlen("tocsin:outbox") == 0, 30,
                  what="outbox drained")
         time.sleep(1.0)
