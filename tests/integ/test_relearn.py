@@ -61,18 +61,35 @@ class RelearnTest(TocsinCase):
         wait_for(lambda: self.r.xlen("tocsin:outbox") == 0, 30,
                  what="outbox drained")
 
-    def upgrade_rebuilds_state(self, corrupt):
+    def upgrade_rebuilds_state(self, corrupt, two_streams=False):
         d = self.setup_daemon()
         expected = replay_lines(d.conf, self.mentions, self.dir)
         self.assertTrue(any('"resolved"' in l for l in expected))
-        write_stream(self.r, self.mentions)
-        d.start()
-        self.wait_quiet(d, len(expected))
+        if two_streams:
+            # AirNova in one stream, the others in another: read in turns.
+            with open(d.conf) as f:
+                conf = f.read()
+            with open(d.conf, "w") as f:
+                f.write(conf.replace('streams = ["mentions"];',
+                                     'streams = ["mentions", "other"];'))
+            write_stream(self.r, [m for m in self.mentions
+                                  if m["topic"] == "AirNova"])
+            write_stream(self.r, [m for m in self.mentions
+                                  if m["topic"] != "AirNova"], key="other")
+            d.start()
+            for key in ("mentions", "other"):
+                wait_for(lambda: self.group_done(key), 60,
+                         what="all entries acked")
+        else:
+            write_stream(self.r, self.mentions)
+            d.start()
+            self.wait_quiet(d, len(expected))
         time.sleep(1.0)  # anything extra would arrive now
         self.assertEqual(d.stop(), 0)
         first = by_delivery(self.rcv)
-        self.assertEqual(sorted(b[0] for b in first.values()),
-                         sorted(expected))
+        if not two_streams:
+            self.assertEqual(sorted(b[0] for b in first.values()),
+                             sorted(expected))
         saved = self.r.hgetall(TOPICS)
         self.assertEqual(len(saved), 3)
         corrupt()
@@ -124,6 +141,11 @@ class RelearnTest(TocsinCase):
             for k, v in self.r.hgetall(TOPICS).items():
                 self.r.hset(TOPICS, k, other_version(v))
         self.upgrade_rebuilds_state(corrupt)
+
+    def test_two_streams_rebuilt_in_turns_as_the_group_reads(self):
+        def corrupt():
+            self.r.set(META, other_version(self.r.get(META)))
+        self.upgrade_rebuilds_state(corrupt, two_streams=True)
 
     def test_killed_mid_stream_upgraded_pending_kept_sent_once(self):
         """Killed mid-stream, upgraded, restarted with entries pending: the
