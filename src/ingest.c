@@ -823,8 +823,8 @@ rebuild_commit(struct tocsin_ingest *in)
     return tocsin_ingest_checkpoint(in, in->now_ms);
 }
 
-/* Build a fresh engine from the state saved in Redis. (or, when it
- * cannot be used, from the streams' history). */
+/* Build a fresh engine from the state saved in Redis (or, when it cannot
+ * be used, from the streams' history). */
 static tocsin_err
 restore(struct tocsin_ingest *in)
 {
