@@ -929,6 +929,12 @@ tocsin_engine_advance(struct tocsin_engine *e, int64_t watermark_ms,
     set_watermark(e, watermark_ms);
 }
 
+void
+tocsin_engine_set_catchup(struct tocsin_engine *e, int64_t max_age_ms)
+{
+    e->o.catchup_max_age_ms = max_age_ms;
+}
+
 int64_t
 tocsin_engine_watermark(const struct tocsin_engine *e)
 {

@@ -24,6 +24,7 @@
 #include "tocsin/oncall_store.h"
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
+#include "tocsin/sdnotify.h"
 #include "tocsin/sentiment.h"
 
 #define MAX_FUTURE_MS   300000 /* event time this far ahead is refused */
@@ -554,7 +555,361 @@ restore_oncall(struct tocsin_ingest *in)
     return TOCSIN_OK;
 }
 
-/* Build a fresh engine from the state saved in Redis. */
+/* ---- rebuilding the state from the streams' history ---- */
+
+/*
+ * When the saved state cannot be used (saved by another version, or topics
+ * that do not read back), the engine is rebuilt from the history still in
+ * the mention streams instead of starting blind: every entry the group has
+ * delivered (up to its last-delivered id), less those still pending (the
+ * group re-reads them as usual afterwards), is read with XRANGE, not
+ * through the group, so pending entries and acks are untouched.  The engine
+ * runs in catch-up mode meanwhile: it learns, counts old crises and pages
+ * nobody for them.  An alert still active at the end of the history gets
+ * the delivery id it had before (ids derive from the topic, kind and start
+ * time), so the notifier's delivered set keeps it from being sent twice.
+ * The rebuilt state is then checkpointed.  Entries already trimmed from
+ * the streams cannot be relearned.
+ */
+
+static int64_t id_time(const char *id);
+static void score_text(struct tocsin_ingest *in, struct tocsin_mention *m);
+
+#define REBUILD_CATCHUP_MS   (900 * 1000) /* if the config pages everything */
+#define REBUILD_PENDING_PAGE 10000
+#define REBUILD_LOG_EVERY    100000
+#define REBUILD_SD_EVERY     10000 /* entries between systemd keep-alives */
+#define REBUILD_SD_EXTEND    60000000ULL /* usec asked for at each one */
+
+/* A stream entry id, comparable. */
+struct sid {
+    uint64_t ms, seq;
+};
+
+static int
+sid_parse(const char *s, struct sid *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(s, &end, 10), seq = 0;
+    if (end == s || errno)
+        return -1;
+    if (*end == '-') {
+        const char *p = end + 1;
+        seq = strtoull(p, &end, 10);
+        if (end == p || errno)
+            return -1;
+    }
+    if (*end)
+        return -1;
+    out->ms = ms;
+    out->seq = seq;
+    return 0;
+}
+
+static int
+sid_cmp(const struct sid *a, const struct sid *b)
+{
+    if (a->ms != b->ms)
+        return a->ms < b->ms ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+struct rebuild_stream {
+    char upto[48];    /* the group's last-delivered id */
+    char from[50];    /* start of the next XRANGE */
+    struct sid *pend; /* ids pending in the group, ascending */
+    size_t npend, ipend, cappend;
+    int done;
+};
+
+struct rebuild {
+    struct tocsin_engine *eng;
+    int64_t now_ms;
+    size_t entries, used, pending, bad;
+};
+
+/* The group's last-delivered id on stream si ("0-0" if none). */
+static tocsin_err
+rebuild_upto(struct tocsin_ingest *in, size_t si, struct rebuild_stream *rs)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    snprintf(rs->upto, sizeof rs->upto, "0-0");
+    redisReply *r =
+        redisCommand(in->rc, "XINFO GROUPS %s", cfg->redis.streams[si]);
+    if (!r)
+        return TOCSIN_EIO;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        tocsin_log_err("STATE-REBUILD", "XINFO GROUPS %s: %s",
+                       cfg->redis.streams[si],
+                       r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        freeReplyObject(r);
+        return TOCSIN_EPROTO;
+    }
+    for (size_t g = 0; g < r->elements; g++) {
+        const redisReply *kv = r->element[g];
+        const char *name = NULL, *last = NULL;
+        for (size_t i = 0;
+             kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements; i += 2) {
+            const redisReply *k = kv->element[i], *v = kv->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                continue;
+            if (strcmp(k->str, "name") == 0)
+                name = v->str;
+            else if (strcmp(k->str, "last-delivered-id") == 0)
+                last = v->str;
+        }
+        if (name && last && strcmp(name, cfg->redis.group) == 0)
+            snprintf(rs->upto, sizeof rs->upto, "%s", last);
+    }
+    freeReplyObject(r);
+    return TOCSIN_OK;
+}
+
+/* The ids pending in the group on stream si, in order. */
+static tocsin_err
+rebuild_pending(struct tocsin_ingest *in, size_t si, struct rebuild_stream *rs)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    char start[50] = "-";
+    for (;;) {
+        redisReply *r = redisCommand(in->rc, "XPENDING %s %s %s + %d",
+                                     cfg->redis.streams[si], cfg->redis.group,
+                                     start, REBUILD_PENDING_PAGE);
+        if (!r)
+            return TOCSIN_EIO;
+        if (r->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            return TOCSIN_EPROTO;
+        }
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *p = r->element[i];
+            struct sid id;
+            if (p->type != REDIS_REPLY_ARRAY || p->elements < 1 ||
+                p->element[0]->type != REDIS_REPLY_STRING ||
+                sid_parse(p->element[0]->str, &id))
+                continue;
+            if (rs->npend == rs->cappend) {
+                size_t cap = rs->cappend ? rs->cappend * 2 : 256;
+                struct sid *v = realloc(rs->pend, cap * sizeof *v);
+                if (!v) {
+                    freeReplyObject(r);
+                    return TOCSIN_ENOMEM;
+                }
+                rs->pend = v;
+                rs->cappend = cap;
+            }
+            rs->pend[rs->npend++] = id;
+            snprintf(start, sizeof start, "(%s", p->element[0]->str);
+        }
+        size_t n = r->elements;
+        freeReplyObject(r);
+        if (n < REBUILD_PENDING_PAGE)
+            return TOCSIN_OK;
+    }
+}
+
+/* Feed one history entry to the engine (no ack, no dead letter: it had
+ * both when it was first read). */
+static void
+rebuild_entry(struct tocsin_ingest *in, struct rebuild *rb,
+              struct rebuild_stream *rs, const redisReply *entry)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    struct sid id;
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING ||
+        sid_parse(entry->element[0]->str, &id))
+        return;
+    rb->entries++;
+    while (rs->ipend < rs->npend && sid_cmp(&rs->pend[rs->ipend], &id) < 0)
+        rs->ipend++;
+    if (rs->ipend < rs->npend && sid_cmp(&rs->pend[rs->ipend], &id) == 0) {
+        rb->pending++; /* read again through the group afterwards */
+        return;
+    }
+    const redisReply *fields = entry->element[1];
+    if (fields->type != REDIS_REPLY_ARRAY || fields->elements / 2 > 64) {
+        rb->bad++;
+        return;
+    }
+    struct tocsin_str names[64], values[64];
+    size_t n = fields->elements / 2;
+    for (size_t i = 0; i < n; i++) {
+        names[i].p = fields->element[2 * i]->str;
+        names[i].n = (size_t)fields->element[2 * i]->len;
+        values[i].p = fields->element[2 * i + 1]->str;
+        values[i].n = (size_t)fields->element[2 * i + 1]->len;
+    }
+    struct tocsin_mention m;
+    struct tocsin_mention_limits lim = {(size_t)cfg->redis.max_entry_bytes,
+                                        (size_t)cfg->redis.max_field_bytes};
+    char reason[256];
+    int64_t at = id_time(entry->element[0]->str);
+    if (tocsin_mention_decode_fields(&m, names, values, n, at, &lim,
+                                     &in->scratch, reason, sizeof reason) ||
+        m.ts_ms > at + MAX_FUTURE_MS) {
+        rb->bad++; /* a dead letter when first read */
+        return;
+    }
+    score_text(in, &m);
+    if (tocsin_engine_add(rb->eng, &m, rb->now_ms) != TOCSIN_OK)
+        rb->bad++;
+    else
+        rb->used++;
+}
+
+/* One XRANGE batch of stream si; sets rs->done at the end. */
+static tocsin_err
+rebuild_batch(struct tocsin_ingest *in, struct rebuild *rb, size_t si,
+              struct rebuild_stream *rs)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    redisReply *r =
+        redisCommand(in->rc, "XRANGE %s %s %s COUNT %d", cfg->redis.streams[si],
+                     rs->from, rs->upto, cfg->redis.batch);
+    if (!r)
+        return TOCSIN_EIO;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        tocsin_log_err("STATE-REBUILD", "XRANGE %s: %s", cfg->redis.streams[si],
+                       r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+        freeReplyObject(r);
+        return TOCSIN_EPROTO;
+    }
+    for (size_t i = 0; i < r->elements; i++)
+        rebuild_entry(in, rb, rs, r->element[i]);
+    if (r->elements) {
+        const redisReply *last = r->element[r->elements - 1];
+        if (last->type == REDIS_REPLY_ARRAY && last->elements == 2 &&
+            last->element[0]->type == REDIS_REPLY_STRING)
+            snprintf(rs->from, sizeof rs->from, "(%s", last->element[0]->str);
+    }
+    rs->done = r->elements < (size_t)cfg->redis.batch;
+    freeReplyObject(r);
+    return TOCSIN_OK;
+}
+
+static void
+rebuild_streams_free(struct rebuild_stream *rs, size_t n)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(rs[i].pend);
+    free(rs);
+}
+
+/*
+ * Rebuild the engine from history into *out (a new engine, caller frees).
+ * *out stays untouched when the group has read nothing yet (a new group
+ * learns the history through the group itself).
+ */
+static tocsin_err
+rebuild(struct tocsin_ingest *in, const char *why, struct tocsin_engine **out)
+{
+    const struct tocsin_config *cfg = in->cfg;
+    size_t ns = cfg->redis.nstreams, todo = 0;
+    struct rebuild_stream *rs = calloc(ns, sizeof *rs);
+    if (!rs)
+        return TOCSIN_ENOMEM;
+    tocsin_err err = TOCSIN_OK;
+    for (size_t si = 0; si < ns && !err; si++) {
+        snprintf(rs[si].from, sizeof rs[si].from, "-");
+        err = rebuild_upto(in, si, &rs[si]);
+        rs[si].done = strcmp(rs[si].upto, "0-0") == 0;
+        if (!err && !rs[si].done) {
+            todo++;
+            err = rebuild_pending(in, si, &rs[si]);
+        }
+    }
+    if (err || !todo) {
+        rebuild_streams_free(rs, ns);
+        return err;
+    }
+    struct rebuild rb = {0};
+    rb.now_ms = in->now_ms;
+    if (!rb.now_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rb.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    struct tocsin_engine_hooks h;
+    engine_hooks(in, &h);
+    err = tocsin_engine_new(&rb.eng, &in->eopts, &h);
+    if (err) {
+        rebuild_streams_free(rs, ns);
+        return err;
+    }
+    if (in->eopts.catchup_max_age_ms <= 0)
+        tocsin_engine_set_catchup(rb.eng, REBUILD_CATCHUP_MS);
+    for (size_t si = 0; si < ns; si++)
+        if (!rs[si].done)
+            tocsin_log_notice("STATE-REBUILD",
+                              "%s; rebuilding from stream=%s up to id %s "
+                              "(%zu entries pending stay with the group)",
+                              why, cfg->redis.streams[si], rs[si].upto,
+                              rs[si].npend);
+    /* Round robin, a batch per stream, as XREADGROUP reads them. */
+    size_t next_log = REBUILD_LOG_EVERY, next_sd = 0;
+    while (todo && !err) {
+        if (rb.entries >= next_sd) {
+            next_sd = rb.entries + REBUILD_SD_EVERY;
+            tocsin_sd_progress(REBUILD_SD_EXTEND,
+                               "rebuilding state from history: %zu entries",
+                               rb.entries);
+        }
+        todo = 0;
+        for (size_t si = 0; si < ns && !err; si++) {
+            if (rs[si].done)
+                continue;
+            err = rebuild_batch(in, &rb, si, &rs[si]);
+            todo += !rs[si].done;
+        }
+        if (rb.entries >= next_log) {
+            next_log = rb.entries + REBUILD_LOG_EVERY;
+            tocsin_log_info(
+                "STATE-REBUILD", "%zu entries read, event time up to %lld",
+                rb.entries, (long long)tocsin_engine_watermark(rb.eng));
+        }
+    }
+    rebuild_streams_free(rs, ns);
+    if (err) {
+        tocsin_engine_free(rb.eng);
+        return err;
+    }
+    tocsin_engine_set_catchup(rb.eng, in->eopts.catchup_max_age_ms);
+    struct tocsin_engine_stats st;
+    tocsin_engine_get_stats(rb.eng, &st);
+    tocsin_log_notice(
+        "STATE-REBUILD",
+        "rebuilt %llu topics from %zu entries (%zu used, %zu pending left to "
+        "the group, %zu unusable); past_crises=%llu firing=%llu",
+        (unsigned long long)st.topics, rb.entries, rb.used, rb.pending, rb.bad,
+        (unsigned long long)st.past_crises, (unsigned long long)st.firing);
+    if (in->now_ms == 0)
+        in->now_ms = rb.now_ms;
+    *out = rb.eng;
+    return TOCSIN_OK;
+}
+
+/* Replace the saved state with the rebuilt engine's: the old topics go
+ * (they would not read back), then one checkpoint saves all.  Dying in
+ * between leaves the old meta, so the next start rebuilds again. */
+static tocsin_err
+rebuild_commit(struct tocsin_ingest *in)
+{
+    redisReply *r = redisCommand(in->rc, "DEL %s", in->key_state);
+    if (!r)
+        return TOCSIN_EIO;
+    int ok = reply_ok(r);
+    freeReplyObject(r);
+    if (!ok)
+        return TOCSIN_EPROTO;
+    return tocsin_ingest_checkpoint(in, in->now_ms);
+}
+
+/* Build a fresh engine from the state saved in Redis (or, when it cannot
+ * be used, from the streams' history). */
 static tocsin_err
 restore(struct tocsin_ingest *in)
 {
@@ -573,11 +928,13 @@ restore(struct tocsin_ingest *in)
         return TOCSIN_EIO;
     }
     int fresh = r->type != REDIS_REPLY_STRING;
+    const char *why = "no saved state";
     if (!fresh &&
         tocsin_engine_restore_meta(eng, r->str, (size_t)r->len) != TOCSIN_OK) {
         tocsin_log_warn("STATE-RESTORE",
-                        "saved state is from another version; relearning");
+                        "saved state is from another version; rebuilding");
         fresh = 1;
+        why = "saved state from another version";
     }
     freeReplyObject(r);
     size_t topics = 0, skipped = 0;
@@ -612,9 +969,22 @@ restore(struct tocsin_ingest *in)
                         skipped);
     tocsin_log_info("STATE-RESTORE", "restored %zu topics%s", topics,
                     fresh ? " (fresh start)" : "");
+    struct tocsin_engine *rebuilt = NULL;
+    if (fresh || skipped) {
+        err = rebuild(in, skipped && !fresh ? "saved topics unreadable" : why,
+                      &rebuilt);
+        if (err) {
+            tocsin_engine_free(eng);
+            return err;
+        }
+    }
+    if (rebuilt) {
+        tocsin_engine_free(eng);
+        eng = rebuilt;
+    }
     tocsin_engine_free(in->eng);
     in->eng = eng;
-    return TOCSIN_OK;
+    return rebuilt ? rebuild_commit(in) : TOCSIN_OK;
 }
 
 static void

@@ -27,6 +27,18 @@ tocsin_sd_status(const char *fmt, ...)
 }
 
 void
+tocsin_sd_progress(uint64_t extend_usec, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    sd_notifyf(0, "STATUS=%s\nEXTEND_TIMEOUT_USEC=%llu\nWATCHDOG=1", buf,
+               (unsigned long long)extend_usec);
+}
+
+void
 tocsin_sd_reloading(void)
 {
     sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");

@@ -144,6 +144,13 @@ tocsin_err tocsin_engine_add(struct tocsin_engine *e,
 void tocsin_engine_advance(struct tocsin_engine *e, int64_t watermark_ms,
                            int64_t now_ms);
 
+/*
+ * Change opts.catchup_max_age_ms of a running engine (the ingest loop
+ * rebuilding state from old history pages nobody for what ended long ago,
+ * even when the configuration pages every event).
+ */
+void tocsin_engine_set_catchup(struct tocsin_engine *e, int64_t max_age_ms);
+
 /* The current watermark (INT64_MIN before any mention). */
 int64_t tocsin_engine_watermark(const struct tocsin_engine *e);
 

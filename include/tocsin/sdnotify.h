@@ -20,6 +20,14 @@ void tocsin_sd_ready(const char *status);
 void tocsin_sd_status(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/*
+ * A long step (rebuilding the state from history) is making progress:
+ * STATUS=<printf text>, EXTEND_TIMEOUT_USEC=extend_usec (so the start-up
+ * timeout does not stop it) and WATCHDOG=1 (the loop is blocked meanwhile).
+ */
+void tocsin_sd_progress(uint64_t extend_usec, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* RELOADING=1 (a READY=1 follows when done), STOPPING=1. */
 void tocsin_sd_reloading(void);
 void tocsin_sd_stopping(void);

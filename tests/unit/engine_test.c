@@ -286,16 +286,10 @@ test_snapshot_restore_continues_identically(void)
     rec_free(&rb);
 }
 
+/* Two hours of "old" with a crisis, read a day later. */
 static void
-test_catch_up_pages_nobody_for_old_crises(void)
+feed_old_crisis(struct tocsin_engine *e)
 {
-    struct tocsin_engine_opts o;
-    tocsin_engine_opts_default(&o);
-    o.catchup_max_age_ms = 15 * MIN;
-    struct rec r = {0};
-    struct tocsin_engine_hooks h = {on_event, NULL, &r};
-    struct tocsin_engine *e = NULL;
-    CHECK_OK(tocsin_engine_new(&e, &o, &h));
     int64_t now = T0 + 24 * 60 * MIN; /* a day after the data */
     int64_t t = T0;
     for (int m = 0; m < 120; m++)
@@ -310,12 +304,55 @@ test_catch_up_pages_nobody_for_old_crises(void)
             mm.followers = -1;
             CHECK_OK(tocsin_engine_add(e, &mm, now));
         }
+}
+
+static void
+test_catch_up_pages_nobody_for_old_crises(void)
+{
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    o.catchup_max_age_ms = 15 * MIN;
+    struct rec r = {0};
+    struct tocsin_engine_hooks h = {on_event, NULL, &r};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    feed_old_crisis(e);
     struct tocsin_engine_stats st;
     tocsin_engine_get_stats(e, &st);
     CHECK(r.n == 0);
     CHECK(st.past_crises == 1);
     tocsin_engine_free(e);
     rec_free(&r);
+}
+
+/* set_catchup turns catch-up on for an engine made to page everything
+ * (the ingest loop rebuilding state from history), and off again. */
+static void
+test_set_catchup(void)
+{
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    o.catchup_max_age_ms = 0;
+    for (int set = 0; set < 2; set++) {
+        struct rec r = {0};
+        struct tocsin_engine_hooks h = {on_event, NULL, &r};
+        struct tocsin_engine *e = NULL;
+        CHECK_OK(tocsin_engine_new(&e, &o, &h));
+        if (set)
+            tocsin_engine_set_catchup(e, 15 * MIN);
+        feed_old_crisis(e);
+        struct tocsin_engine_stats st;
+        tocsin_engine_get_stats(e, &st);
+        if (set) {
+            CHECK(r.n == 0);
+            CHECK(st.past_crises == 1);
+        } else {
+            CHECK(r.n == 2); /* fired and resolved, a day late */
+            CHECK(st.past_crises == 0);
+        }
+        tocsin_engine_free(e);
+        rec_free(&r);
+    }
 }
 
 static void
@@ -331,6 +368,7 @@ test_bad_options_rejected(void)
 }
 
 TOCSIN_TESTS(TOCSIN_TEST(test_calm_topic_never_fires),
+             TOCSIN_TEST(test_set_catchup),
              TOCSIN_TEST(test_burst_fires_within_60s_and_resolves_once),
              TOCSIN_TEST(test_small_absolute_change_is_no_crisis),
              TOCSIN_TEST(test_negativity_shift_at_constant_volume),
