@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tocsin/control_oncall.h"
 #include "tocsin/engine.h"
 #include "tocsin/event.h"
 #include "tocsin/ingest.h"
@@ -237,11 +238,8 @@ tocsin_control_publish(struct tocsin_control *c, const char *topic,
 
 /* ---- commands ---- */
 
-static json_t *error_reply(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static json_t *
-error_reply(const char *fmt, ...)
+json_t *
+tocsin_control_error(const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -440,11 +438,11 @@ cmd_topics(const struct tocsin_control_view *v, json_t *req)
     json_t *t = json_object_get(req, "top");
     if (t) {
         if (!json_is_integer(t) || json_integer_value(t) < 1)
-            return error_reply("top: expected a positive integer");
+            return tocsin_control_error("top: expected a positive integer");
         top = json_integer_value(t);
     }
     if (!v->ingest)
-        return error_reply("redis is unreachable; no topics loaded");
+        return tocsin_control_error("redis is unreachable; no topics loaded");
     struct topic_rows rows = {json_array()};
     if (!rows.arr)
         return NULL;
@@ -510,13 +508,21 @@ static json_t *
 cmd_alerts(struct tocsin_control *c, const struct tocsin_control_view *v)
 {
     if (!v->ingest)
-        return error_reply("redis is unreachable; no alert state loaded");
+        return tocsin_control_error(
+            "redis is unreachable; no alert state loaded");
     struct alert_rows rows = {c, json_array()};
     if (!rows.arr)
         return NULL;
     tocsin_engine_foreach_topic(tocsin_ingest_engine(v->ingest), add_alerts,
                                 &rows);
-    return json_pack("{s:b,s:o}", "ok", 1, "alerts", rows.arr);
+    json_t *rep = json_pack("{s:b,s:o}", "ok", 1, "alerts", rows.arr);
+    if (rep && tocsin_ingest_oncall(v->ingest)) {
+        /* Acknowledgement and escalation state of each alert. */
+        json_t *oc = tocsin_control_oncall(v->ingest, "oncall-alerts", NULL, 0);
+        json_object_set(rep, "oncall", json_object_get(oc, "alerts"));
+        json_decref(oc);
+    }
+    return rep;
 }
 
 static json_t *
@@ -525,9 +531,9 @@ cmd_test_receiver(const struct tocsin_control_view *v, json_t *req,
 {
     const char *name = json_string_value(json_object_get(req, "name"));
     if (!name)
-        return error_reply("test-receiver: a receiver name is needed");
+        return tocsin_control_error("test-receiver: a receiver name is needed");
     if (!tocsin_config_receiver(v->cfg, name))
-        return error_reply("no receiver called \"%s\"", name);
+        return tocsin_control_error("no receiver called \"%s\"", name);
     struct tocsin_alert_event ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = "tocsin-test";
@@ -541,7 +547,7 @@ cmd_test_receiver(const struct tocsin_control_view *v, json_t *req,
     snprintf(ev.delivery, sizeof ev.delivery, "test-%lld", (long long)now_ms);
     char *body = NULL;
     if (tocsin_event_body(&body, &ev, name, v->cfg->alerts.external_url))
-        return error_reply("cannot build the test event");
+        return tocsin_control_error("cannot build the test event");
     char err[256] = "";
     tocsin_err e =
         tocsin_notifier_test_receiver(v->cfg, name, body, err, sizeof err);
@@ -560,7 +566,7 @@ cmd_reload(const struct tocsin_control_view *v)
 {
     char *errors = NULL;
     if (!v->reload)
-        return error_reply("reload is not available");
+        return tocsin_control_error("reload is not available");
     if (v->reload(v->arg, &errors) == 0) {
         free(errors);
         return json_pack("{s:b,s:s}", "ok", 1, "result", "reloaded");
@@ -581,9 +587,10 @@ tocsin_control_handle(struct tocsin_control *c,
     json_t *rep = NULL;
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
     if (!req || !json_is_object(req))
-        rep = error_reply("request is not a JSON object: %s", jerr.text);
+        rep =
+            tocsin_control_error("request is not a JSON object: %s", jerr.text);
     else if (!cmd)
-        rep = error_reply("request has no \"cmd\"");
+        rep = tocsin_control_error("request has no \"cmd\"");
     else if (strcmp(cmd, "status") == 0)
         rep = cmd_status(c, v, now_ms);
     else if (strcmp(cmd, "topics") == 0)
@@ -594,8 +601,10 @@ tocsin_control_handle(struct tocsin_control *c,
         rep = cmd_test_receiver(v, req, now_ms);
     else if (strcmp(cmd, "reload") == 0)
         rep = cmd_reload(v);
+    else if (tocsin_control_oncall_is(cmd))
+        rep = tocsin_control_oncall(v->ingest, cmd, req, now_ms);
     else
-        rep = error_reply("unknown command \"%s\"", cmd);
+        rep = tocsin_control_error("unknown command \"%s\"", cmd);
     json_decref(req);
     char *s = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
     json_decref(rep);

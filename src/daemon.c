@@ -5,8 +5,10 @@
  * sentiment scorer (read-only, shared), the notifier (its own thread, its
  * own Redis connection), the control and publish sockets (main thread,
  * served between ingest steps) and the HTTP probe (libmicrohttpd's
- * thread, fed a snapshot after each turn of the loop).  A slow receiver
- * never stalls ingestion: the two meet only through the outbox stream.
+ * threads, fed a snapshot after each turn of the loop, handing back the
+ * ack links people follow, which are used here on the main thread, where
+ * the on-call state lives inside the ingest).  A slow receiver never
+ * stalls ingestion: the two meet only through the outbox stream.
  *
  * systemd: READY=1 once Redis answers and the state is restored, STATUS=
  * lines, WATCHDOG=1 from the loop itself at half $WATCHDOG_USEC, so a loop
@@ -28,6 +30,7 @@
 #include "tocsin/ingest.h"
 #include "tocsin/log.h"
 #include "tocsin/notify.h"
+#include "tocsin/oncall.h"
 #include "tocsin/probe.h"
 #include "tocsin/sdnotify.h"
 #include "tocsin/sentiment.h"
@@ -269,6 +272,73 @@ reload_cb(void *arg, char **errors)
     return reload(d, errors);
 }
 
+/* One followed ack link: its HTTP status and a line for the person. */
+static unsigned
+use_link(struct daemon *d, const char *token, int64_t now, char *text, size_t n)
+{
+    if (!d->cfg->oncall || !d->cfg->oncall->ack_secret) {
+        snprintf(text, n, "Ack links are not enabled here.");
+        return 404;
+    }
+    enum tocsin_ack_verdict verdict = TOCSIN_ACK_MALFORMED;
+    struct tocsin_ack_claims cl;
+    memset(&cl, 0, sizeof cl);
+    tocsin_err err =
+        tocsin_ingest_use_link(d->ingest, token, now, &verdict, &cl);
+    const char *what =
+        strcmp(cl.action, "resolve") == 0 ? "resolved" : "acknowledged";
+    unsigned status;
+    if (err == TOCSIN_OK) {
+        status = 200;
+        snprintf(text, n, "Alert %s %s. Thank you.", cl.alert, what);
+    } else if (err == TOCSIN_ENOENT) {
+        status = 410;
+        snprintf(text, n, "Alert %s is no longer firing.", cl.alert);
+    } else if (err == TOCSIN_EINVAL) {
+        /* By verdict: valid here means the alert was acknowledged already. */
+        static const struct {
+            unsigned status;
+            const char *text;
+        } refusal[] = {
+            [TOCSIN_ACK_VALID] = {409, "This alert was already acknowledged."},
+            [TOCSIN_ACK_MALFORMED] = {404, "This is not an ack link."},
+            [TOCSIN_ACK_FORGED] = {403, "This link is not valid."},
+            [TOCSIN_ACK_EXPIRED] = {410, "This link has expired."},
+            [TOCSIN_ACK_REUSED] = {409, "This link was already used."},
+        };
+        size_t v = (size_t)verdict < sizeof refusal / sizeof *refusal
+                       ? (size_t)verdict
+                       : (size_t)TOCSIN_ACK_MALFORMED;
+        status = refusal[v].status;
+        snprintf(text, n, "%s", refusal[v].text);
+    } else {
+        status = 503;
+        snprintf(text, n,
+                 "tocsind cannot record it now (%s); try again in "
+                 "a moment.",
+                 tocsin_strerror(err));
+    }
+    tocsin_log_notice("ONCALL-LINK", "%s link for alert %s: %u %s",
+                      cl.action[0] ? cl.action : "ack",
+                      cl.alert[0] ? cl.alert : "-", status,
+                      tocsin_ack_verdict_name(verdict));
+    return status;
+}
+
+/* Answer the ack links waiting in the probe (left waiting while Redis is
+ * away: they are answered 503 after a while). */
+static void
+serve_links(struct daemon *d, int64_t now)
+{
+    char token[TOCSIN_ACK_TOKEN_MAX], text[TOCSIN_PROBE_TEXT_MAX];
+    uint64_t ticket;
+    while (d->probe && d->ingest &&
+           tocsin_probe_next_link(d->probe, token, sizeof token, &ticket)) {
+        unsigned status = use_link(d, token, now, text, sizeof text);
+        tocsin_probe_link_done(d->probe, ticket, status, text);
+    }
+}
+
 /* Between ingest steps: tocsinctl requests, the probe's snapshot, the
  * watchdog and the STATUS= line. */
 static void
@@ -286,6 +356,8 @@ serve(struct daemon *d, int64_t now)
         };
         tocsin_control_poll(d->control, &v, now);
     }
+    if (!d->reloading)
+        serve_links(d, now);
     struct tocsin_probe_state ps;
     memset(&ps, 0, sizeof ps);
     if (d->ingest) {

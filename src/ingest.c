@@ -1,9 +1,11 @@
 /*
  * ingest.c: mention streams -> engine -> durable checkpoint (see ingest.h).
  *
- * Owns the hiredis context of the ingest loop, the engine, and the work in
- * hand since the last checkpoint (ids to acknowledge, outbox entries,
- * dead letters).  Runs on the daemon's main thread.
+ * Owns the hiredis context of the ingest loop, the engine, the on-call
+ * state when on call is configured (tocsin_oncall and its store, rebuilt
+ * from Redis with the engine), and the work in hand since the last
+ * checkpoint (ids to acknowledge, outbox entries, dead letters).  Runs on
+ * the daemon's main thread.
  */
 #include "tocsin/ingest.h"
 
@@ -18,6 +20,9 @@
 #include "tocsin/event.h"
 #include "tocsin/log.h"
 #include "tocsin/mention.h"
+#include "tocsin/oncall.h"
+#include "tocsin/oncall_store.h"
+#include "tocsin/receiver.h"
 #include "tocsin/redis.h"
 #include "tocsin/sdnotify.h"
 #include "tocsin/sentiment.h"
@@ -30,6 +35,9 @@
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  5000
 #define READ_BLOCK      (256 * 1024)
+#define ONCALL_GC_S     3600        /* forget old on-call alerts hourly */
+#define ONCALL_KEEP_S   (7 * 86400) /* resolved alerts kept this long */
+#define ONCALL_POLL_S   15 /* Pushover receipts read while escalating */
 
 /* A growable list of owned byte strings (a command's arguments). */
 struct strvec {
@@ -319,6 +327,12 @@ struct tocsin_ingest {
     tocsin_ingest_publish_fn publish;
     void *publish_arg;
     char key_state[256], key_meta[256], key_outbox[256];
+    /* On call (NULL without an on-call configuration). */
+    struct tocsin_oncall *oc;
+    struct tocsin_oncall_store *ocst;
+    struct tocsin_notes notes;
+    int64_t oncall_gc_s;
+    int64_t oncall_poll_s;
 };
 
 void
@@ -395,6 +409,49 @@ queue_publish(struct tocsin_ingest *in, const struct tocsin_alert_event *ev)
     free(body);
 }
 
+/* One outbox entry for the checkpoint. */
+static void
+add_outbox(struct tocsin_ingest *in, const char *delivery, const char *key,
+           const char *receiver, const char *body)
+{
+    char created[24];
+    snprintf(created, sizeof created, "%lld", (long long)in->now_ms);
+    struct strvec *c = new_cmd(in);
+    if (!c || sv_pushs(c, "XADD") || sv_pushs(c, in->key_outbox) ||
+        sv_pushs(c, "*") || sv_pushs(c, "delivery") || sv_pushs(c, delivery) ||
+        sv_pushs(c, "key") || sv_pushs(c, key) || sv_pushs(c, "receiver") ||
+        sv_pushs(c, receiver) || sv_pushs(c, "body") || sv_pushs(c, body) ||
+        sv_pushs(c, "created") || sv_pushs(c, created))
+        in->failed = 1;
+    in->st.outbox++;
+}
+
+/* The on-call notifications in in->notes become outbox entries. */
+static void
+queue_notes(struct tocsin_ingest *in)
+{
+    for (size_t i = 0; i < in->notes.n; i++) {
+        const struct tocsin_note *n = &in->notes.v[i];
+        char *body = NULL, id[33];
+        tocsin_err err = tocsin_oncall_note_body(
+            in->oc, n, in->cfg->alerts.external_url, &body);
+        if (err == TOCSIN_ENOENT)
+            continue; /* the alert is gone: nothing to say */
+        if (err) {
+            in->failed = 1;
+            break;
+        }
+        tocsin_note_delivery(n, id);
+        tocsin_log_info("ONCALL-NOTIFY", "%s receiver=%s alert=%s%s%s: %s",
+                        tocsin_note_kind_name(n->kind), n->receiver,
+                        n->fingerprint, n->user ? " user=" : "",
+                        n->user ? n->user : "", n->text ? n->text : "");
+        add_outbox(in, id, n->fingerprint, n->receiver, body);
+        free(body);
+    }
+    tocsin_notes_clear(&in->notes);
+}
+
 static void
 on_event(void *arg, const struct tocsin_alert_event *ev)
 {
@@ -408,8 +465,14 @@ on_event(void *arg, const struct tocsin_alert_event *ev)
                       tocsin_alertname(ev->kind), summary, ev->severity,
                       ev->delivery);
     queue_publish(in, ev);
-    char created[24];
-    snprintf(created, sizeof created, "%lld", (long long)in->now_ms);
+    if (in->oc) {
+        /* Routing, grouping and escalation decide who hears of it. */
+        if (tocsin_oncall_on_event(in->oc, ev, in->now_ms / 1000, &in->notes) !=
+            TOCSIN_OK)
+            in->failed = 1;
+        queue_notes(in);
+        return;
+    }
     for (size_t i = 0; i < cfg->nreceivers; i++) {
         const struct tocsin_receiver_config *r = &cfg->receivers[i];
         if (ev->status == TOCSIN_ALERT_RESOLVED && !r->send_resolved)
@@ -419,17 +482,8 @@ on_event(void *arg, const struct tocsin_alert_event *ev)
             in->failed = 1;
             return;
         }
-        struct strvec *c = new_cmd(in);
-        if (!c || sv_pushs(c, "XADD") || sv_pushs(c, in->key_outbox) ||
-            sv_pushs(c, "*") || sv_pushs(c, "delivery") ||
-            sv_pushs(c, ev->delivery) || sv_pushs(c, "key") ||
-            sv_pushs(c, ev->fingerprint) || sv_pushs(c, "receiver") ||
-            sv_pushs(c, r->name) || sv_pushs(c, "body") ||
-            sv_pushs(c, body) || sv_pushs(c, "created") ||
-            sv_pushs(c, created))
-            in->failed = 1;
+        add_outbox(in, ev->delivery, ev->fingerprint, r->name, body);
         free(body);
-        in->st.outbox++;
     }
 }
 
@@ -467,6 +521,37 @@ create_groups(struct tocsin_ingest *in)
         if (!ok)
             return TOCSIN_EPROTO;
     }
+    return TOCSIN_OK;
+}
+
+/* Build a fresh on-call state from Redis: it matches the outbox entries
+ * committed with it, so work lost with a failed checkpoint is redone. */
+static tocsin_err
+restore_oncall(struct tocsin_ingest *in)
+{
+    if (!in->cfg->oncall)
+        return TOCSIN_OK;
+    struct tocsin_oncall *oc = NULL;
+    tocsin_err err = tocsin_oncall_new(&oc, in->cfg->oncall);
+    if (err)
+        return err;
+    size_t skipped = 0;
+    err = tocsin_oncall_store_load(in->ocst, in->rc, oc, in->now_ms / 1000,
+                                   &skipped);
+    if (err) {
+        tocsin_oncall_free(oc);
+        return err;
+    }
+    if (skipped)
+        tocsin_log_warn("ONCALL-RESTORE",
+                        "%zu unreadable on-call records "
+                        "skipped",
+                        skipped);
+    tocsin_log_info("ONCALL-RESTORE", "restored %zu on-call alerts",
+                    tocsin_oncall_nalerts(oc));
+    tocsin_notes_clear(&in->notes);
+    tocsin_oncall_free(in->oc);
+    in->oc = oc;
     return TOCSIN_OK;
 }
 
@@ -828,6 +913,9 @@ rebuild_commit(struct tocsin_ingest *in)
 static tocsin_err
 restore(struct tocsin_ingest *in)
 {
+    tocsin_err oerr = restore_oncall(in);
+    if (oerr)
+        return oerr;
     struct tocsin_engine_hooks h;
     engine_hooks(in, &h);
     struct tocsin_engine *eng = NULL;
@@ -969,6 +1057,14 @@ tocsin_ingest_new(struct tocsin_ingest **out, const struct tocsin_config *cfg,
              cfg->redis.prefix);
     in->pend_id = calloc(cfg->redis.nstreams, sizeof *in->pend_id);
     in->acks = calloc(cfg->redis.nstreams, sizeof *in->acks);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    in->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (cfg->oncall &&
+        tocsin_oncall_store_new(&in->ocst, cfg->redis.prefix) != TOCSIN_OK) {
+        tocsin_ingest_free(in);
+        return TOCSIN_ENOMEM;
+    }
     if (!in->pend_id || !in->acks) {
         tocsin_ingest_free(in);
         return TOCSIN_ENOMEM;
@@ -989,6 +1085,10 @@ tocsin_ingest_free(struct tocsin_ingest *in)
         return;
     disconnect(in);
     tocsin_engine_free(in->eng);
+    tocsin_notes_clear(&in->notes);
+    free(in->notes.v);
+    tocsin_oncall_free(in->oc);
+    tocsin_oncall_store_free(in->ocst);
     if (in->acks)
         for (size_t i = 0; i < in->cfg->redis.nstreams; i++)
             ids_free(&in->acks[i]);
@@ -1501,6 +1601,12 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
             queued++;
         }
     }
+    /* The on-call state commits with the notifications it caused, so a
+     * crash cannot leave a step sent but not recorded (or recorded but
+     * not sent). */
+    if (in->oc && tocsin_oncall_store_append(in->ocst, in->rc, in->oc,
+                                             &queued) != TOCSIN_OK)
+        return TOCSIN_EIO;
     const char *exec[] = {"EXEC"};
     if (redisAppendCommandArgv(in->rc, 1, exec, NULL) != REDIS_OK)
         return TOCSIN_EIO;
@@ -1522,6 +1628,8 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
     }
     if (!ok)
         return TOCSIN_EPROTO;
+    if (in->oc)
+        tocsin_oncall_clear_dirty(in->oc);
     for (size_t i = 0; in->publish && i + 3 < in->pubq.n; i += 4)
         in->publish(in->publish_arg, in->pubq.v[i], in->pubq.v[i + 1],
                     in->pubq.v[i + 2], in->pubq.v[i + 3]);
@@ -1534,8 +1642,92 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
 static int
 checkpoint_due(const struct tocsin_ingest *in, int64_t now_ms)
 {
+    if (in->oc && (tocsin_oncall_ndirty(in->oc) > 0 ||
+                   tocsin_oncall_silences_dirty(in->oc)))
+        return 1;
     return in->ncmds > 0 || in->unacked >= ACK_FLUSH ||
            now_ms - in->last_checkpoint_ms >= in->cfg->redis.checkpoint_ms;
+}
+
+/* Whether alert fp still waits for somebody to acknowledge it. */
+static int
+awaiting_ack(const struct tocsin_oncall *oc, const char *fp)
+{
+    const struct tocsin_esc_state *es = tocsin_oncall_escalation(oc, fp);
+    return es && (es->status == TOCSIN_ESC_RUNNING ||
+                  es->status == TOCSIN_ESC_EXHAUSTED);
+}
+
+/* An outbox entry asking Pushover receiver r whether alert fp's emergency
+ * was acknowledged in the app (the notifier reads the receipt it kept). */
+static void
+poll_pushover(struct tocsin_ingest *in, const char *fp, const char *r)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a of fp and r */
+    for (const char *p = fp; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = r; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    char delivery[33], body[512];
+    snprintf(delivery, sizeof delivery, "%016llx%016llx",
+             (unsigned long long)in->now_ms, (unsigned long long)h);
+    snprintf(body, sizeof body,
+             "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":"
+             "\"%.100s\",\"alerts\":[{\"status\":\"firing\","
+             "\"fingerprint\":\"%.64s\",\"labels\":{},"
+             "\"tocsin_oncall\":{\"kind\":\"poll\"}}]}",
+             r, fp);
+    add_outbox(in, delivery, fp, r, body);
+}
+
+/* Emergencies acknowledged in the Pushover app: take what the notifier's
+ * reads found, and every ONCALL_POLL_S ask again for the others. */
+static void
+pushover_acks(struct tocsin_ingest *in, int64_t now_ms)
+{
+    int64_t now = now_ms / 1000;
+    int poll = now - in->oncall_poll_s >= ONCALL_POLL_S;
+    if (poll)
+        in->oncall_poll_s = now;
+    for (size_t i = 0; i < tocsin_oncall_nalerts(in->oc); i++) {
+        char fp[128];
+        snprintf(fp, sizeof fp, "%s", tocsin_oncall_alert_at(in->oc, i));
+        if (!awaiting_ack(in->oc, fp))
+            continue;
+        char *by = NULL;
+        if (tocsin_receiver_take_ack(fp, now_ms, &by) == TOCSIN_OK) {
+            tocsin_log_notice("ONCALL-ACK", "alert %s acknowledged by %s", fp,
+                              by);
+            if (tocsin_oncall_ack(in->oc, fp, by, now, &in->notes) ==
+                TOCSIN_ENOMEM)
+                in->failed = 1;
+            free(by);
+            continue;
+        }
+        for (size_t r = 0; poll && r < in->cfg->nreceivers; r++)
+            if (in->cfg->receivers[r].type == TOCSIN_RECEIVER_PUSHOVER)
+                poll_pushover(in, fp, in->cfg->receivers[r].name);
+    }
+    queue_notes(in);
+}
+
+/* Escalation steps, group flushes and repeats that are due. */
+static void
+oncall_tick(struct tocsin_ingest *in, int64_t now_ms)
+{
+    if (!in->oc)
+        return;
+    int64_t now = now_ms / 1000;
+    if (tocsin_oncall_next_due(in->oc) <= now) {
+        if (tocsin_oncall_tick(in->oc, now, &in->notes) != TOCSIN_OK)
+            in->failed = 1;
+        queue_notes(in);
+    }
+    pushover_acks(in, now_ms);
+    if (now - in->oncall_gc_s >= ONCALL_GC_S) {
+        in->oncall_gc_s = now;
+        tocsin_oncall_gc(in->oc, now, ONCALL_KEEP_S);
+    }
 }
 
 tocsin_err
@@ -1567,6 +1759,8 @@ tocsin_ingest_step(struct tocsin_ingest *in, int64_t now_ms)
                               now_ms);
     }
     in->st.caught_up = in->live && seen < (size_t)in->cfg->redis.batch;
+    if (!err)
+        oncall_tick(in, now_ms);
     if (!err && in->failed)
         err = TOCSIN_ENOMEM;
     if (!err && checkpoint_due(in, now_ms))
@@ -1602,4 +1796,86 @@ tocsin_ingest_set_publish(struct tocsin_ingest *in, tocsin_ingest_publish_fn fn,
 {
     in->publish = fn;
     in->publish_arg = arg;
+}
+
+struct tocsin_oncall *
+tocsin_ingest_oncall(struct tocsin_ingest *in)
+{
+    return in->rc ? in->oc : NULL;
+}
+
+tocsin_err
+tocsin_ingest_deliver(struct tocsin_ingest *in, struct tocsin_notes *notes,
+                      int64_t now_ms)
+{
+    if (!in->oc || !in->rc) {
+        tocsin_notes_clear(notes);
+        return TOCSIN_EAGAIN;
+    }
+    in->now_ms = now_ms;
+    for (size_t i = 0; i < notes->n; i++) {
+        /* Move each note over (the list keeps nothing it owns). */
+        struct tocsin_notes *q = &in->notes;
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 8;
+            struct tocsin_note *v = realloc(q->v, cap * sizeof *v);
+            if (!v) {
+                in->failed = 1;
+                break;
+            }
+            q->v = v;
+            q->cap = cap;
+        }
+        q->v[q->n++] = notes->v[i];
+        memset(&notes->v[i], 0, sizeof notes->v[i]);
+    }
+    tocsin_notes_clear(notes);
+    queue_notes(in);
+    tocsin_err err = tocsin_ingest_checkpoint(in, now_ms);
+    if (err)
+        schedule_retry(in, now_ms,
+                       in->rc && in->rc->err ? in->rc->errstr
+                                             : tocsin_strerror(err));
+    return err;
+}
+
+tocsin_err
+tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
+                       int64_t now_ms, enum tocsin_ack_verdict *verdict,
+                       struct tocsin_ack_claims *claims)
+{
+    *verdict = TOCSIN_ACK_MALFORMED;
+    if (!in->oc || !in->rc)
+        return TOCSIN_EAGAIN;
+    const char *secret = in->cfg->oncall->ack_secret;
+    if (!secret)
+        return TOCSIN_EINVAL;
+    int64_t now = now_ms / 1000;
+    struct tocsin_ack_claims cl;
+    tocsin_err err = tocsin_ack_verify(secret, token, now, &cl, verdict);
+    if (err)
+        return err;
+    if (claims)
+        *claims = cl;
+    /* One use across instances (and across restarts of this one).  A
+     * read sent ahead is received first: one command at a time. */
+    err = settle(in);
+    if (!err)
+        err = tocsin_oncall_store_ack_consume(in->ocst, in->rc, &cl);
+    if (err == TOCSIN_EINVAL) {
+        *verdict = TOCSIN_ACK_REUSED;
+        return TOCSIN_EINVAL;
+    }
+    if (err)
+        return err;
+    struct tocsin_notes notes = {0};
+    err = tocsin_oncall_use_link(in->oc, token, now, &notes, NULL, verdict);
+    if (err) {
+        tocsin_notes_clear(&notes);
+        free(notes.v);
+        return err;
+    }
+    err = tocsin_ingest_deliver(in, &notes, now_ms);
+    free(notes.v);
+    return err;
 }

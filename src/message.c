@@ -144,6 +144,9 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
     m->fingerprint = str_at(alert, "fingerprint", "");
     m->link = str_at(alert, "generatorURL", "");
     m->external_url = str_at(root, "externalURL", "");
+    json_t *oncall = json_object_get(alert, "tocsin_oncall");
+    m->ack_url = str_at(oncall, "ack_url", "");
+    m->oncall_kind = str_at(oncall, "kind", "");
     m->starts_at = str_at(alert, "startsAt", "");
     m->ends_at = str_at(alert, "endsAt", "");
     size_t i;
@@ -321,30 +324,41 @@ sample_line(struct sb *b, const struct tocsin_message_sample *s,
     sb_str(b, "\xe2\x80\x9d"); /* ” */
 }
 
+/* A link line: plain "PREFIX url", or the markup's link named label. */
 static void
-link_line(struct sb *b, const char *url, enum tocsin_markup markup)
+link_line(struct sb *b, const char *url, enum tocsin_markup markup,
+          const char *label, const char *prefix)
 {
     switch (markup) {
     case TOCSIN_MARKUP_PLAIN:
+        sb_str(b, prefix);
         sb_str(b, url);
         break;
     case TOCSIN_MARKUP_SLACK:
         sb_str(b, "<");
         sb_text(b, url, markup);
-        sb_str(b, "|Open in tocsin>");
+        sb_str(b, "|");
+        sb_str(b, label);
+        sb_str(b, ">");
         break;
     case TOCSIN_MARKUP_MARKDOWN:
-        sb_str(b, "[Open in tocsin](");
+        sb_str(b, "[");
+        sb_str(b, label);
+        sb_str(b, "](");
         sb_str(b, url);
         sb_str(b, ")");
         break;
     }
 }
 
+/* Which link lines render() adds. */
+#define LINK_OPEN 1u /* the generator URL, "Open in tocsin" */
+#define LINK_ACK  2u /* on call's signed ack link */
+
 /* Render with the given amount of detail. */
 static char *
 render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
-       size_t nsamples, size_t text_max, int with_desc, int with_link)
+       size_t nsamples, size_t text_max, int with_desc, unsigned links)
 {
     struct sb b = {0};
     const char *sep = "";
@@ -374,9 +388,14 @@ render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
         sample_line(&b, &m->samples[i], markup, text_max);
         sep = "\n";
     }
-    if (with_link && m->link[0]) {
+    if ((links & LINK_OPEN) && m->link[0]) {
         sb_str(&b, sep);
-        link_line(&b, m->link, markup);
+        link_line(&b, m->link, markup, "Open in tocsin", "");
+        sep = "\n";
+    }
+    if ((links & LINK_ACK) && m->ack_url[0] && !m->resolved) {
+        sb_str(&b, sep);
+        link_line(&b, m->ack_url, markup, "Acknowledge", "Acknowledge: ");
     }
     if (!b.s && !b.oom)
         sb_str(&b, "");
@@ -393,13 +412,14 @@ tocsin_message_text(const struct tocsin_message *m, unsigned what,
                     enum tocsin_unit unit)
 {
     static const size_t text_steps[] = {280, 160, 80, 40};
-    int with_link = (what & TOCSIN_TEXT_LINK) != 0;
+    /* The ack link goes in every text: it is what a phone user needs. */
+    unsigned links = ((what & TOCSIN_TEXT_LINK) ? LINK_OPEN : 0u) | LINK_ACK;
     size_t ns = max_samples < m->nsamples ? max_samples : m->nsamples;
     /* Shorten the samples, then drop them one by one, then the
      * description, then the link; finally cut the text. */
     for (;;) {
         for (size_t k = 0; k < sizeof text_steps / sizeof text_steps[0]; k++) {
-            char *t = render(m, what, markup, ns, text_steps[k], 1, with_link);
+            char *t = render(m, what, markup, ns, text_steps[k], 1, links);
             if (!t)
                 return NULL;
             if (tocsin_utf8_length(t, strlen(t), unit) <= max)
@@ -412,13 +432,15 @@ tocsin_message_text(const struct tocsin_message *m, unsigned what,
             break;
         ns--;
     }
-    for (int link = with_link; link >= 0; link--) {
-        char *t = render(m, what, markup, 0, 0, 0, link);
+    /* Drop "Open in tocsin" first, then the ack link. */
+    const unsigned fewer[] = {links, links & LINK_ACK, 0u};
+    for (size_t k = 0; k < sizeof fewer / sizeof *fewer; k++) {
+        char *t = render(m, what, markup, 0, 0, 0, fewer[k]);
         if (!t)
             return NULL;
         if (tocsin_utf8_length(t, strlen(t), unit) <= max)
             return t;
-        if (!link) {
+        if (!fewer[k]) {
             char *c = tocsin_utf8_ellipsize(t, max, unit);
             free(t);
             return c;

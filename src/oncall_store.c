@@ -65,65 +65,88 @@ append(redisContext *c, int argc, const char **argv)
     return redisAppendCommandArgv(c, argc, argv, NULL) == REDIS_OK ? 0 : -1;
 }
 
+/* Queue the HSET/HDEL commands of what changed (no MULTI/EXEC); adds
+ * the number queued to *queued.  -1 when a command could not be queued
+ * (the connection is then unusable) or built (out of memory). */
+static int
+append_changes(struct tocsin_oncall_store *st, redisContext *c,
+               struct tocsin_oncall *oc, size_t *queued)
+{
+    size_t nd = tocsin_oncall_ndirty(oc);
+    for (size_t i = 0; i < nd; i++) {
+        const char *fp = tocsin_oncall_dirty_at(oc, i);
+        char *json = NULL;
+        tocsin_err e = tocsin_oncall_alert_json(oc, fp, &json);
+        int bad;
+        if (e == TOCSIN_OK) {
+            const char *argv[] = {"HSET", st->alerts, fp, json};
+            bad = append(c, 4, argv);
+            free(json);
+        } else if (e == TOCSIN_ENOENT) {
+            const char *argv[] = {"HDEL", st->alerts, fp};
+            bad = append(c, 3, argv);
+        } else {
+            return -1;
+        }
+        if (bad)
+            return -1;
+        (*queued)++;
+    }
+    if (tocsin_oncall_silences_dirty(oc)) {
+        struct tocsin_silences *s = tocsin_oncall_silences(oc);
+        const char *del[] = {"DEL", st->silences};
+        if (append(c, 2, del))
+            return -1;
+        (*queued)++;
+        for (size_t i = 0; i < tocsin_silences_count(s); i++) {
+            const struct tocsin_silence *sl = tocsin_silences_get(s, i);
+            char *json = silence_json(sl);
+            if (!json)
+                return -1;
+            const char *argv[] = {"HSET", st->silences, sl->id, json};
+            int bad = append(c, 4, argv);
+            free(json);
+            if (bad)
+                return -1;
+            (*queued)++;
+        }
+    }
+    return 0;
+}
+
+tocsin_err
+tocsin_oncall_store_append(struct tocsin_oncall_store *st, redisContext *c,
+                           struct tocsin_oncall *oc, size_t *queued)
+{
+    if (!st || !c || !oc || !queued)
+        return TOCSIN_EINVAL;
+    return append_changes(st, c, oc, queued) ? TOCSIN_EIO : TOCSIN_OK;
+}
+
 tocsin_err
 tocsin_oncall_store_save(struct tocsin_oncall_store *st, redisContext *c,
                          struct tocsin_oncall *oc)
 {
     if (!st || !c || !oc)
         return TOCSIN_EINVAL;
-    size_t nd = tocsin_oncall_ndirty(oc);
-    int sil = tocsin_oncall_silences_dirty(oc);
-    if (nd == 0 && !sil)
+    if (tocsin_oncall_ndirty(oc) == 0 && !tocsin_oncall_silences_dirty(oc))
         return TOCSIN_OK;
-    tocsin_err rc = TOCSIN_ENOMEM;
-    int queued = 0, bad = 0;
+    tocsin_err rc = TOCSIN_OK;
+    size_t queued = 0;
     const char *multi[] = {"MULTI"};
     if (append(c, 1, multi))
         return TOCSIN_EIO;
     queued++;
-    for (size_t i = 0; i < nd; i++) {
-        const char *fp = tocsin_oncall_dirty_at(oc, i);
-        char *json = NULL;
-        tocsin_err e = tocsin_oncall_alert_json(oc, fp, &json);
-        if (e == TOCSIN_OK) {
-            const char *argv[] = {"HSET", st->alerts, fp, json};
-            bad |= append(c, 4, argv);
-            free(json);
-        } else if (e == TOCSIN_ENOENT) {
-            const char *argv[] = {"HDEL", st->alerts, fp};
-            bad |= append(c, 3, argv);
-        } else {
-            goto drain;
-        }
-        queued++;
+    const char *exec[] = {"EXEC"}, *discard[] = {"DISCARD"};
+    if (append_changes(st, c, oc, &queued)) {
+        rc = TOCSIN_EIO; /* give up the transaction */
+        if (c->err || append(c, 1, discard))
+            return TOCSIN_EIO;
+    } else if (append(c, 1, exec)) {
+        return TOCSIN_EIO;
     }
-    if (sil) {
-        struct tocsin_silences *s = tocsin_oncall_silences(oc);
-        const char *del[] = {"DEL", st->silences};
-        bad |= append(c, 2, del);
-        queued++;
-        for (size_t i = 0; i < tocsin_silences_count(s); i++) {
-            const struct tocsin_silence *sl = tocsin_silences_get(s, i);
-            char *json = silence_json(sl);
-            if (!json)
-                goto drain;
-            const char *argv[] = {"HSET", st->silences, sl->id, json};
-            bad |= append(c, 4, argv);
-            free(json);
-            queued++;
-        }
-    }
-    const char *exec[] = {"EXEC"};
-    bad |= append(c, 1, exec);
     queued++;
-    rc = bad ? TOCSIN_EIO : TOCSIN_OK;
-drain:
-    if (rc != TOCSIN_OK && !bad) { /* give up the transaction */
-        const char *discard[] = {"DISCARD"};
-        if (append(c, 1, discard) == 0)
-            queued++;
-    }
-    for (int i = 0; i < queued; i++) {
+    for (size_t i = 0; i < queued; i++) {
         void *r = NULL;
         if (redisGetReply(c, &r) != REDIS_OK) {
             rc = TOCSIN_EIO;

@@ -1,10 +1,13 @@
 /*
- * probe.c: /metrics, /-/healthy and /-/ready over HTTP (see probe.h).
+ * probe.c: /metrics, /-/healthy, /-/ready and /ack/<token> over HTTP (see
+ * probe.h).
  *
- * Owns the listening socket, a libmicrohttpd daemon with its internal
- * polling thread, and the latest snapshot of the main thread's figures
- * (under mu).  Builds the Prometheus text format by hand: it is a handful
- * of lines, and every name is ours.
+ * Owns the listening socket, a libmicrohttpd daemon (a thread per
+ * connection, so that an ack request can wait for the main thread without
+ * holding up /metrics), the latest snapshot of the main thread's figures
+ * and the queue of ack links waiting for the main thread (all under mu).
+ * Builds the Prometheus text format by hand: it is a handful of lines,
+ * and every name is ours.
  */
 #include "tocsin/probe.h"
 
@@ -28,6 +31,17 @@
 
 #define MAX_RECEIVERS  256
 #define HEALTHY_MAX_MS 30000 /* main loop silent longer: unhealthy */
+#define LINK_SLOTS     16    /* ack requests waiting at once */
+#define LINK_WAIT_S    15    /* an ack request waits this long for an answer */
+
+/* An ack link handed to the main thread, and its answer. */
+struct link_slot {
+    int used, taken, done;
+    uint64_t ticket;
+    char token[TOCSIN_ACK_TOKEN_MAX];
+    unsigned status;
+    char text[TOCSIN_PROBE_TEXT_MAX];
+};
 
 struct tocsin_probe {
     struct MHD_Daemon *mhd;
@@ -36,7 +50,11 @@ struct tocsin_probe {
     struct tocsin_notifier *notifier;
     int64_t started_ms;
     pthread_mutex_t mu;
-    struct tocsin_probe_state st; /* under mu */
+    struct tocsin_probe_state st;       /* under mu */
+    pthread_cond_t answered;            /* a link slot is done, or closing */
+    struct link_slot links[LINK_SLOTS]; /* under mu */
+    uint64_t next_ticket;
+    int closing;
 };
 
 /* ---- text building ---- */
@@ -268,6 +286,75 @@ answer(struct MHD_Connection *conn, unsigned status, const char *type,
     return ret;
 }
 
+/* A small page for a person who followed a link on a phone. */
+static enum MHD_Result
+page(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+    struct buf b = {malloc(512), 0, 512, 0};
+    if (!b.p)
+        return MHD_NO;
+    bprintf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width\">"
+                "<title>tocsin</title></head>\n<body><p>");
+    for (const char *c = text; *c; c++) {
+        if (*c == '<')
+            bprintf(&b, "&lt;");
+        else if (*c == '>')
+            bprintf(&b, "&gt;");
+        else if (*c == '&')
+            bprintf(&b, "&amp;");
+        else if (*c == '"')
+            bprintf(&b, "&quot;");
+        else
+            bprintf(&b, "%c", *c);
+    }
+    bprintf(&b, "</p></body></html>\n");
+    if (b.oom) {
+        free(b.p);
+        return MHD_NO;
+    }
+    return answer(conn, status, "text/html; charset=utf-8", b.p,
+                  MHD_RESPMEM_MUST_FREE);
+}
+
+/* Hand token to the main thread and wait for its answer. */
+static enum MHD_Result
+ack_link(struct tocsin_probe *p, struct MHD_Connection *conn, const char *token)
+{
+    if (!token[0] || strlen(token) >= TOCSIN_ACK_TOKEN_MAX)
+        return page(conn, MHD_HTTP_NOT_FOUND, "This is not an ack link.");
+    pthread_mutex_lock(&p->mu);
+    struct link_slot *s = NULL;
+    for (size_t i = 0; i < LINK_SLOTS && !s; i++)
+        if (!p->links[i].used)
+            s = &p->links[i];
+    if (!s || p->closing) {
+        pthread_mutex_unlock(&p->mu);
+        return page(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    "tocsind is busy; try the link again in a moment.");
+    }
+    memset(s, 0, sizeof *s);
+    s->used = 1;
+    s->ticket = ++p->next_ticket;
+    snprintf(s->token, sizeof s->token, "%s", token);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += LINK_WAIT_S;
+    while (!s->done && !p->closing)
+        if (pthread_cond_timedwait(&p->answered, &p->mu, &until) == ETIMEDOUT)
+            break;
+    unsigned status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    char text[TOCSIN_PROBE_TEXT_MAX] = "tocsind did not answer in time; try "
+                                       "the link again in a moment.";
+    if (s->done) {
+        status = s->status;
+        memcpy(text, s->text, sizeof text);
+    }
+    s->used = 0;
+    pthread_mutex_unlock(&p->mu);
+    return page(conn, status, text);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
            const char *method, const char *version, const char *upload_data,
@@ -275,10 +362,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 {
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)req_cls;
     struct tocsin_probe *p = cls;
     static const char text[] = "text/plain; charset=utf-8";
+    static int started;
+    if (strncmp(url, "/ack/", 5) == 0 &&
+        (strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0)) {
+        /* A POST (ntfy's http action) may carry a body: read it, ignore
+         * it, and answer once it is all in. */
+        if (!*req_cls) {
+            *req_cls = &started;
+            return MHD_YES;
+        }
+        if (*upload_data_size) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return ack_link(p, conn, url + 5);
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text,
                       (char *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
@@ -380,23 +480,27 @@ tocsin_probe_new(struct tocsin_probe **out, const char *listen_addr,
     if (!p)
         return TOCSIN_ENOMEM;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->answered, NULL);
     p->notifier = notifier;
     p->started_ms = started_ms;
     p->fd = listen_on(listen_addr, &p->port);
     if (p->fd < 0) {
+        pthread_cond_destroy(&p->answered);
         pthread_mutex_destroy(&p->mu);
         free(p);
         return TOCSIN_EIO;
     }
     p->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_request, p, MHD_OPTION_LISTEN_SOCKET, p->fd,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, p, MHD_OPTION_LISTEN_SOCKET, p->fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!p->mhd) {
         tocsin_log_err("HTTP-BIND", "cannot start the HTTP server on %s",
                        listen_addr);
         close(p->fd);
+        pthread_cond_destroy(&p->answered);
         pthread_mutex_destroy(&p->mu);
         free(p);
         return TOCSIN_EIO;
@@ -411,8 +515,13 @@ tocsin_probe_free(struct tocsin_probe *p)
 {
     if (!p)
         return;
+    pthread_mutex_lock(&p->mu); /* waiting ack requests give up */
+    p->closing = 1;
+    pthread_cond_broadcast(&p->answered);
+    pthread_mutex_unlock(&p->mu);
     MHD_stop_daemon(p->mhd);
     close(p->fd);
+    pthread_cond_destroy(&p->answered);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
@@ -429,4 +538,40 @@ int
 tocsin_probe_port(const struct tocsin_probe *p)
 {
     return p->port;
+}
+
+int
+tocsin_probe_next_link(struct tocsin_probe *p, char *token, size_t n,
+                       uint64_t *ticket)
+{
+    int found = 0;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < LINK_SLOTS && !found; i++) {
+        struct link_slot *s = &p->links[i];
+        if (s->used && !s->taken && strlen(s->token) < n) {
+            s->taken = 1;
+            memcpy(token, s->token, strlen(s->token) + 1);
+            *ticket = s->ticket;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return found;
+}
+
+void
+tocsin_probe_link_done(struct tocsin_probe *p, uint64_t ticket, unsigned status,
+                       const char *text)
+{
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < LINK_SLOTS; i++) {
+        struct link_slot *s = &p->links[i];
+        if (s->used && s->ticket == ticket) {
+            s->done = 1;
+            s->status = status;
+            snprintf(s->text, sizeof s->text, "%s", text);
+        }
+    }
+    pthread_cond_broadcast(&p->answered);
+    pthread_mutex_unlock(&p->mu);
 }

@@ -221,6 +221,12 @@ recv_ack_url(const struct tocsin_receiver_config *r,
              const struct tocsin_message *m, int *oom)
 {
     const char *fp = m->fingerprint;
+    if (m->ack_url[0]) { /* on call's signed link for this alert */
+        char *s = strdup(m->ack_url);
+        if (!s)
+            *oom = 1;
+        return s;
+    }
     if (!fp[0])
         return NULL;
     const char *base = r->ack_url;

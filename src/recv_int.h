@@ -77,7 +77,9 @@ int recv_priority(const struct tocsin_receiver_config *r,
 enum tocsin_prio_slot recv_slot(const struct tocsin_message *m);
 
 /*
- * The acknowledgement URL for m: ack_url with "{fingerprint}" replaced
+ * The acknowledgement URL for m: on call's signed link for this alert
+ * when the body carries one (tocsin_oncall.ack_url), else ack_url with
+ * "{fingerprint}" replaced
  * (or "/<fingerprint>" appended), else "<externalURL>/ack/<fingerprint>",
  * or NULL when there is no fingerprint or no base.  New string; *oom set
  * when allocation failed.

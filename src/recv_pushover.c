@@ -5,13 +5,18 @@
  * default for critical) adds retry, expire and the fingerprint as a tag;
  * a resolved event first cancels those retries (POST
  * /1/receipts/cancel_by_tag/<fingerprint>.json), then says it resolved.
- * An ack_url becomes the emergency callback.
+ * On call's signed ack link (or else an ack_url) becomes the emergency
+ * callback; while there is a signed link it is also the message's url
+ * ("Acknowledge").
  *
  * The receipt of an emergency is kept (token cache, until it expires): a
  * resolved event reads it back after the "Resolved" message (GET
  * /1/receipts/<receipt>.json) and logs whether and when it was
  * acknowledged, on which device (NOTIFY-ACK), or that nobody did
- * (NOTIFY-NOACK).  Pure apart from that cache and log line.
+ * (NOTIFY-NOACK).  While on call escalates, its "poll" entries read the
+ * receipt too, and an acknowledgement made in the app is left in the
+ * cache for the main thread (tocsin_receiver_take_ack).  Pure apart from
+ * that cache and log line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +48,30 @@ receipt_key(char *out, size_t n, const struct tocsin_receiver_config *r,
 {
     snprintf(out, n, "pushover:%s:%.64s", r->name ? r->name : "",
              m->fingerprint);
+}
+
+/* Where an acknowledgement seen by a poll waits for the main thread. */
+static void
+ack_key(char *out, size_t n, const char *fingerprint)
+{
+    snprintf(out, n, "pushover-ack:%.64s", fingerprint);
+}
+
+static int
+is_poll(const struct tocsin_message *m)
+{
+    return strcmp(m->oncall_kind, "poll") == 0;
+}
+
+tocsin_err
+tocsin_receiver_take_ack(const char *fingerprint, int64_t now_ms, char **by)
+{
+    char key[128];
+    ack_key(key, sizeof key, fingerprint);
+    tocsin_err err = tocsin_tokcache_get(key, now_ms, 0, by, NULL);
+    if (!err)
+        tocsin_tokcache_drop(key);
+    return err;
 }
 
 /* Step 2 of a resolved emergency: read back the receipt, if kept. */
@@ -95,7 +124,24 @@ recv_pushover_absorb(const struct tocsin_receiver_config *r,
     if (!j)
         return TOCSIN_EPROTO;
     tocsin_err err = TOCSIN_OK;
-    if (!m->resolved && step == 0) { /* the emergency's receipt */
+    if (is_poll(m)) { /* on call asks: acknowledged in the app yet? */
+        const char *dev =
+            json_string_value(json_object_get(j, "acknowledged_by_device"));
+        if (jint(j, "acknowledged") && m->fingerprint[0]) {
+            char akey[128], who[96];
+            ack_key(akey, sizeof akey, m->fingerprint);
+            snprintf(who, sizeof who, "pushover (%.40s)",
+                     dev && dev[0] ? dev : "app");
+            err =
+                tocsin_tokcache_put(akey, who, now_ms, now_ms + 86400 * 1000LL);
+            tocsin_tokcache_drop(key); /* nothing more to poll */
+            tocsin_log_notice("NOTIFY-ACK",
+                              "receiver=%s alert=%s: emergency acknowledged "
+                              "on device %.40s",
+                              r->name ? r->name : "?", m->fingerprint,
+                              dev && dev[0] ? dev : "?");
+        }
+    } else if (!m->resolved && step == 0) { /* the emergency's receipt */
         const char *rc = json_string_value(json_object_get(j, "receipt"));
         int64_t keep =
             (int64_t)(r->expire_s > 0 ? r->expire_s : 3600) + 7 * 86400;
@@ -149,6 +195,8 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
     const char *base = r->url ? r->url : "https://api.pushover.net";
     if (!r->token || !r->user)
         return TOCSIN_EINVAL;
+    if (is_poll(m)) /* read the receipt, if one is kept; else nothing */
+        return c->step == 0 ? read_back(q, c, base) : TOCSIN_ENOENT;
     int cancel = m->resolved && m->fingerprint[0] && firing_priority(r, m) == 2;
     unsigned step = c->step;
     char *form = NULL;
@@ -176,7 +224,10 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
     char *text = tocsin_message_text(m, 0, TOCSIN_MARKUP_PLAIN, 2,
                                      PUSHOVER_MESSAGE_MAX, TOCSIN_UNIT_CHARS);
     int oom = 0;
-    char *ack = prio == 2 && r->ack_url ? recv_ack_url(r, m, &oom) : NULL;
+    /* The emergency callback: on call's signed link, else the template. */
+    char *ack = prio == 2 && (m->ack_url[0] || r->ack_url)
+                    ? recv_ack_url(r, m, &oom)
+                    : NULL;
     err = TOCSIN_ENOMEM;
     if (!title || !text || oom)
         goto out2;
@@ -201,10 +252,18 @@ recv_pushover(struct tocsin_request *q, const struct recv_ctx *c)
         if (ack && (err = recv_form_add(&form, &len, "callback", ack)))
             goto out2;
     }
-    if (m->link[0] &&
-        ((err = recv_form_add(&form, &len, "url", m->link)) ||
-         (err = recv_form_add(&form, &len, "url_title", "Open in tocsin"))))
+    /* The one supplementary link: acknowledge while on call has a link
+     * for it, else open in tocsin. */
+    if (m->ack_url[0] && !m->resolved) {
+        if ((err = recv_form_add(&form, &len, "url", m->ack_url)) ||
+            (err = recv_form_add(&form, &len, "url_title", "Acknowledge")))
+            goto out2;
+    } else if (m->link[0] &&
+               ((err = recv_form_add(&form, &len, "url", m->link)) ||
+                (err = recv_form_add(&form, &len, "url_title",
+                                     "Open in tocsin")))) {
         goto out2;
+    }
     if (r->device && (err = recv_form_add(&form, &len, "device", r->device)))
         goto out2;
     free(title);

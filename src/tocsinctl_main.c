@@ -3,7 +3,10 @@
  *
  *   tocsinctl [-c FILE | -s ADDRESS] [--json] [--timeout SECONDS] COMMAND
  *     status | topics [--top N] | alerts | test-receiver NAME | reload |
- *     watch [TOPIC] [--count N]
+ *     watch [TOPIC] [--count N] |
+ *     silence add MATCHER... --duration D --comment TEXT [--author NAME] |
+ *     silence query | silence expire ID | routes test LABEL=VALUE... |
+ *     oncall | ack ID [--by NAME]
  *
  * Talks to the daemon's REP control socket (control.h) with one JSON
  * request per command, and follows the PUB socket for `watch`.  Tables for
@@ -59,6 +62,19 @@ usage(FILE *f)
             "  watch [TOPIC] [--count N]\n"
             "                         print alert events as they are "
             "published\n"
+            "  silence add MATCHER... --duration D --comment TEXT "
+            "[--author NAME]\n"
+            "                         hold the matching alerts' "
+            "notifications (D: 90s, 30m, 2h, 1d)\n"
+            "  silence query          silences, active, pending and "
+            "expired\n"
+            "  silence expire ID      end a silence now\n"
+            "  routes test LABEL=VALUE...\n"
+            "                         which receivers an alert would "
+            "reach\n"
+            "  oncall                 who is on call now and next\n"
+            "  ack ID [--by NAME]     acknowledge alert ID: stops its "
+            "escalation\n"
             "-c FILE: find the sockets in tocsind's configuration (default "
             "%s)\n"
             "-s ADDRESS: the control socket (default %s)\n"
@@ -417,12 +433,39 @@ print_topics(json_t *r)
         printf("(%lld topics in all)\n", total);
 }
 
+/* The on-call side of `alerts`: acknowledgement and escalation. */
+static void
+print_oncall_alerts(json_t *arr)
+{
+    if (json_array_size(arr) == 0)
+        return;
+    printf("\n%-32s %-24s %-9s %-16s %-22s %s\n", "ID", "TOPIC", "STATUS",
+           "ACKNOWLEDGED", "ESCALATION", "POLICY");
+    size_t i;
+    json_t *a;
+    json_array_foreach(arr, i, a)
+    {
+        json_t *lab = json_object_get(a, "labels");
+        json_t *esc = json_object_get(a, "escalation");
+        char step[64] = "-";
+        if (json_is_string(json_object_get(a, "policy")))
+            snprintf(step, sizeof step, "%s step %lld round %lld",
+                     str(esc, "status"), integer(esc, "step") + 1,
+                     integer(esc, "round"));
+        printf("%-32s %-24s %-9s %-16s %-22s %s\n", str(a, "fingerprint"),
+               str(lab, "topic"), str(a, "status"),
+               str(a, "acked_by")[0] ? str(a, "acked_by") : "-", step,
+               str(a, "policy")[0] ? str(a, "policy") : "-");
+    }
+}
+
 static void
 print_alerts(json_t *r)
 {
     json_t *arr = json_object_get(r, "alerts");
     if (json_array_size(arr) == 0) {
         printf("no active alerts\n");
+        print_oncall_alerts(json_object_get(r, "oncall"));
         return;
     }
     printf("%-24s %-20s %-9s %-25s %s\n", "TOPIC", "ALERT", "SEVERITY", "SINCE",
@@ -437,6 +480,80 @@ print_alerts(json_t *r)
                str(a, "startsAt")[0] ? str(a, "startsAt") : "-",
                str(a, "summary"));
     }
+    print_oncall_alerts(json_object_get(r, "oncall"));
+}
+
+static void
+print_silences(json_t *r)
+{
+    json_t *arr = json_object_get(r, "silences");
+    if (json_array_size(arr) == 0) {
+        printf("no silences\n");
+        return;
+    }
+    printf("%-18s %-8s %-20s %-14s %-40s %s\n", "ID", "STATE", "ENDS", "AUTHOR",
+           "MATCHERS", "COMMENT");
+    size_t i;
+    json_t *sl;
+    json_array_foreach(arr, i, sl)
+    {
+        char ends[32] = "-", m[512] = "";
+        time_t t = (time_t)integer(sl, "ends");
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(ends, sizeof ends, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        size_t k, o = 0;
+        json_t *x;
+        json_array_foreach(json_object_get(sl, "matchers"), k, x)
+        {
+            int w = snprintf(m + o, sizeof m - o, "%s%s", k ? "," : "",
+                             json_string_value(x) ? json_string_value(x) : "");
+            if (w < 0 || (size_t)w >= sizeof m - o)
+                break;
+            o += (size_t)w;
+        }
+        printf("%-18s %-8s %-20s %-14s %-40s %s\n", str(sl, "id"),
+               str(sl, "state"), ends, str(sl, "created_by"), m,
+               str(sl, "comment"));
+    }
+}
+
+/* "90", "90s", "30m", "2h", "1d", "1h30m": seconds, or -1. */
+static long long
+parse_duration(const char *s)
+{
+    long long total = 0;
+    if (!*s)
+        return -1;
+    while (*s) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || errno || v < 0)
+            return -1;
+        long long unit = 1;
+        switch (*end) {
+        case '\0':
+        case 's':
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return -1;
+        }
+        if (v > 10LL * 365 * 86400 / unit)
+            return -1;
+        total += v * unit;
+        s = *end ? end + 1 : end;
+    }
+    return total > 0 ? total : -1;
 }
 
 /* ---- watch ---- */
@@ -572,6 +689,9 @@ main(int argc, char **argv)
     const char *cmd = argv[optind];
     const char *arg = NULL;
     /* The command's own arguments and options. */
+    const char *pos[64];
+    size_t npos = 0;
+    const char *duration_s = NULL, *comment = NULL, *author = NULL, *by = NULL;
     optind++;
     while (optind < argc) {
         const char *a = argv[optind++];
@@ -589,16 +709,51 @@ main(int argc, char **argv)
                 top = v;
             else
                 count = v;
+        } else if (strcmp(a, "--duration") == 0 && optind < argc) {
+            duration_s = argv[optind++];
+        } else if (strcmp(a, "--comment") == 0 && optind < argc) {
+            comment = argv[optind++];
+        } else if (strcmp(a, "--author") == 0 && optind < argc) {
+            author = argv[optind++];
+        } else if (strcmp(a, "--by") == 0 && optind < argc) {
+            by = argv[optind++];
         } else if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0) {
             json_out = 1;
-        } else if (a[0] != '-' && !arg) {
-            arg = a;
+        } else if (a[0] != '-' && npos < sizeof pos / sizeof *pos) {
+            pos[npos++] = a;
         } else {
             fprintf(stderr, "tocsinctl: %s: unexpected argument \"%s\"\n", cmd,
                     a);
             return EXIT_USAGE;
         }
     }
+    /* Two-word commands: "silence add", "routes test". */
+    char full[64];
+    snprintf(full, sizeof full, "%s", cmd);
+    if ((strcmp(cmd, "silence") == 0 || strcmp(cmd, "routes") == 0) &&
+        npos > 0) {
+        snprintf(full, sizeof full, "%s %s", cmd, pos[0]);
+        memmove(pos, pos + 1, --npos * sizeof *pos);
+    }
+    int multi =
+        strcmp(full, "silence add") == 0 || strcmp(full, "routes test") == 0;
+    if (!multi && npos > 1) {
+        fprintf(stderr, "tocsinctl: %s: unexpected argument \"%s\"\n", full,
+                pos[1]);
+        return EXIT_USAGE;
+    }
+    if (!multi && npos == 1)
+        arg = pos[0];
+    int silence_add = strcmp(full, "silence add") == 0;
+    if ((duration_s || comment || author) && !silence_add) {
+        fprintf(stderr, "tocsinctl: %s: unexpected option\n", full);
+        return EXIT_USAGE;
+    }
+    if (by && strcmp(full, "ack") != 0) {
+        fprintf(stderr, "tocsinctl: %s: unexpected option\n", full);
+        return EXIT_USAGE;
+    }
+    cmd = full;
 
     struct addrs ad;
     snprintf(ad.control, sizeof ad.control, "%s", DEFAULT_CONTROL);
@@ -635,6 +790,71 @@ main(int argc, char **argv)
     } else if (strcmp(cmd, "reload") == 0) {
         req = json_pack("{s:s}", "cmd", "reload");
         wait_s = timeout_s > 120 ? timeout_s : 120;
+    } else if (silence_add) {
+        long long secs = duration_s ? parse_duration(duration_s) : -1;
+        if (npos == 0 || secs < 0 || !comment || !comment[0]) {
+            fprintf(stderr, "tocsinctl: silence add: %s\n",
+                    npos == 0     ? "at least one matcher, e.g. "
+                                    "'topic=\"AirNova\"'"
+                    : !duration_s ? "--duration is needed, e.g. 2h"
+                    : secs < 0    ? "--duration: expected e.g. 90s, 30m, "
+                                    "2h, 1d"
+                                  : "--comment is needed");
+            return EXIT_USAGE;
+        }
+        json_t *m = json_array();
+        for (size_t i = 0; m && i < npos; i++)
+            json_array_append_new(m, json_string(pos[i]));
+        if (!author)
+            author = getenv("USER");
+        req = json_pack("{s:s,s:o*,s:I,s:s,s:s}", "cmd", "silence-add",
+                        "matchers", m, "duration", (json_int_t)secs, "comment",
+                        comment, "author",
+                        author && author[0] ? author : "tocsinctl");
+    } else if (strcmp(cmd, "silence query") == 0) {
+        req = json_pack("{s:s}", "cmd", "silence-query");
+    } else if (strcmp(cmd, "silence expire") == 0) {
+        if (!arg) {
+            fprintf(stderr, "tocsinctl: silence expire: which silence?\n");
+            return EXIT_USAGE;
+        }
+        req = json_pack("{s:s,s:s}", "cmd", "silence-expire", "id", arg);
+        takes_arg = 1;
+    } else if (strcmp(cmd, "routes test") == 0) {
+        json_t *labels = json_object();
+        for (size_t i = 0; labels && i < npos; i++) {
+            const char *eq = strchr(pos[i], '=');
+            if (!eq || eq == pos[i]) {
+                fprintf(stderr,
+                        "tocsinctl: routes test: \"%s\": expected "
+                        "LABEL=VALUE\n",
+                        pos[i]);
+                json_decref(labels);
+                return EXIT_USAGE;
+            }
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(eq - pos[i]), pos[i]);
+            json_object_set_new(labels, name, json_string(eq + 1));
+        }
+        if (npos == 0) {
+            fprintf(stderr, "tocsinctl: routes test: labels are needed, "
+                            "e.g. topic=AirNova kind=volume\n");
+            json_decref(labels);
+            return EXIT_USAGE;
+        }
+        req = json_pack("{s:s,s:o*}", "cmd", "routes-test", "labels", labels);
+    } else if (strcmp(cmd, "oncall") == 0) {
+        req = json_pack("{s:s}", "cmd", "oncall");
+    } else if (strcmp(cmd, "ack") == 0) {
+        if (!arg) {
+            fprintf(stderr, "tocsinctl: ack: which alert?\n");
+            return EXIT_USAGE;
+        }
+        if (!by)
+            by = getenv("USER");
+        req = json_pack("{s:s,s:s,s:s}", "cmd", "ack", "id", arg, "by",
+                        by && by[0] ? by : "tocsinctl");
+        takes_arg = 1;
     } else {
         fprintf(stderr, "tocsinctl: unknown command \"%s\"\n", cmd);
         usage(stderr);
@@ -687,6 +907,17 @@ main(int argc, char **argv)
         print_alerts(rep);
     } else if (strcmp(cmd, "test-receiver") == 0) {
         printf("receiver %s: test notification delivered\n", arg);
+    } else if (silence_add) {
+        printf("silence %s added\n", str(rep, "id"));
+    } else if (strcmp(cmd, "silence query") == 0) {
+        print_silences(rep);
+    } else if (strcmp(cmd, "silence expire") == 0) {
+        printf("silence %s expired\n", arg);
+    } else if (strcmp(cmd, "routes test") == 0 || strcmp(cmd, "oncall") == 0) {
+        const char *t = str(rep, "text");
+        printf("%s%s", t, t[0] && t[strlen(t) - 1] == '\n' ? "" : "\n");
+    } else if (strcmp(cmd, "ack") == 0) {
+        printf("alert %s acknowledged by %s\n", arg, str(rep, "by"));
     } else {
         printf("configuration reloaded\n");
     }

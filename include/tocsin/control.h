@@ -11,6 +11,9 @@
  *      {"cmd":"alerts"}                  active (firing) alerts
  *      {"cmd":"test-receiver","name":R}  send a test notification
  *      {"cmd":"reload"}                  reload the configuration
+ *      on call: silence-add, silence-query, silence-expire, routes-test,
+ *      oncall, ack, oncall-alerts (control_oncall.h); with on call,
+ *      "alerts" also lists the on-call alerts under "oncall"
  *    Replies are objects with "ok" (true/false) and, on failure, "error".
  *  - PUB socket (publish.listen): every alert event, as "TOPIC\tJSON" (the
  *    webhook body), so that subscribers can filter on "TOPIC\t".

@@ -12,6 +12,14 @@
  * mention is counted twice or missed and no alert event is lost or made
  * twice.
  *
+ * On call (cfg->oncall set): alert events go through tocsin_oncall
+ * (routing, grouping, silences, escalation) instead of to every receiver;
+ * its notifications become the outbox entries, its due steps run on every
+ * step, and its state (alerts, escalation positions, acknowledgements,
+ * silences) is written in the same MULTI/EXEC as those entries, so a
+ * crash can neither lose a step nor send one twice.  After a lost
+ * connection it is rebuilt from Redis like the engine.
+ *
  * Owns its hiredis context and the engine it drives.  Runs on the main
  * thread (the daemon's loop); not thread-safe.
  */
@@ -20,11 +28,14 @@
 
 #include <stdint.h>
 
+#include "tocsin/ack.h"
 #include "tocsin/config.h"
 #include "tocsin/engine.h"
 #include "tocsin/err.h"
 
 struct tocsin_ingest;
+struct tocsin_oncall;
+struct tocsin_notes;
 struct tocsin_sentiment;
 
 struct tocsin_ingest_stats {
@@ -81,6 +92,39 @@ void tocsin_ingest_set_publish(struct tocsin_ingest *in,
 
 /* The engine, borrowed (read-only views for operators). */
 const struct tocsin_engine *tocsin_ingest_engine(const struct tocsin_ingest *in);
+
+/*
+ * The on-call state, borrowed (main thread only), or NULL without an
+ * on-call configuration or while Redis is away.  A caller that changes it
+ * (silences, acknowledgements) commits with tocsin_ingest_deliver (with
+ * the notes it got, maybe none).  Valid until the next step.
+ */
+struct tocsin_oncall *tocsin_ingest_oncall(struct tocsin_ingest *in);
+
+/*
+ * Turn notes (from tocsin_oncall_ack and the like; emptied, the caller
+ * still frees notes->v) into outbox entries and commit them with the
+ * on-call state at once (a checkpoint).  TOCSIN_EAGAIN without on call or
+ * while Redis is away; a checkpoint error otherwise (the state is then
+ * rebuilt from Redis, as after any failed checkpoint).
+ */
+tocsin_err tocsin_ingest_deliver(struct tocsin_ingest *in,
+                                 struct tocsin_notes *notes, int64_t now_ms);
+
+/*
+ * Use a signed ack link (the HTTP /ack/<token> endpoint): verify it,
+ * record it as used in Redis (so it works once, across instances and
+ * restarts), acknowledge or resolve the alert, deliver the announcements
+ * and commit.  *verdict always written.  TOCSIN_OK done; TOCSIN_EINVAL
+ * refused (the verdict says why; TOCSIN_ACK_VALID: the alert was already
+ * acknowledged); TOCSIN_ENOENT the alert is no longer firing;
+ * TOCSIN_EAGAIN / TOCSIN_EIO on call not running or Redis failing.
+ * claims (may be NULL) gets the token's claims when it verified.
+ */
+tocsin_err tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
+                                  int64_t now_ms,
+                                  enum tocsin_ack_verdict *verdict,
+                                  struct tocsin_ack_claims *claims);
 
 /* Engine options from a config (shared with replay). */
 void tocsin_engine_opts_from_config(struct tocsin_engine_opts *o,

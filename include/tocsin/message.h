@@ -67,6 +67,10 @@ struct tocsin_message {
     const char *fingerprint;  /* "" if absent */
     const char *link;         /* generatorURL ("" if absent) */
     const char *external_url; /* "" if absent */
+    const char *ack_url;      /* the signed ack link of on call,
+                                 tocsin_oncall.ack_url ("" if absent) */
+    const char *oncall_kind;  /* tocsin_oncall.kind: "escalation", ...,
+                                 "poll" ("" if absent) */
     const char *starts_at;    /* RFC 3339 ("" if absent) */
     const char *ends_at;
     const char *terms[TOCSIN_MESSAGE_MAX_TERMS];
@@ -106,9 +110,11 @@ char *tocsin_message_title(const struct tocsin_message *m, size_t max,
 /*
  * The body text, at most max units: [summary], description, "Emerging:
  * terms", up to max_samples sample posts ("• @author (140k): “text”"),
- * [link].  When it does not fit, samples are shortened then dropped, and
- * the description last; the link is kept whenever it fits.  New string;
- * NULL when out of memory.
+ * [link], and, while firing, on call's signed ack link ("Acknowledge:
+ * URL") when the body has one (always, TOCSIN_TEXT_LINK or not).  When it
+ * does not fit, samples are shortened then dropped, and the description
+ * last; the links are kept whenever they fit (the ack link longest).  New
+ * string; NULL when out of memory.
  */
 char *tocsin_message_text(const struct tocsin_message *m, unsigned what,
                           enum tocsin_markup markup, size_t max_samples,

@@ -41,6 +41,19 @@ void tocsin_oncall_store_free(struct tocsin_oncall_store *st);
 tocsin_err tocsin_oncall_store_save(struct tocsin_oncall_store *st,
                                     redisContext *c, struct tocsin_oncall *oc);
 
+/*
+ * The same writes without MULTI/EXEC, queued (redisAppendCommandArgv) on c
+ * inside a transaction the caller opened, e.g. the ingest checkpoint, so
+ * that the on-call state commits with the outbox entries it caused.
+ * *queued is increased by the number of commands queued (their replies
+ * are the caller's to read).  The dirty marks stay: call
+ * tocsin_oncall_clear_dirty once EXEC has succeeded.  TOCSIN_EIO when a
+ * command could not be queued or built (abandon the transaction).
+ */
+tocsin_err tocsin_oncall_store_append(struct tocsin_oncall_store *st,
+                                      redisContext *c, struct tocsin_oncall *oc,
+                                      size_t *queued);
+
 /* Load every stored alert and silence into oc (at start).  A record that
  * does not parse is skipped and counted in *skipped (may be NULL). */
 tocsin_err tocsin_oncall_store_load(struct tocsin_oncall_store *st,

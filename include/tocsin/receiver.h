@@ -97,6 +97,19 @@ tocsin_err tocsin_receiver_absorb(const struct tocsin_receiver_config *r,
                                   int64_t now_ms);
 
 /*
+ * On call's poll of Pushover emergencies (an outbox entry whose body has
+ * tocsin_oncall.kind "poll" and the alert's fingerprint): a Pushover
+ * receiver that kept the emergency's receipt reads it (GET
+ * /1/receipts/<receipt>.json; nothing is sent without a receipt), and
+ * when somebody acknowledged it in the app, the acknowledgement waits
+ * here for the main thread: tocsin_receiver_take_ack gives "pushover
+ * (<device>)" for fingerprint (a new string in *by) and forgets it, or
+ * TOCSIN_ENOENT.  Thread-safe (the token cache's lock).
+ */
+tocsin_err tocsin_receiver_take_ack(const char *fingerprint, int64_t now_ms,
+                                    char **by);
+
+/*
  * Why the gateway refused for good (after a TOCSIN_VERDICT_FAIL), in words
  * for the dead outbox and the log: "device token unregistered (APNs 410
  * Unregistered)", "subscription gone (HTTP 410)".  Writes at most n bytes

@@ -2,6 +2,7 @@
  * message_test.c: UTF-8-safe truncation and the phone-sized texts built
  * from an outbox body.
  */
+#include <jansson.h>
 #include <stdlib.h>
 
 #include "tocsin/engine.h"
@@ -236,8 +237,55 @@ test_slack_escapes(void)
     free(body);
 }
 
+/* On call's signed ack link: parsed, in every text while firing, kept
+ * longer than the "Open" link when the budget is short. */
+static void
+test_ack_link_line(void)
+{
+    char *body = make_body(0, NULL);
+    REQUIRE(body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    json_object_set_new(
+        json_array_get(json_object_get(o, "alerts"), 0), "tocsin_oncall",
+        json_pack("{s:s}", "ack_url", "http://t.example/ack/T"));
+    body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    struct tocsin_message m;
+    REQUIRE(tocsin_message_parse(&m, body, strlen(body)) == TOCSIN_OK);
+    CHECK_STR(m.ack_url, "http://t.example/ack/T");
+    char *t = tocsin_message_text(&m, TOCSIN_TEXT_LINK, TOCSIN_MARKUP_PLAIN, 2,
+                                  4096, TOCSIN_UNIT_BYTES);
+    const char *tail = "/alerts/5f0c1d2e3f405162\n"
+                       "Acknowledge: http://t.example/ack/T";
+    CHECK(strlen(t) > strlen(tail) &&
+          strcmp(t + strlen(t) - strlen(tail), tail) == 0);
+    free(t);
+    t = tocsin_message_text(&m, 0, TOCSIN_MARKUP_MARKDOWN, 0, 4096,
+                            TOCSIN_UNIT_BYTES);
+    CHECK(strstr(t, "[Acknowledge](http://t.example/ack/T)") != NULL);
+    CHECK(strstr(t, "Open in tocsin") == NULL);
+    free(t);
+    /* Room for one link only: the ack link stays. */
+    size_t budget = 40;
+    t = tocsin_message_text(&m, TOCSIN_TEXT_LINK, TOCSIN_MARKUP_PLAIN, 2,
+                            budget, TOCSIN_UNIT_BYTES);
+    CHECK(strlen(t) <= budget);
+    CHECK(strstr(t, "Acknowledge: http://t.example/ack/T") != NULL);
+    CHECK(strstr(t, "/alerts/") == NULL);
+    free(t);
+    m.resolved = 1; /* nothing to acknowledge once resolved */
+    t = tocsin_message_text(&m, TOCSIN_TEXT_LINK, TOCSIN_MARKUP_PLAIN, 2, 4096,
+                            TOCSIN_UNIT_BYTES);
+    CHECK(strstr(t, "Acknowledge") == NULL);
+    free(t);
+    tocsin_message_fini(&m);
+    free(body);
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_prefix_never_cuts_a_character),
              TOCSIN_TEST(test_ellipsize), TOCSIN_TEST(test_reach),
-             TOCSIN_TEST(test_parse_and_title),
+             TOCSIN_TEST(test_ack_link_line), TOCSIN_TEST(test_parse_and_title),
              TOCSIN_TEST(test_text_fits_every_budget),
              TOCSIN_TEST(test_slack_escapes));

@@ -134,4 +134,97 @@ test_store_restart_continues(void)
     tocsin_oncall_config_free(cfg);
 }
 
-TOCSIN_TESTS(TOCSIN_TEST(test_store_restart_continues))
+/* Read n pipelined replies; the type of the last one. */
+static int
+drain(redisContext *c, size_t n)
+{
+    int type = -1;
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK)
+            return -1;
+        type = ((redisReply *)r)->type;
+        freeReplyObject(r);
+    }
+    return type;
+}
+
+/* The writes queued inside a transaction of the caller's (the ingest
+ * checkpoint): they commit with the caller's own commands, or not at
+ * all; the marks stay until the caller clears them. */
+static void
+test_store_append_in_caller_transaction(void)
+{
+    struct tocsin_redis_fixture *f = NULL;
+    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
+    redisContext *c = tocsin_redis_fixture_connect(f);
+    REQUIRE(c);
+    struct tocsin_oncall_config *cfg = make_config();
+    REQUIRE(cfg);
+    struct tocsin_oncall_store *st = NULL;
+    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
+    REQUIRE(st);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    struct tocsin_label l[] = {{"topic", "AirNova"}};
+    struct tocsin_labelset ls = {l, 1};
+    int64_t t0 = (int64_t)time(NULL);
+    CHECK_OK(tocsin_oncall_on_alert(oc, "fp", &ls, 1, "AirNova", t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0, &n));
+    tocsin_notes_clear(&n);
+    free(n.v);
+    const char *m[] = {"topic=\"X\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s1", m, 1, t0,
+                                 t0 + 60, "c", "me", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+
+    /* Abandoned: nothing written, the marks stay. */
+    size_t queued = 0;
+    redisAppendCommand(c, "MULTI");
+    CHECK_OK(tocsin_oncall_store_append(st, c, oc, &queued));
+    CHECK(queued == 3); /* HSET alert, DEL + HSET silences */
+    redisAppendCommand(c, "DISCARD");
+    CHECK(drain(c, queued + 2) == REDIS_REPLY_STATUS);
+    redisReply *r = redisCommand(c, "EXISTS t:oncall:alerts");
+    REQUIRE(r);
+    CHECK(r->integer == 0);
+    freeReplyObject(r);
+    CHECK(tocsin_oncall_ndirty(oc) == 1);
+    CHECK(tocsin_oncall_silences_dirty(oc));
+
+    /* Committed with the caller's own command. */
+    queued = 0;
+    redisAppendCommand(c, "MULTI");
+    redisAppendCommand(c, "XADD t:outbox * receiver first");
+    CHECK_OK(tocsin_oncall_store_append(st, c, oc, &queued));
+    redisAppendCommand(c, "EXEC");
+    CHECK(drain(c, queued + 3) == REDIS_REPLY_ARRAY);
+    tocsin_oncall_clear_dirty(oc);
+    r = redisCommand(c, "HGET t:oncall:alerts fp");
+    REQUIRE(r);
+    CHECK(r->type == REDIS_REPLY_STRING && strstr(r->str, "\"step\":0"));
+    freeReplyObject(r);
+    r = redisCommand(c, "HEXISTS t:oncall:silences s1");
+    REQUIRE(r);
+    CHECK(r->integer == 1);
+    freeReplyObject(r);
+    r = redisCommand(c, "XLEN t:outbox");
+    REQUIRE(r);
+    CHECK(r->integer == 1);
+    freeReplyObject(r);
+    /* Nothing changed since: nothing queued. */
+    queued = 0;
+    CHECK_OK(tocsin_oncall_store_append(st, c, oc, &queued));
+    CHECK(queued == 0);
+    CHECK_ERR(tocsin_oncall_store_append(st, c, oc, NULL), TOCSIN_EINVAL);
+
+    tocsin_oncall_free(oc);
+    redisFree(c);
+    tocsin_redis_fixture_stop(f);
+    tocsin_oncall_store_free(st);
+    tocsin_oncall_config_free(cfg);
+}
+
+TOCSIN_TESTS(TOCSIN_TEST(test_store_restart_continues),
+             TOCSIN_TEST(test_store_append_in_caller_transaction))

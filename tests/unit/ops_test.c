@@ -2,13 +2,17 @@
  * ops_test.c: the operator-facing modules on their own: the control
  * socket's requests and replies (control.c), the publisher (a real
  * nanomsg SUB socket receives), the /metrics text (probe.c, checked line by
- * line; promtool checks a live daemon's in tests/integ/test_ops.py) and
- * the sd_notify messages (sdnotify.c, read from a real datagram socket).
+ * line; promtool checks a live daemon's in tests/integ/test_ops.py), the
+ * ack links the probe hands to the main thread (a real HTTP request on
+ * loopback) and the sd_notify messages (sdnotify.c, read from a real
+ * datagram socket).
  */
 #include <jansson.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +279,83 @@ test_probe_listen_errors(void)
     tocsin_probe_free(NULL);
 }
 
+struct http_call {
+    int port;
+    const char *request;
+    char answer[2048];
+};
+
+/* One HTTP/1.0 request on loopback; the whole answer in c->answer. */
+static void *
+http_call(void *arg)
+{
+    struct http_call *c = arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)c->port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+        send(fd, c->request, strlen(c->request), 0) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < sizeof c->answer &&
+           (r = recv(fd, c->answer + n, sizeof c->answer - 1 - n, 0)) > 0)
+        n += (size_t)r;
+    c->answer[n] = '\0';
+    close(fd);
+    return NULL;
+}
+
+static void
+test_probe_ack_links_go_to_the_main_thread(void)
+{
+    struct tocsin_probe *p = NULL;
+    CHECK_OK(tocsin_probe_new(&p, "127.0.0.1:0", NULL, 0));
+    REQUIRE(p);
+    char token[TOCSIN_ACK_TOKEN_MAX];
+    uint64_t ticket = 0;
+    CHECK(tocsin_probe_next_link(p, token, sizeof token, &ticket) == 0);
+
+    /* A POST with a body, as ntfy's http action sends it. */
+    struct http_call c = {tocsin_probe_port(p),
+                          "POST /ack/tok.en-1_x HTTP/1.0\r\n"
+                          "Content-Length: 3\r\n\r\nabc",
+                          ""};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, http_call, &c) == 0);
+    /* The request waits for the main thread (us) to take it. */
+    while (!tocsin_probe_next_link(p, token, sizeof token, &ticket))
+        usleep(1000);
+    CHECK_STR(token, "tok.en-1_x");
+    CHECK(tocsin_probe_next_link(p, token, sizeof token, &ticket) == 0);
+    tocsin_probe_link_done(p, ticket + 100, 200, "not this one"); /* ignored */
+    tocsin_probe_link_done(p, ticket, 409, "Link <b>used</b> & gone.");
+    pthread_join(th, NULL);
+    CHECK(strncmp(c.answer, "HTTP/1.1 409", 12) == 0 ||
+          strncmp(c.answer, "HTTP/1.0 409", 12) == 0);
+    CHECK(strstr(c.answer, "text/html") != NULL);
+    CHECK(strstr(c.answer, "Link &lt;b&gt;used&lt;/b&gt; &amp; gone.") != NULL);
+
+    /* Not a link: answered at once, the main thread never sees it. */
+    struct http_call e = {tocsin_probe_port(p), "GET /ack/ HTTP/1.0\r\n\r\n",
+                          ""};
+    http_call(&e);
+    CHECK(strstr(e.answer, " 404 ") != NULL);
+    CHECK(tocsin_probe_next_link(p, token, sizeof token, &ticket) == 0);
+    /* Other methods are still refused. */
+    struct http_call d = {tocsin_probe_port(p),
+                          "DELETE /ack/x HTTP/1.0\r\n\r\n", ""};
+    http_call(&d);
+    CHECK(strstr(d.answer, " 405 ") != NULL);
+    tocsin_probe_free(p);
+}
+
 static void
 test_sd_notify_messages(void)
 {
@@ -344,4 +425,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_setup), TOCSIN_TEST(test_control_requests),
              TOCSIN_TEST(test_publish_prefixes_the_topic),
              TOCSIN_TEST(test_metrics_text),
              TOCSIN_TEST(test_probe_listen_errors),
+             TOCSIN_TEST(test_probe_ack_links_go_to_the_main_thread),
              TOCSIN_TEST(test_sd_notify_messages), TOCSIN_TEST(test_cleanup));

@@ -341,6 +341,136 @@ test_pushover_emergency_and_cancel(void)
     free(body);
 }
 
+/* A body as on call makes it: alerts[0].tocsin_oncall.ack_url is the
+ * alert's signed link. */
+#define SIGNED EXT "/ack/eyJhbGVydCI.c2lnbmVk"
+
+static char *
+make_oncall_body(int resolved, const char *severity)
+{
+    char *body = make_body(resolved, severity);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    json_t *al = json_array_get(json_object_get(o, "alerts"), 0);
+    json_object_set_new(
+        al, "tocsin_oncall",
+        json_pack("{s:s,s:s}", "kind", "escalation", "ack_url", SIGNED));
+    body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return body;
+}
+
+static void
+test_oncall_ack_link(void)
+{
+    /* ntfy: the Acknowledge action uses the signed link, not the template. */
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_NTFY, "https://ntfy.example/");
+    r.topic = "crisis";
+    r.ack_url = "https://ack.example/a?fp={fingerprint}";
+    char *body = make_oncall_body(0, "critical");
+    json_t *j = NULL;
+    struct tocsin_request *q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    CHECK_STR(jstr(j, "actions.1.label"), "Acknowledge");
+    CHECK_STR(jstr(j, "actions.1.url"), SIGNED);
+    CHECK_STR(jstr(j, "actions.1.method"), "POST");
+    json_decref(j);
+    tocsin_request_free(q);
+
+    /* Pushover: the emergency callback and the url, without any ack_url
+     * in the receiver's configuration. */
+    r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
+    r.token = "apptoken";
+    r.user = "userkey";
+    q = build(&r, body, 0, NULL);
+    REQUIRE(q);
+    CHECK(strstr(q->body, "&callback=http%3A%2F%2Ftocsin.example%3A9797%2Fack"
+                          "%2FeyJhbGVydCI.c2lnbmVk") != NULL);
+    CHECK(strstr(q->body,
+                 "&url=http%3A%2F%2Ftocsin.example%3A9797%2Fack%2F"
+                 "eyJhbGVydCI.c2lnbmVk&url_title=Acknowledge") != NULL);
+    tocsin_request_free(q);
+    free(body);
+    body = make_oncall_body(0, "warning"); /* not an emergency: no callback */
+    q = build(&r, body, 0, NULL);
+    REQUIRE(q);
+    CHECK(strstr(q->body, "callback=") == NULL);
+    CHECK(strstr(q->body, "url_title=Acknowledge") != NULL);
+    tocsin_request_free(q);
+    free(body);
+
+    /* A chat message carries the link as a line of its own. */
+    r = rcfg(TOCSIN_RECEIVER_MATTERMOST, "https://mm.example/hooks/xyz");
+    body = make_oncall_body(0, "critical");
+    q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    CHECK(strstr(jstr(j, "text"), "[Acknowledge](" SIGNED ")") != NULL);
+    json_decref(j);
+    tocsin_request_free(q);
+    /* Even where the text has no "Open" link (Slack has a button). */
+    r = rcfg(TOCSIN_RECEIVER_SLACK, "https://hooks.slack.com/services/T/B/X");
+    q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    CHECK(strstr(jstr(j, "blocks.1.text.text"), "<" SIGNED "|Acknowledge>") !=
+          NULL);
+    json_decref(j);
+    tocsin_request_free(q);
+    free(body);
+    /* Resolved: nothing left to acknowledge. */
+    body = make_oncall_body(1, "critical");
+    q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    CHECK(strstr(q->body, "Acknowledge") == NULL);
+    json_decref(j);
+    tocsin_request_free(q);
+    free(body);
+}
+
+/* On call's poll of a Pushover emergency: reads the kept receipt; an
+ * acknowledgement in the app waits for the main thread, once. */
+static void
+test_pushover_poll_takes_app_acks(void)
+{
+    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
+    r.name = "pager";
+    r.token = "apptoken";
+    r.user = "userkey";
+    const char *poll = "{\"alerts\":[{\"status\":\"firing\",\"fingerprint\":"
+                       "\"" FP "\",\"labels\":{},\"tocsin_oncall\":{\"kind\":"
+                       "\"poll\"}}]}";
+    char *by = NULL;
+    CHECK(no_step(&r, poll, 0)); /* no receipt kept: nothing to read */
+    char *body = make_body(0, "critical");
+    const char *sent = "{\"status\":1,\"receipt\":\"rcpt9\"}";
+    CHECK_OK(tocsin_receiver_absorb(&r, body, strlen(body), 0, sent,
+                                    strlen(sent), 1795000000000LL));
+    struct tocsin_request *q = build(&r, poll, 0, NULL);
+    REQUIRE(q);
+    CHECK_STR(q->method, "GET");
+    CHECK_STR(q->url,
+              "https://api.pushover.net/1/receipts/rcpt9.json?token=apptoken");
+    CHECK(q->absorb);
+    tocsin_request_free(q);
+    CHECK(no_step(&r, poll, 1));
+    const char *no = "{\"status\":1,\"acknowledged\":0}";
+    CHECK_OK(tocsin_receiver_absorb(&r, poll, strlen(poll), 0, no, strlen(no),
+                                    1795000001000LL));
+    CHECK_ERR(tocsin_receiver_take_ack(FP, 1795000001000LL, &by),
+              TOCSIN_ENOENT);
+    const char *yes = "{\"status\":1,\"acknowledged\":1,"
+                      "\"acknowledged_by_device\":\"pixel-7\"}";
+    CHECK_OK(tocsin_receiver_absorb(&r, poll, strlen(poll), 0, yes, strlen(yes),
+                                    1795000002000LL));
+    CHECK_OK(tocsin_receiver_take_ack(FP, 1795000002000LL, &by));
+    CHECK_STR(by, "pushover (pixel-7)");
+    free(by);
+    CHECK_ERR(tocsin_receiver_take_ack(FP, 1795000002000LL, &by),
+              TOCSIN_ENOENT);
+    CHECK(no_step(&r, poll, 0)); /* acknowledged: no more reads */
+    free(body);
+}
+
 static void
 test_discord_mattermost_teams_gotify(void)
 {
@@ -551,6 +681,8 @@ TOCSIN_TESTS(TOCSIN_TEST(test_webhook_unchanged_and_signed),
              TOCSIN_TEST(test_pagerduty_trigger_and_resolve),
              TOCSIN_TEST(test_telegram),
              TOCSIN_TEST(test_pushover_emergency_and_cancel),
+             TOCSIN_TEST(test_oncall_ack_link),
+             TOCSIN_TEST(test_pushover_poll_takes_app_acks),
              TOCSIN_TEST(test_discord_mattermost_teams_gotify),
              TOCSIN_TEST(test_opsgenie_create_and_close),
              TOCSIN_TEST(test_bad_body_is_einval), TOCSIN_TEST(test_verdicts),
