@@ -19,7 +19,9 @@
  *      "alerts" also lists the on-call alerts under "oncall"
  *    Replies are objects with "ok" (true/false) and, on failure, "error".
  *  - PUB socket (publish.listen): every alert event, as "TOPIC\tJSON" (the
- *    webhook body), so that subscribers can filter on "TOPIC\t".
+ *    webhook body), so that subscribers can filter on "TOPIC\t"; the
+ *    delivery thread's ReceiverDown events too (TOPIC: the receiver's
+ *    name, handed over by tocsin_notifier_take_published).
  *
  * Owns both sockets, a small cache of the active alerts' last events and
  * the test-receiver worker thread.  Main thread only: requests are served
