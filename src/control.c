@@ -2,10 +2,13 @@
  * control.c: the control (REP) and publish (PUB) nanomsg sockets, and the
  * operator commands served on the first (see control.h).
  *
- * Owns the two sockets and the cache of active alerts.  Runs on the main
- * thread, between ingest steps; reads the ingest state and the notifier's
- * counters (thread-safe) and, for per-stream figures, opens its own short
- * Redis connection.
+ * Owns the two sockets, the cache of active alerts and at most one
+ * test-receiver worker thread.  Runs on the main thread, between ingest
+ * steps; reads the ingest state and the notifier's counters (thread-safe)
+ * and, for per-stream figures, opens its own short Redis connection.  A
+ * test-receiver request is sent by a short-lived worker thread (its own
+ * curl handle), so ingestion goes on meanwhile; its reply is sent by the
+ * main thread once the worker is done.
  */
 #include "tocsin/control.h"
 
@@ -15,7 +18,9 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +45,19 @@ struct active {
     char *topic, *alertname, *json; /* the last firing event */
 };
 
+/* A test-receiver request in progress, run by its own worker thread. */
+struct test_job {
+    pthread_t thread;
+    const struct tocsin_config *cfg; /* borrowed: see tocsin_control_settle */
+    char *name, *body;
+    char err[256]; /* worker's until done */
+    tocsin_err result;
+    atomic_int done;
+};
+
 struct tocsin_control {
     int rep, pub;
+    struct test_job *test; /* its reply is owed on rep, or NULL */
     char rep_path[256]; /* ipc socket file to remove, or "" */
     char pub_path[256];
     struct active *act;
@@ -139,11 +155,14 @@ tocsin_control_new(struct tocsin_control **out, const struct tocsin_config *cfg)
     return TOCSIN_OK;
 }
 
+static char *finish_test(struct tocsin_control *c);
+
 void
 tocsin_control_free(struct tocsin_control *c)
 {
     if (!c)
         return;
+    free(finish_test(c));
     if (c->rep >= 0) {
         nn_close(c->rep);
         if (c->rep_path[0])
@@ -525,9 +544,56 @@ cmd_alerts(struct tocsin_control *c, const struct tocsin_control_view *v)
     return rep;
 }
 
+static void *
+test_worker(void *arg)
+{
+    struct test_job *t = arg;
+    t->result = tocsin_notifier_test_receiver(t->cfg, t->name, t->body, t->err,
+                                              sizeof t->err);
+    atomic_store(&t->done, 1);
+    return NULL;
+}
+
+static void
+free_test(struct test_job *t)
+{
+    if (!t)
+        return;
+    free(t->name);
+    free(t->body);
+    free(t);
+}
+
+/* Wait for the test in progress (if any) and make its reply (a new JSON
+ * string), or NULL when there is none. */
+static char *
+finish_test(struct tocsin_control *c)
+{
+    struct test_job *t = c->test;
+    if (!t)
+        return NULL;
+    c->test = NULL;
+    pthread_join(t->thread, NULL);
+    tocsin_log_notice("CONTROL-TEST-RECEIVER", "receiver=%s: %s", t->name,
+                      t->result == TOCSIN_OK ? "delivered" : t->err);
+    json_t *rep =
+        t->result != TOCSIN_OK
+            ? json_pack("{s:b,s:s,s:s}", "ok", 0, "receiver", t->name,
+                        "error", t->err[0] ? t->err : tocsin_strerror(t->result))
+            : json_pack("{s:b,s:s,s:s}", "ok", 1, "receiver", t->name,
+                        "result", "delivered");
+    free_test(t);
+    char *s = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
+    json_decref(rep);
+    return s ? s : strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+}
+
+/* Start sending a test notification through the named receiver on a
+ * worker thread: NULL once started (c->test is set), else an error
+ * reply. */
 static json_t *
-cmd_test_receiver(const struct tocsin_control_view *v, json_t *req,
-                  int64_t now_ms)
+cmd_test_receiver(struct tocsin_control *c, const struct tocsin_control_view *v,
+                  json_t *req, int64_t now_ms)
 {
     const char *name = json_string_value(json_object_get(req, "name"));
     if (!name)
@@ -548,17 +614,20 @@ cmd_test_receiver(const struct tocsin_control_view *v, json_t *req,
     char *body = NULL;
     if (tocsin_event_body(&body, &ev, name, v->cfg->alerts.external_url))
         return tocsin_control_error("cannot build the test event");
-    char err[256] = "";
-    tocsin_err e =
-        tocsin_notifier_test_receiver(v->cfg, name, body, err, sizeof err);
-    free(body);
-    tocsin_log_notice("CONTROL-TEST-RECEIVER", "receiver=%s: %s", name,
-                      e == TOCSIN_OK ? "delivered" : err);
-    if (e != TOCSIN_OK)
-        return json_pack("{s:b,s:s,s:s}", "ok", 0, "receiver", name, "error",
-                         err[0] ? err : tocsin_strerror(e));
-    return json_pack("{s:b,s:s,s:s}", "ok", 1, "receiver", name, "result",
-                     "delivered");
+    struct test_job *t = calloc(1, sizeof *t);
+    if (t) {
+        t->cfg = v->cfg;
+        t->name = strdup(name);
+        t->body = body;
+        body = NULL;
+    }
+    if (!t || !t->name || pthread_create(&t->thread, NULL, test_worker, t)) {
+        free(body);
+        free_test(t);
+        return tocsin_control_error("cannot start the test");
+    }
+    c->test = t;
+    return NULL;
 }
 
 static json_t *
@@ -577,10 +646,11 @@ cmd_reload(const struct tocsin_control_view *v)
     return r;
 }
 
-char *
-tocsin_control_handle(struct tocsin_control *c,
-                      const struct tocsin_control_view *v, const char *request,
-                      int64_t now_ms)
+/* Reply to request (a new string), or NULL when a test-receiver was
+ * started (c->test): its reply comes from finish_test(). */
+static char *
+handle(struct tocsin_control *c, const struct tocsin_control_view *v,
+       const char *request, int64_t now_ms)
 {
     json_error_t jerr;
     json_t *req = json_loads(request, 0, &jerr);
@@ -598,7 +668,7 @@ tocsin_control_handle(struct tocsin_control *c,
     else if (strcmp(cmd, "alerts") == 0)
         rep = cmd_alerts(c, v);
     else if (strcmp(cmd, "test-receiver") == 0)
-        rep = cmd_test_receiver(v, req, now_ms);
+        rep = cmd_test_receiver(c, v, req, now_ms);
     else if (strcmp(cmd, "reload") == 0)
         rep = cmd_reload(v);
     else if (tocsin_control_oncall_is(cmd))
@@ -606,11 +676,38 @@ tocsin_control_handle(struct tocsin_control *c,
     else
         rep = tocsin_control_error("unknown command \"%s\"", cmd);
     json_decref(req);
+    if (!rep && c->test)
+        return NULL;
     char *s = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
     json_decref(rep);
     if (!s)
         s = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
     return s;
+}
+
+char *
+tocsin_control_handle(struct tocsin_control *c,
+                      const struct tocsin_control_view *v, const char *request,
+                      int64_t now_ms)
+{
+    free(finish_test(c));
+    char *s = handle(c, v, request, now_ms);
+    return s ? s : finish_test(c);
+}
+
+static void
+send_reply(struct tocsin_control *c, char *rep)
+{
+    if (rep && nn_send(c->rep, rep, strlen(rep), NN_DONTWAIT) < 0)
+        tocsin_log_warn("CONTROL-SEND", "%s", nn_strerror(nn_errno()));
+    free(rep);
+}
+
+void
+tocsin_control_settle(struct tocsin_control *c)
+{
+    if (c && c->test)
+        send_reply(c, finish_test(c));
 }
 
 /* Entries read per second, over the last RATE_SAMPLE_MS or more. */
@@ -637,6 +734,13 @@ tocsin_control_poll(struct tocsin_control *c,
 {
     if (v->ingest)
         sample_rate(c, v->ingest, now_ms);
+    /* One request at a time on a REP socket: none is read while a test's
+     * reply is owed. */
+    if (c->test) {
+        if (!atomic_load(&c->test->done))
+            return;
+        send_reply(c, finish_test(c));
+    }
     for (;;) {
         char *buf = NULL;
         int n = nn_recv(c->rep, &buf, NN_MSG, NN_DONTWAIT);
@@ -652,12 +756,12 @@ tocsin_control_poll(struct tocsin_control *c,
             req[n] = '\0';
         }
         nn_freemsg(buf);
-        char *rep = req ? tocsin_control_handle(c, v, req, now_ms) : NULL;
+        char *rep = req ? handle(c, v, req, now_ms) : NULL;
         int reload = req && strstr(req, "\"reload\"") != NULL;
         free(req);
-        if (rep && nn_send(c->rep, rep, strlen(rep), NN_DONTWAIT) < 0)
-            tocsin_log_warn("CONTROL-SEND", "%s", nn_strerror(nn_errno()));
-        free(rep);
+        if (c->test)
+            return; /* replied to once the test is done */
+        send_reply(c, rep);
         /* After a reload the view's ingest is stale: let the caller make
          * a new view before serving more. */
         if (reload)

@@ -146,6 +146,17 @@ on_publish(void *arg, const char *topic, const char *alertname,
         tocsin_control_publish(d->control, topic, alertname, status, json);
 }
 
+/* ReceiverDown events from the delivery thread: published only (they
+ * are not engine alerts, so not counted with them). */
+static void
+on_receiver_event(void *arg, const char *topic, const char *alertname,
+                  const char *status, const char *json)
+{
+    struct daemon *d = arg;
+    if (d->control)
+        tocsin_control_publish(d->control, topic, alertname, status, json);
+}
+
 static void
 count_firing(void *arg, const struct tocsin_topic_info *t)
 {
@@ -210,6 +221,8 @@ reload(struct daemon *d, char **errors)
     const char *path = d->config_path;
     tocsin_log_notice("CONFIG-RELOAD", "reloading %s", path);
     tocsin_sd_reloading();
+    /* A test-receiver in progress borrows the old config. */
+    tocsin_control_settle(d->control);
     d->reloading = 1;
     int rc = swap_config(d, path, errors);
     d->reloading = 0;
@@ -358,6 +371,8 @@ serve(struct daemon *d, int64_t now)
     }
     if (!d->reloading)
         serve_links(d, now);
+    if (d->notifier)
+        tocsin_notifier_take_published(d->notifier, on_receiver_event, d);
     struct tocsin_probe_state ps;
     memset(&ps, 0, sizeof ps);
     if (d->ingest) {

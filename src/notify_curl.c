@@ -106,6 +106,14 @@ struct notice {
     int64_t since_ms; /* epoch ms the alert started */
 };
 
+/* A ReceiverDown event for the PUB socket, taken by the main thread. */
+struct published {
+    char topic[64];
+    int firing;
+    char *json;
+};
+#define MAX_PUBLISHED 64
+
 struct tocsin_notifier {
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -116,6 +124,8 @@ struct tocsin_notifier {
     size_t nstats;
     uint64_t depth;
     int running; /* under mu */
+    struct published pubq[MAX_PUBLISHED]; /* under mu, oldest first */
+    size_t npubq;
     atomic_int stop;
     pthread_t thread;
     CURLM *multi;
@@ -555,6 +565,29 @@ notice_body(const struct tocsin_notifier *n, const struct notice *t,
     return text;
 }
 
+/* Queue notice t for tocsin_notifier_take_published(); when nobody takes
+ * them, the oldest is dropped. */
+static void
+queue_published(struct tocsin_notifier *n, const struct notice *t,
+                const char *fingerprint)
+{
+    char *json = notice_body(n, t, "publish", fingerprint);
+    if (!json)
+        return;
+    pthread_mutex_lock(&n->mu);
+    if (n->npubq == MAX_PUBLISHED) {
+        free(n->pubq[0].json);
+        memmove(&n->pubq[0], &n->pubq[1],
+                (MAX_PUBLISHED - 1) * sizeof n->pubq[0]);
+        n->npubq--;
+    }
+    struct published *p = &n->pubq[n->npubq++];
+    snprintf(p->topic, sizeof p->topic, "%s", t->receiver);
+    p->firing = t->firing;
+    p->json = json;
+    pthread_mutex_unlock(&n->mu);
+}
+
 /* Write the queued ReceiverDown notices to the outbox, one entry per other
  * receiver.  Call with Redis up. */
 static void
@@ -588,6 +621,7 @@ flush_notices(struct tocsin_notifier *n)
             }
             freeReplyObject(r);
         }
+        queue_published(n, t, fp);
         memmove(&n->notices[0], &n->notices[1],
                 (n->nnotices - 1) * sizeof n->notices[0]);
         n->nnotices--;
@@ -1813,6 +1847,8 @@ tocsin_notifier_free(struct tocsin_notifier *n)
     free(n->jobs);
     free(n->stats);
     free(n->notices);
+    for (size_t i = 0; i < n->npubq; i++)
+        free(n->pubq[i].json);
     free(n->key);
     free(n->dead_key);
     free(n->delivered_key);
@@ -1840,6 +1876,23 @@ tocsin_notifier_stats(struct tocsin_notifier *n,
         *outbox_depth = n->depth;
     pthread_mutex_unlock(&n->mu);
     return TOCSIN_OK;
+}
+
+void
+tocsin_notifier_take_published(struct tocsin_notifier *n,
+                               tocsin_notifier_publish_fn fn, void *arg)
+{
+    struct published q[MAX_PUBLISHED];
+    pthread_mutex_lock(&n->mu);
+    size_t k = n->npubq;
+    memcpy(q, n->pubq, k * sizeof q[0]);
+    n->npubq = 0;
+    pthread_mutex_unlock(&n->mu);
+    for (size_t i = 0; i < k; i++) {
+        fn(arg, q[i].topic, "ReceiverDown", q[i].firing ? "firing" : "resolved",
+           q[i].json);
+        free(q[i].json);
+    }
 }
 
 static void errf(char *errbuf, size_t errlen, const char *fmt, ...)

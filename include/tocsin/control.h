@@ -9,18 +9,24 @@
  *      {"cmd":"topics","top":N}          rate vs baseline, negative share,
  *                                        scores, most anomalous first
  *      {"cmd":"alerts"}                  active (firing) alerts
- *      {"cmd":"test-receiver","name":R}  send a test notification
+ *      {"cmd":"test-receiver","name":R}  send a test notification (by a
+ *                                        worker thread: ingestion goes on;
+ *                                        the reply, and the next request,
+ *                                        wait for its outcome)
  *      {"cmd":"reload"}                  reload the configuration
  *      on call: silence-add, silence-query, silence-expire, routes-test,
  *      oncall, ack, oncall-alerts (control_oncall.h); with on call,
  *      "alerts" also lists the on-call alerts under "oncall"
  *    Replies are objects with "ok" (true/false) and, on failure, "error".
  *  - PUB socket (publish.listen): every alert event, as "TOPIC\tJSON" (the
- *    webhook body), so that subscribers can filter on "TOPIC\t".
+ *    webhook body), so that subscribers can filter on "TOPIC\t"; the
+ *    delivery thread's ReceiverDown events too (TOPIC: the receiver's
+ *    name, handed over by tocsin_notifier_take_published).
  *
- * Owns both sockets and a small cache of the active alerts' last events.
- * Main thread only: requests are served between ingest steps, so what a
- * command reads is consistent and needs no lock.
+ * Owns both sockets, a small cache of the active alerts' last events and
+ * the test-receiver worker thread.  Main thread only: requests are served
+ * between ingest steps, so what a command reads is consistent and needs no
+ * lock.
  */
 #ifndef TOCSIN_CONTROL_H
 #define TOCSIN_CONTROL_H
@@ -73,6 +79,13 @@ void tocsin_control_poll(struct tocsin_control *c,
                          const struct tocsin_control_view *v, int64_t now_ms);
 
 /*
+ * Wait for a test-receiver in progress, if any, and send its reply.  Call
+ * before freeing the config that was in the view when it was asked (the
+ * worker borrows it); tocsin_control_free waits too.
+ */
+void tocsin_control_settle(struct tocsin_control *c);
+
+/*
  * Publish one alert event (from the ingest publish hook) and remember it
  * for the "alerts" command.  Never blocks: a slow subscriber loses
  * messages, the daemon does not wait.
@@ -81,7 +94,8 @@ void tocsin_control_publish(struct tocsin_control *c, const char *topic,
                             const char *alertname, const char *status,
                             const char *json);
 
-/* Reply to one request (exposed for tests): a new JSON string. */
+/* Reply to one request (exposed for tests): a new JSON string.  Waits for
+ * a test-receiver's outcome. */
 char *tocsin_control_handle(struct tocsin_control *c,
                             const struct tocsin_control_view *v,
                             const char *request, int64_t now_ms);

@@ -127,6 +127,23 @@ tocsin_err tocsin_notifier_stats(struct tocsin_notifier *n,
                                  struct tocsin_receiver_stats *out, size_t max,
                                  size_t *nout, uint64_t *outbox_depth);
 
+/* Called with each ReceiverDown event to publish: topic is the receiver's
+ * name (the alert's topic label), status "firing" or "resolved", json the
+ * Alertmanager-v4 body with receiver "publish". */
+typedef void (*tocsin_notifier_publish_fn)(void *arg, const char *topic,
+                                           const char *alertname,
+                                           const char *status,
+                                           const char *json);
+
+/*
+ * Hand the ReceiverDown events raised (and written to the outbox) since
+ * the last call to fn, oldest first, on the calling thread (the main
+ * thread, which owns the PUB socket).  At most 64 wait; older ones are
+ * dropped when nobody takes them.
+ */
+void tocsin_notifier_take_published(struct tocsin_notifier *n,
+                                    tocsin_notifier_publish_fn fn, void *arg);
+
 /*
  * Send body through the receiver called name, synchronously, with the
  * usual headers (delivery id "test-<epoch ms>") and signature, for

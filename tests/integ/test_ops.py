@@ -19,8 +19,10 @@ import unittest
 import urllib.error
 import urllib.request
 
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from tocsin_harness import (BUILD, SRC, TOCSINCTL, Subscriber, TocsinCase,
-                            config, make_crisis_stream, wait_for,
+                            config, free_port, make_crisis_stream, wait_for,
                             write_stream)
 
 SECRET = "s3cret-for-ops"
@@ -231,7 +233,114 @@ class TocsinctlTest(OpsCase):
         self.assertEqual(d.stop(), 0)
 
 
+class HeldReceiver:
+    """A local HTTP receiver that holds each request unanswered until
+    release() (or 60 s), then answers 200."""
+
+    def __init__(self):
+        self.got = threading.Event()
+        self.go = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.got.set()
+                outer.go.wait(60)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def release(self):
+        self.go.set()
+
+    def stop(self):
+        self.go.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TestReceiverAsyncTest(OpsCase):
+
+    def test_ingestion_goes_on_while_a_test_receiver_waits(self):
+        slow = HeldReceiver()
+        self.addCleanup(slow.stop)
+        d = self.daemon(config(self.redis.url, [
+            {"name": "slow", "url": slow.url,
+             "extra": " timeout_ms = 60000;"}])).start()
+        self.wait_ready(d)
+        ctl = subprocess.Popen(
+            [TOCSINCTL, "-c", d.conf, "--timeout", "120", "test-receiver",
+             "slow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            self.assertTrue(slow.got.wait(30), "the test never reached it")
+            # The receiver holds the test unanswered: mentions written now
+            # are still read and acked.
+            for i in range(20):
+                self.r.xadd("mentions", {"json": json.dumps({
+                    "topic": "AirNova", "ts": now_ms(), "id": "held-%d" % i,
+                    "text": "on time", "lang": "en", "sentiment": 0.1})})
+            wait_for(self.group_done, 30, what="mentions acked during the "
+                                               "test-receiver call")
+            self.assertFalse(slow.go.is_set())
+            self.assertIsNone(ctl.poll(), "tocsinctl answered before the "
+                                          "receiver did")
+            slow.release()
+            out, err = ctl.communicate(timeout=60)
+            self.assertEqual(ctl.returncode, 0, err)
+            self.assertIn("delivered", out)
+        finally:
+            if ctl.poll() is None:
+                ctl.kill()
+                ctl.communicate()
+        # The control socket serves again afterwards.
+        self.assertTrue(self.ctl_json(d, "status")["ok"])
+        self.assertEqual(d.stop(), 0)
+
+
 class PublishTest(OpsCase):
+
+    def test_receiver_down_is_published(self):
+        ok = self.receiver()
+        dead = "http://127.0.0.1:%d/hook" % free_port()
+        d = self.daemon(config(self.redis.url, [
+            {"name": "gone", "url": dead,
+             "extra": " down_after = 2; backoff_min_ms = 50;"
+                      " backoff_max_ms = 100;"},
+            {"name": "ok", "url": ok.url}]))
+        # Subscribed before the daemon binds: nanomsg connects when it can.
+        sub = Subscriber(d.sockets["publish"], b"gone\t")
+        self.addCleanup(sub.close)
+        d.start()
+        self.wait_ready(d)
+        time.sleep(1.0)  # let the subscription connect
+        self.r.xadd("tocsin:outbox", {
+            "delivery": "d-gone", "receiver": "gone", "body": "{}",
+            "created": str(now_ms())})
+        msg = sub.recv(60)
+        self.assertIsNotNone(msg, "no ReceiverDown event published")
+        topic, _, body = msg.partition(b"\t")
+        self.assertEqual(topic, b"gone")
+        ev = json.loads(body)
+        self.assertEqual(ev["status"], "firing")
+        self.assertEqual(ev["receiver"], "publish")
+        labels = ev["alerts"][0]["labels"]
+        self.assertEqual(labels["alertname"], "ReceiverDown")
+        self.assertEqual(labels["receiver"], "gone")
+        # The same event went to the other receiver.
+        wait_for(lambda: any(
+            b["alerts"][0]["labels"]["alertname"] == "ReceiverDown"
+            for _, b in ok.accepted()), 30, what="ReceiverDown at 'ok'")
+        self.assertEqual(d.stop(), 0)
 
     def live_burst(self, stop):
         """Until stop is set: a 30x negative burst on AirNova, written live

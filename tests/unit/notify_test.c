@@ -787,8 +787,28 @@ test_telegram_retry_after_in_body(void)
     env_down();
 }
 
+struct taken {
+    int n;
+    char topic[2][64], status[2][16];
+    int receiver_is_publish[2];
+};
+
+static void
+take(void *arg, const char *topic, const char *alertname, const char *status,
+     const char *json)
+{
+    struct taken *t = arg;
+    if (t->n < 2 && strcmp(alertname, "ReceiverDown") == 0) {
+        snprintf(t->topic[t->n], sizeof t->topic[0], "%s", topic);
+        snprintf(t->status[t->n], sizeof t->status[0], "%s", status);
+        t->receiver_is_publish[t->n] =
+            strstr(json, "\"receiver\":\"publish\"") != NULL;
+    }
+    t->n++;
+}
+
 /* r0 keeps failing: r1 hears "ReceiverDown"; when r0 answers again r1
- * hears that it resolved. */
+ * hears that it resolved.  Both events are handed over for publishing. */
 static void
 test_receiver_down_alert(void)
 {
@@ -813,6 +833,18 @@ test_receiver_down_alert(void)
     CHECK(is_delivered("d-down"));
     sleep_ms(300); /* one alert, one resolution */
     CHECK(tocsin_http_fixture_count(E.http[1]) == 2);
+    /* Queued before r1 read them from the outbox. */
+    struct taken tk;
+    memset(&tk, 0, sizeof tk);
+    tocsin_notifier_take_published(E.n, take, &tk);
+    CHECK(tk.n == 2);
+    CHECK_STR(tk.topic[0], "r0");
+    CHECK_STR(tk.status[0], "firing");
+    CHECK_STR(tk.status[1], "resolved");
+    CHECK(tk.receiver_is_publish[0] && tk.receiver_is_publish[1]);
+    memset(&tk, 0, sizeof tk);
+    tocsin_notifier_take_published(E.n, take, &tk);
+    CHECK(tk.n == 0); /* taken once */
     env_down();
 }
 
