@@ -808,7 +808,7 @@ static tocsin_err
 rebuild(struct tocsin_ingest *in, const char *why, struct tocsin_engine **out)
 {
     const struct tocsin_config *cfg = in->cfg;
-    size_t ns = cfg->redis.nstreams, todo = 0;
+    size_t ns = cfg->redis.nstreams, unread = 0;
     struct rebuild_stream *rs = calloc(ns, sizeof *rs);
     if (!rs)
         return TOCSIN_ENOMEM;
@@ -818,11 +818,11 @@ rebuild(struct tocsin_ingest *in, const char *why, struct tocsin_engine **out)
         err = rebuild_upto(in, si, &rs[si]);
         rs[si].done = strcmp(rs[si].upto, "0-0") == 0;
         if (!err && !rs[si].done) {
-            todo++;
+            unread++;
             err = rebuild_pending(in, si, &rs[si]);
         }
     }
-    if (err || !todo) {
+    if (err || !unread) {
         rebuild_streams_free(rs, ns);
         return err;
     }
@@ -851,19 +851,19 @@ rebuild(struct tocsin_ingest *in, const char *why, struct tocsin_engine **out)
                               rs[si].npend);
     /* Round robin, a batch per stream, as XREADGROUP reads them. */
     size_t next_log = REBUILD_LOG_EVERY, next_sd = 0;
-    while (todo && !err) {
+    while (unread && !err) {
         if (rb.entries >= next_sd) {
             next_sd = rb.entries + REBUILD_SD_EVERY;
             tocsin_sd_progress(REBUILD_SD_EXTEND,
                                "rebuilding state from history: %zu entries",
                                rb.entries);
         }
-        todo = 0;
+        unread = 0;
         for (size_t si = 0; si < ns && !err; si++) {
             if (rs[si].done)
                 continue;
             err = rebuild_batch(in, &rb, si, &rs[si]);
-            todo += !rs[si].done;
+            unread += !rs[si].done;
         }
         if (rb.entries >= next_log) {
             next_log = rb.entries + REBUILD_LOG_EVERY;
