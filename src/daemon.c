@@ -14,6 +14,7 @@
  * lines, WATCHDOG=1 from the loop itself at half $WATCHDOG_USEC, so a loop
  * stuck in a call stops the pings and gets the service restarted.
  */
+#include "tocsin/clock.h"
 #include "tocsin/daemon.h"
 
 #include <errno.h>
@@ -48,14 +49,6 @@ on_signal(int sig)
         reload_requested = 1;
     else
         stop_requested = 1;
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -192,7 +185,7 @@ start_ingest(struct daemon *d)
         for (int64_t waited = 0; waited < backoff && !stop_requested;
              waited += 100) {
             sleep_ms(100);
-            serve(d, wall_ms());
+            serve(d, tocsin_wall_ms());
         }
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
@@ -248,7 +241,7 @@ swap_config(struct daemon *d, const char *path, char **errors)
      * new settings: the state saved a moment ago carries over. */
     if (d->ingest) {
         struct tocsin_ingest_stats st;
-        tocsin_ingest_checkpoint(d->ingest, wall_ms());
+        tocsin_ingest_checkpoint(d->ingest, tocsin_wall_ms());
         tocsin_ingest_get_stats(d->ingest, &st);
         add_stats(&d->carry, &st);
     }
@@ -417,7 +410,7 @@ tocsin_daemon_run(const char *config_path)
     struct daemon d;
     memset(&d, 0, sizeof d);
     d.config_path = config_path;
-    d.started_ms = wall_ms();
+    d.started_ms = tocsin_wall_ms();
     d.cfg = load(config_path, NULL);
     if (!d.cfg)
         return 2;
@@ -465,21 +458,21 @@ tocsin_daemon_run(const char *config_path)
                       "%zu receiver(s)",
                       TOCSIN_VERSION, d.cfg->redis.nstreams, d.cfg->nreceivers);
     tocsin_sd_ready("state restored; reading mentions");
-    d.last_stats_ms = wall_ms();
+    d.last_stats_ms = tocsin_wall_ms();
     while (!stop_requested) {
         if (reload_requested) {
             reload_requested = 0;
             reload(&d, NULL);
             continue;
         }
-        int64_t now = wall_ms();
+        int64_t now = tocsin_wall_ms();
         if (tocsin_ingest_step(d.ingest, now) == TOCSIN_EAGAIN) {
             d.ready = 0;
             sleep_ms(100);
         } else {
             d.ready = 1;
         }
-        now = wall_ms();
+        now = tocsin_wall_ms();
         serve(&d, now);
         if (now - d.last_stats_ms >= 60000) {
             d.last_stats_ms = now;
@@ -488,7 +481,7 @@ tocsin_daemon_run(const char *config_path)
     }
     /* Stop reading; commit the batch in hand; let delivery wind down. */
     tocsin_sd_stopping();
-    if (d.ingest && tocsin_ingest_checkpoint(d.ingest, wall_ms()) != TOCSIN_OK)
+    if (d.ingest && tocsin_ingest_checkpoint(d.ingest, tocsin_wall_ms()) != TOCSIN_OK)
         tocsin_log_warn("DAEMON-STOP",
                         "final checkpoint failed; pending "
                         "entries will be read again at the next start");

@@ -7,6 +7,7 @@
  * checkpoint (ids to acknowledge, outbox entries, dead letters).  Runs on
  * the daemon's main thread.
  */
+#include "tocsin/clock.h"
 #include "tocsin/ingest.h"
 
 #include <errno.h>
@@ -828,11 +829,8 @@ rebuild(struct tocsin_ingest *in, const char *why, struct tocsin_engine **out)
     }
     struct rebuild rb = {0};
     rb.now_ms = in->now_ms;
-    if (!rb.now_ms) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        rb.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (!rb.now_ms)
+        rb.now_ms = tocsin_wall_ms();
     struct tocsin_engine_hooks h;
     engine_hooks(in, &h);
     err = tocsin_engine_new(&rb.eng, &in->eopts, &h);
@@ -1057,9 +1055,7 @@ tocsin_ingest_new(struct tocsin_ingest **out, const struct tocsin_config *cfg,
              cfg->redis.prefix);
     in->pend_id = calloc(cfg->redis.nstreams, sizeof *in->pend_id);
     in->acks = calloc(cfg->redis.nstreams, sizeof *in->acks);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    in->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    in->now_ms = tocsin_wall_ms();
     if (cfg->oncall &&
         tocsin_oncall_store_new(&in->ocst, cfg->redis.prefix) != TOCSIN_OK) {
         tocsin_ingest_free(in);

@@ -13,6 +13,7 @@
  * the multi handle.  The mutex guards the config hand-over and the
  * counters read by tocsin_notifier_stats().
  */
+#include "tocsin/clock.h"
 #include "tocsin/notify.h"
 
 #include <curl/curl.h>
@@ -146,22 +147,6 @@ struct tocsin_notifier {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t
 next_rand(uint64_t *s)
@@ -317,7 +302,7 @@ static void
 observe_latency(struct tocsin_notifier *n, const char *receiver,
                 int64_t created_ms)
 {
-    double s = (double)(wall_ms() - created_ms) / 1000.0;
+    double s = (double)(tocsin_wall_ms() - created_ms) / 1000.0;
     if (s < 0)
         s = 0;
     size_t b = 0;
@@ -342,11 +327,11 @@ count(struct tocsin_notifier *n, const char *receiver, enum stat_event ev,
         switch (ev) {
         case EV_SENT:
             s->st.sent++;
-            s->st.last_success_ms = wall_ms();
+            s->st.last_success_ms = tocsin_wall_ms();
             break;
         case EV_FAIL:
             s->st.failed++;
-            s->st.last_failure_ms = wall_ms();
+            s->st.last_failure_ms = tocsin_wall_ms();
             snprintf(s->st.last_error, sizeof s->st.last_error, "%s",
                      error ? error : "");
             s->st.failed_by[fail_reason(status, error)]++;
@@ -472,7 +457,7 @@ health(struct tocsin_notifier *n, const char *receiver, int ok, int status,
         s->down = 0;
     } else if (++s->fails >= limit && !s->down) {
         s->down = 1;
-        s->down_since = wall_ms();
+        s->down_since = tocsin_wall_ms();
         change = 1;
     }
     if (!change)
@@ -485,7 +470,7 @@ health(struct tocsin_notifier *n, const char *receiver, int ok, int status,
     memset(t, 0, sizeof *t);
     snprintf(t->receiver, sizeof t->receiver, "%s", receiver);
     t->firing = !ok;
-    t->at_ms = wall_ms();
+    t->at_ms = tocsin_wall_ms();
     t->since_ms = s->down_since;
     if (!ok) {
         if (status)
@@ -635,7 +620,7 @@ has_step(const struct tocsin_receiver_config *r, const struct job *j,
 {
     struct tocsin_request *q = NULL;
     tocsin_err err = tocsin_receiver_request(&q, r, j->delivery, j->body,
-                                             j->body_len, step, wall_ms());
+                                             j->body_len, step, tocsin_wall_ms());
     tocsin_request_free(q);
     return err != TOCSIN_ENOENT;
 }
@@ -785,7 +770,7 @@ xfer_setup(struct xfer *x, const struct tocsin_receiver_config *r,
     tocsin_request_free(x->req);
     x->req = NULL;
     err = tocsin_receiver_request(&x->req, r, delivery, body, len, step,
-                                  wall_ms());
+                                  tocsin_wall_ms());
     if (err)
         return err;
     const struct tocsin_request *q = x->req;
@@ -959,7 +944,7 @@ redis_drop(struct tocsin_notifier *n, const char *what)
         n->redis_backoff ? n->redis_backoff * 2 : REDIS_RETRY_MIN;
     if (n->redis_backoff > REDIS_RETRY_MAX)
         n->redis_backoff = REDIS_RETRY_MAX;
-    n->redis_retry_at = mono_ms() + n->redis_backoff;
+    n->redis_retry_at = tocsin_mono_ms() + n->redis_backoff;
 }
 
 static redisReply *
@@ -1048,7 +1033,7 @@ ingest(struct tocsin_notifier *n, const redisReply *e)
     if (!j)
         return 0; /* stays pending; seen again on the next re-read */
     snprintf(j->id, sizeof j->id, "%s", id);
-    j->due = mono_ms();
+    j->due = tocsin_mono_ms();
     const redisReply *f = e->element[1];
     if (f->type != REDIS_REPLY_ARRAY) {
         /* Deleted from the stream while pending: just ack it. */
@@ -1072,7 +1057,7 @@ ingest(struct tocsin_notifier *n, const redisReply *e)
         }
         char *end;
         long long cm = strtoll(j->created, &end, 10);
-        j->created_ms = (c && *end == '\0' && cm > 0) ? cm : wall_ms();
+        j->created_ms = (c && *end == '\0' && cm > 0) ? cm : tocsin_wall_ms();
         if (!d || !rv || !b || !d->len || !rv->len || has_ctl(j->delivery) ||
             d->len > 200) {
             give_up(n, j, "malformed entry", 0);
@@ -1235,7 +1220,7 @@ autoclaim(struct tocsin_notifier *n)
         redis_drop(n, "XAUTOCLAIM");
         return;
     }
-    int64_t now = mono_ms();
+    int64_t now = tocsin_mono_ms();
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
         r->element[0]->type == REDIS_REPLY_STRING &&
         r->element[1]->type == REDIS_REPLY_ARRAY) {
@@ -1274,7 +1259,7 @@ update_depth(struct tocsin_notifier *n)
         pthread_mutex_unlock(&n->mu);
     }
     freeReplyObject(r);
-    n->next_depth = mono_ms() + 1000;
+    n->next_depth = tocsin_mono_ms() + 1000;
 }
 
 /* Run the queued ack / dead-letter transaction of j.  0 when done, -1 when
@@ -1283,7 +1268,7 @@ static int
 finish_one(struct tocsin_notifier *n, struct job *j)
 {
     char nowbuf[24], trimbuf[32], statusbuf[16];
-    int64_t now = wall_ms();
+    int64_t now = tocsin_wall_ms();
     snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)now);
     snprintf(trimbuf, sizeof trimbuf, "(%lld",
              (long long)(now - DELIVERED_KEEP));
@@ -1377,7 +1362,7 @@ held_back(const struct tocsin_notifier *n, size_t i)
 static void
 start_due(struct tocsin_notifier *n)
 {
-    int64_t now = mono_ms();
+    int64_t now = tocsin_mono_ms();
     for (size_t i = 0; i < n->njobs; i++) {
         struct job *j = n->jobs[i];
         if (j->inflight || j->finish != FIN_NONE || j->due > now)
@@ -1437,9 +1422,9 @@ schedule_retry(struct tocsin_notifier *n, struct job *j,
     delay = j->prev_delay;
     int64_t ra;
     if (j->x.retry_after[0] &&
-        tocsin_retry_after_parse(j->x.retry_after, wall_ms(), &ra) == TOCSIN_OK)
+        tocsin_retry_after_parse(j->x.retry_after, tocsin_wall_ms(), &ra) == TOCSIN_OK)
         delay = ra < max ? ra : max;
-    j->due = mono_ms() + delay;
+    j->due = tocsin_mono_ms() + delay;
     count(n, j->receiver, EV_RETRY, status, NULL);
     tocsin_log_info("NOTIFY-RETRY",
                     "receiver=%s delivery=%s: attempt %u failed, retry in "
@@ -1488,12 +1473,12 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         /* A token fetch: keep the token, then build the step again. */
         tocsin_err ae = tocsin_receiver_absorb(r, j->body, j->body_len, j->step,
                                                j->x.answer ? j->x.answer : "",
-                                               j->x.answer_len, wall_ms());
+                                               j->x.answer_len, tocsin_wall_ms());
         free(j->x.answer);
         j->x.answer = NULL;
         j->x.answer_len = 0;
         if (ae == TOCSIN_OK) {
-            j->due = mono_ms();
+            j->due = tocsin_mono_ms();
             return;
         }
         v = TOCSIN_VERDICT_RETRY;
@@ -1501,7 +1486,7 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
     if (v == TOCSIN_VERDICT_OK && j->x.absorb && r) {
         (void)tocsin_receiver_absorb(r, j->body, j->body_len, j->step,
                                      j->x.answer ? j->x.answer : "",
-                                     j->x.answer_len, wall_ms());
+                                     j->x.answer_len, tocsin_wall_ms());
         free(j->x.answer);
         j->x.answer = NULL;
         j->x.answer_len = 0;
@@ -1511,7 +1496,7 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         j->status = st;
         if (r && has_step(r, j, j->step + 1)) {
             j->step++; /* the next request of this delivery, at once */
-            j->due = mono_ms();
+            j->due = tocsin_mono_ms();
             j->prev_delay = 0;
             return;
         }
@@ -1549,7 +1534,7 @@ on_done(struct tocsin_notifier *n, CURLMsg *m)
         return;
     }
     int give_up_s = or_default(r ? r->give_up_s : 0, 86400);
-    if (wall_ms() - j->created_ms >= (int64_t)give_up_s * 1000) {
+    if (tocsin_wall_ms() - j->created_ms >= (int64_t)give_up_s * 1000) {
         char reason[96];
         snprintf(reason, sizeof reason, "gave up after %d s: %.60s", give_up_s,
                  err);
@@ -1665,7 +1650,7 @@ run(void *arg)
             nanosleep(&ts, NULL);
             continue;
         }
-        int64_t now = mono_ms();
+        int64_t now = tocsin_mono_ms();
         if (!n->rc && now >= n->redis_retry_at)
             redis_open(n);
         if (n->rc)
@@ -1677,7 +1662,7 @@ run(void *arg)
         if (n->rc && now >= n->next_depth)
             update_depth(n);
 
-        now = mono_ms();
+        now = tocsin_mono_ms();
         int busy = inflight_total(n) > 0;
         int64_t wait = until_due(n, now, busy ? MAX_POLL_MS : MAX_BLOCK_MS);
         if (!n->rc) {
@@ -1702,7 +1687,7 @@ run(void *arg)
             flush_finishes(n);
         if (n->rc && n->nnotices)
             flush_notices(n);
-        now = mono_ms();
+        now = tocsin_mono_ms();
         int64_t w2 = until_due(n, now, wait);
         if (!atomic_load(&n->stop))
             curl_multi_poll(n->multi, NULL, 0, (int)w2, NULL);
@@ -1753,7 +1738,7 @@ tocsin_notifier_new(struct tocsin_notifier **out,
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cond, NULL);
     n->cfg = cfg;
-    n->rng = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^
+    n->rng = (uint64_t)tocsin_wall_ms() ^ ((uint64_t)getpid() << 32) ^
              (uint64_t)(uintptr_t)n;
     if (!n->rng)
         n->rng = 0x9E3779B97F4A7C15ULL;
@@ -1930,7 +1915,7 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
     tocsin_err err = TOCSIN_ENOMEM;
     char delivery[48], shown[256];
     tocsin_receiver_redact(r, r->url, shown, sizeof shown);
-    snprintf(delivery, sizeof delivery, "test-%lld", (long long)wall_ms());
+    snprintf(delivery, sizeof delivery, "test-%lld", (long long)tocsin_wall_ms());
     if (!x) {
         errf(errbuf, errlen, "out of memory");
         goto out;
@@ -1957,7 +1942,7 @@ tocsin_notifier_test_receiver(const struct tocsin_config *cfg, const char *name,
         int again = (x->aux || x->absorb) &&
                     tocsin_receiver_absorb(
                         r, body, strlen(body), step, x->answer ? x->answer : "",
-                        x->answer_len, wall_ms()) == TOCSIN_OK &&
+                        x->answer_len, tocsin_wall_ms()) == TOCSIN_OK &&
                     x->aux;
         if (x->aux && !again) {
             errf(errbuf, errlen, "%s: unusable token answer", shown);

@@ -9,6 +9,7 @@
  * Builds the Prometheus text format by hand: it is a handful of lines,
  * and every name is ours.
  */
+#include "tocsin/clock.h"
 #include "tocsin/probe.h"
 
 #include <errno.h>
@@ -120,14 +121,6 @@ label_value(char *out, size_t n, const char *v)
         }
     }
     out[o] = '\0';
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -396,7 +389,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     }
     if (strcmp(url, "/-/healthy") == 0) {
         int ok =
-            st.heartbeat_ms > 0 && wall_ms() - st.heartbeat_ms < HEALTHY_MAX_MS;
+            st.heartbeat_ms > 0 && tocsin_wall_ms() - st.heartbeat_ms < HEALTHY_MAX_MS;
         return answer(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                       text,
                       (char *)(ok ? "tocsind is healthy.\n"
