@@ -24,6 +24,11 @@
 #define DISP_START            10   /* buckets before the noise is learned */
 #define CUSUM_SHIFT           0.25 /* negative share change */
 #define NEG_DECADES           1.5  /* see neg_score */
+#define TAIL_U                2.0  /* decades: excursions start above p = 0.01 */
+#define TAIL_PER_WEEK         0.5  /* topic-calibrated pages per topic-week */
+#define TAIL_HALF_LIFE        (14 * DAY_MS) /* of the excursion rate */
+#define TAIL_SHAPE_MIN        (-0.5)
+#define TAIL_SHAPE_MAX        0.5
 
 static double
 rate_for(double half_life_ms, double bucket_ms)
@@ -72,6 +77,12 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
     p->min_mentions = min_mentions;
     p->min_ratio = min_ratio;
     p->min_negative = min_negative;
+    p->tail_u = TAIL_U;
+    double tpw = TAIL_PER_WEEK;
+    /* Each 0.5 of sensitivity doubles (or halves) the rate. */
+    p->tail_rate = tpw * pow(2.0, 2.0 * (sensitivity - 0.5)) * B /
+                   (7.0 * DAY_MS);
+    p->tail_keep = pow(2.0, -B / TAIL_HALF_LIFE);
 }
 
 void
@@ -418,4 +429,97 @@ tocsin_onset_score(const struct tocsin_detect_params *p, double score,
     double gain = z - prev;
     *peak = (float)(z > prev ? z : prev);
     return gain > 0 ? 1.0 - exp(-gain / p->score_k) : 0;
+}
+
+/* ---- a topic's own tail ---- */
+
+void
+tocsin_tail_init(struct tocsin_tail *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+static void
+tail_push(struct tocsin_tail *t, const struct tocsin_detect_params *p)
+{
+    double y = ((double)t->cur - p->tail_u) * 100.0;
+    y = y < 1 ? 1 : (y > 65535 ? 65535 : y);
+    t->peak[t->head] = (uint16_t)(y + 0.5);
+    t->head = (uint8_t)((t->head + 1) % TOCSIN_TAIL_PEAKS);
+    if (t->npeak < TOCSIN_TAIL_PEAKS)
+        t->npeak++;
+}
+
+void
+tocsin_tail_observe(struct tocsin_tail *t, const struct tocsin_detect_params *p,
+                    double z, int learn)
+{
+    t->age_ew = (float)(p->tail_keep * t->age_ew + 1.0);
+    t->exc_ew = (float)(p->tail_keep * t->exc_ew);
+    if (!(z >= p->tail_u)) {
+        if (t->open)
+            tail_push(t, p);
+        t->open = 0;
+        t->cur = 0;
+        return;
+    }
+    if (!t->open) {
+        t->open = 1;
+        t->exc_ew += 1.0f;
+        t->cur = (float)p->tail_u;
+    }
+    if (learn && z > t->cur)
+        t->cur = (float)z;
+}
+
+double
+tocsin_tail_threshold(const struct tocsin_tail *t,
+                      const struct tocsin_detect_params *p)
+{
+    if (t->npeak < TOCSIN_TAIL_MIN || !(t->age_ew > 0))
+        return 0;
+    double lambda = t->exc_ew / t->age_ew; /* excursions per bucket */
+    double q = p->tail_rate / (lambda > 1e-12 ? lambda : 1e-12);
+    if (q >= 1)
+        return 0;
+    /* Method of moments on the excesses over tail_u. */
+    double m = 0, v = 0;
+    for (int i = 0; i < t->npeak; i++)
+        m += t->peak[i] / 100.0;
+    m /= t->npeak;
+    for (int i = 0; i < t->npeak; i++) {
+        double d = t->peak[i] / 100.0 - m;
+        v += d * d;
+    }
+    v /= t->npeak - 1;
+    if (!(v > 1e-9) || !(m > 0))
+        return p->tail_u + m;
+    double r = m * m / v;
+    double xi = 0.5 * (1.0 - r);
+    double sigma = 0.5 * m * (1.0 + r);
+    xi = xi < TAIL_SHAPE_MIN ? TAIL_SHAPE_MIN
+                             : (xi > TAIL_SHAPE_MAX ? TAIL_SHAPE_MAX : xi);
+    double y = fabs(xi) < 1e-6 ? sigma * -log(q)
+                               : sigma / xi * (pow(q, -xi) - 1.0);
+    return p->tail_u + y;
+}
+
+double
+tocsin_tail_calibrate(double score, double z_model, double z_thr)
+{
+    if (!(z_thr > z_model) || !(score > 0))
+        return score;
+    if (score >= 1.0)
+        score = 1.0 - 1e-15;
+    return 1.0 - pow(1.0 - score, z_model / z_thr);
+}
+
+double
+tocsin_score_decades(const struct tocsin_detect_params *p, double score)
+{
+    if (!(score > 0))
+        return 0;
+    if (score >= 1.0)
+        score = 1.0 - 1e-15;
+    return -p->score_k * log1p(-score);
 }
