@@ -482,26 +482,33 @@ tocsin_tail_threshold(const struct tocsin_tail *t,
     double q = p->tail_rate / (lambda > 1e-12 ? lambda : 1e-12);
     if (q >= 1)
         return 0;
-    /* Method of moments on the excesses over tail_u. */
+    /* Method of moments on the excesses over the lowest peak held (every
+     * peak exceeds it, so lambda is its rate): excursion peaks sit well
+     * above tail_u, and a tail fitted from there would be too wide. */
+    double lo = t->peak[0];
+    for (int i = 1; i < t->npeak; i++)
+        lo = t->peak[i] < lo ? t->peak[i] : lo;
     double m = 0, v = 0;
     for (int i = 0; i < t->npeak; i++)
-        m += t->peak[i] / 100.0;
+        m += (t->peak[i] - lo) / 100.0;
     m /= t->npeak;
     for (int i = 0; i < t->npeak; i++) {
-        double d = t->peak[i] / 100.0 - m;
+        double d = (t->peak[i] - lo) / 100.0 - m;
         v += d * d;
     }
     v /= t->npeak - 1;
+    double u = p->tail_u + lo / 100.0;
     if (!(v > 1e-9) || !(m > 0))
-        return p->tail_u + m;
-    double r = m * m / v;
-    double xi = 0.5 * (1.0 - r);
-    double sigma = 0.5 * m * (1.0 + r);
+        return u + m;
+    double xi = 0.5 * (1.0 - m * m / v);
     xi = xi < TAIL_SHAPE_MIN ? TAIL_SHAPE_MIN
                              : (xi > TAIL_SHAPE_MAX ? TAIL_SHAPE_MAX : xi);
+    /* The scale that keeps the mean excess (sigma / (1 - xi)): a clamped
+     * shape must not take the scale of the unclamped one with it. */
+    double sigma = m * (1.0 - xi);
     double y = fabs(xi) < 1e-6 ? sigma * -log(q)
                                : sigma / xi * (pow(q, -xi) - 1.0);
-    return p->tail_u + y;
+    return u + y;
 }
 
 double
