@@ -442,9 +442,9 @@ tocsin_tail_init(struct tocsin_tail *t)
 static void
 tail_push(struct tocsin_tail *t, const struct tocsin_detect_params *p)
 {
-    double y = ((double)t->cur - p->tail_u) * 100.0;
-    y = y < 1 ? 1 : (y > 65535 ? 65535 : y);
-    t->peak[t->head] = (uint16_t)(y + 0.5);
+    double c = 32.0 * log2(1.0 + ((double)t->cur - p->tail_u));
+    c = c < 0 ? 0 : (c > 255 ? 255 : c);
+    t->peak[t->head] = (uint8_t)(c + 0.5);
     t->head = (uint8_t)((t->head + 1) % TOCSIN_TAIL_PEAKS);
     if (t->npeak < TOCSIN_TAIL_PEAKS)
         t->npeak++;
@@ -485,19 +485,19 @@ tocsin_tail_threshold(const struct tocsin_tail *t,
     /* Method of moments on the excesses over the lowest peak held (every
      * peak exceeds it, so lambda is its rate): excursion peaks sit well
      * above tail_u, and a tail fitted from there would be too wide. */
-    double lo = t->peak[0];
-    for (int i = 1; i < t->npeak; i++)
-        lo = t->peak[i] < lo ? t->peak[i] : lo;
+    double y[TOCSIN_TAIL_PEAKS], lo = HUGE_VAL;
+    for (int i = 0; i < t->npeak; i++) {
+        y[i] = exp2(t->peak[i] / 32.0) - 1.0;
+        lo = y[i] < lo ? y[i] : lo;
+    }
     double m = 0, v = 0;
     for (int i = 0; i < t->npeak; i++)
-        m += (t->peak[i] - lo) / 100.0;
+        m += y[i] - lo;
     m /= t->npeak;
-    for (int i = 0; i < t->npeak; i++) {
-        double d = (t->peak[i] - lo) / 100.0 - m;
-        v += d * d;
-    }
+    for (int i = 0; i < t->npeak; i++)
+        v += (y[i] - lo - m) * (y[i] - lo - m);
     v /= t->npeak - 1;
-    double u = p->tail_u + lo / 100.0;
+    double u = p->tail_u + lo;
     if (!(v > 1e-9) || !(m > 0))
         return u + m;
     double xi = 0.5 * (1.0 - m * m / v);
@@ -506,9 +506,9 @@ tocsin_tail_threshold(const struct tocsin_tail *t,
     /* The scale that keeps the mean excess (sigma / (1 - xi)): a clamped
      * shape must not take the scale of the unclamped one with it. */
     double sigma = m * (1.0 - xi);
-    double y = fabs(xi) < 1e-6 ? sigma * -log(q)
-                               : sigma / xi * (pow(q, -xi) - 1.0);
-    return u + y;
+    double yq = fabs(xi) < 1e-6 ? sigma * -log(q)
+                                : sigma / xi * (pow(q, -xi) - 1.0);
+    return u + yq;
 }
 
 double

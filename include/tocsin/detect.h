@@ -194,14 +194,14 @@ double tocsin_onset_score(const struct tocsin_detect_params *p, double score,
 #define TOCSIN_TAIL_MIN   8
 
 struct tocsin_tail {
-    uint16_t peak[TOCSIN_TAIL_PEAKS]; /* centi-decades above tail_u */
+    uint8_t peak[TOCSIN_TAIL_PEAKS]; /* decades y above tail_u, stored as
+                                        32 log2(1 + y): 2 % steps */
     float cur;     /* the open excursion's peak (decades), 0: none */
     float exc_ew;  /* excursions, decayed */
     float age_ew;  /* buckets, decayed */
     uint8_t head;  /* next ring slot */
     uint8_t npeak; /* peaks held, up to TOCSIN_TAIL_PEAKS */
     uint8_t open;  /* an excursion runs */
-    uint8_t pad;
 };
 
 void tocsin_tail_init(struct tocsin_tail *t);
