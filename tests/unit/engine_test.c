@@ -240,6 +240,39 @@ put(void *arg, const char *topic, const void *blob, size_t len)
     return 0;
 }
 
+/* Save b's topics and meta into bl, free it and restore a new engine
+ * from them (topics in reverse order: restore_done puts them back). */
+static struct tocsin_engine *
+restart(struct tocsin_engine *b, struct rec *rb, struct blobs *bl)
+{
+    char meta[512];
+    size_t mlen = 0;
+    CHECK_OK(tocsin_engine_save_dirty(b, put, bl));
+    CHECK_OK(tocsin_engine_save_meta(b, meta, sizeof meta, &mlen));
+    tocsin_engine_free(b);
+    b = engine(rb, 0);
+    CHECK_OK(tocsin_engine_restore_meta(b, meta, mlen));
+    for (int i = bl->n - 1; i >= 0; i--)
+        CHECK_OK(tocsin_engine_restore_topic(b, bl->topic[i], bl->blob[i],
+                                             bl->len[i]));
+    tocsin_engine_restore_done(b);
+    return b;
+}
+
+static void
+restart_free(struct tocsin_engine *a, struct tocsin_engine *b,
+             struct rec *ra, struct rec *rb, struct blobs *bl)
+{
+    for (int i = 0; i < bl->n; i++) {
+        free(bl->topic[i]);
+        free(bl->blob[i]);
+    }
+    tocsin_engine_free(a);
+    tocsin_engine_free(b);
+    rec_free(ra);
+    rec_free(rb);
+}
+
 static void
 test_snapshot_restore_continues_identically(void)
 {
@@ -255,17 +288,7 @@ test_snapshot_restore_continues_identically(void)
     for (int i = 0; i < 150; i++)
         add(b, "AirNova", t + i * 600, -0.7, "en panne", i);
     struct blobs bl = {0};
-    char meta[512];
-    size_t mlen = 0;
-    CHECK_OK(tocsin_engine_save_dirty(b, put, &bl));
-    CHECK_OK(tocsin_engine_save_meta(b, meta, sizeof meta, &mlen));
-    tocsin_engine_free(b);
-    b = engine(&rb, 0);
-    CHECK_OK(tocsin_engine_restore_meta(b, meta, mlen));
-    for (int i = bl.n - 1; i >= 0; i--)
-        CHECK_OK(tocsin_engine_restore_topic(b, bl.topic[i], bl.blob[i],
-                                             bl.len[i]));
-    tocsin_engine_restore_done(b);
+    b = restart(b, &rb, &bl);
     for (int i = 150; i < 300; i++)
         add(b, "AirNova", t + i * 600, -0.7, "en panne", i);
     steady(a, "AirNova", 10, t + 4 * MIN, 30);
@@ -276,14 +299,7 @@ test_snapshot_restore_continues_identically(void)
         CHECK_STR(ra.body[i], rb.body[i]);
     CHECK_ERR(tocsin_engine_restore_topic(b, "junk", "xx", 2),
               TOCSIN_EINVAL);
-    for (int i = 0; i < bl.n; i++) {
-        free(bl.topic[i]);
-        free(bl.blob[i]);
-    }
-    tocsin_engine_free(a);
-    tocsin_engine_free(b);
-    rec_free(&ra);
-    rec_free(&rb);
+    restart_free(a, b, &ra, &rb, &bl);
 }
 
 /* 20 a minute as one record per minute, with a one-minute spike to 4x
@@ -316,18 +332,8 @@ test_snapshot_keeps_a_topic_s_own_tail(void)
     spiky(a, 0, 4 * day, burst);
     spiky(b, 0, 2 * day, burst);
     struct blobs bl = {0};
-    char meta[512];
-    size_t mlen = 0;
-    CHECK_OK(tocsin_engine_save_dirty(b, put, &bl));
-    CHECK_OK(tocsin_engine_save_meta(b, meta, sizeof meta, &mlen));
-    tocsin_engine_free(b);
     int before = rb.n;
-    b = engine(&rb, 0);
-    CHECK_OK(tocsin_engine_restore_meta(b, meta, mlen));
-    for (int i = 0; i < bl.n; i++)
-        CHECK_OK(tocsin_engine_restore_topic(b, bl.topic[i], bl.blob[i],
-                                             bl.len[i]));
-    tocsin_engine_restore_done(b);
+    b = restart(b, &rb, &bl);
     spiky(b, 2 * day, 4 * day, burst);
     REQUIRE(ra.n == rb.n);
     for (int i = 0; i < ra.n; i++)
@@ -345,14 +351,7 @@ test_snapshot_keeps_a_topic_s_own_tail(void)
     }
     CHECK(burst_fired);
     CHECK(fired <= 1);
-    for (int i = 0; i < bl.n; i++) {
-        free(bl.topic[i]);
-        free(bl.blob[i]);
-    }
-    tocsin_engine_free(a);
-    tocsin_engine_free(b);
-    rec_free(&ra);
-    rec_free(&rb);
+    restart_free(a, b, &ra, &rb, &bl);
 }
 
 /* Two hours of "old" with a crisis, read a day later. */
