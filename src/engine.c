@@ -16,6 +16,9 @@
  *  - negativity: negatives K among N scored mentions against the topic's
  *    usual share p0 (binomial tail, or the CUSUM's likelihood ratio),
  *    gated by min_negative and by how far the share rose.
+ * Volume scores are read against the higher of the model's threshold and
+ * the topic's own (struct tocsin_tail: how far its noise usually goes,
+ * learned from the raw surprise of each closed bucket).
  * The best window's score drives the alert lifecycle; score rows carry the
  * onset score instead (tocsin_onset_score), which ranks episode starts.
  * The baseline (detect.c) is seasonal, learned from winsorised counts (a

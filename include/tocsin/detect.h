@@ -186,9 +186,11 @@ double tocsin_onset_score(const struct tocsin_detect_params *p, double score,
  * fired: what the alert then grows to is not learned, so a crisis does not
  * raise the bar for the next one) goes into a ring of the last
  * TOCSIN_TAIL_PEAKS.  A Generalized Pareto tail fitted to the peaks (method
- * of moments) and the topic's rate of excursions give the surprise that
- * the topic's noise reaches tail_rate times per bucket: the topic's own
- * threshold.  With fewer than TOCSIN_TAIL_MIN peaks there is none.
+ * of moments, over the lowest peak held) and the topic's rate of
+ * excursions give the surprise that the topic's noise reaches tail_rate
+ * times per bucket: the topic's own threshold.  With fewer than
+ * TOCSIN_TAIL_MIN peaks, or fewer excursions than tail_rate, there is
+ * none: the model's threshold holds.
  */
 #define TOCSIN_TAIL_PEAKS 32
 #define TOCSIN_TAIL_MIN   8
