@@ -14,8 +14,9 @@ NAB series, event time only), so their outcomes are checked too, as
 floors: the crisis simulator must catch every crisis shape, bursts within
 two minutes, with at most 1 false alarm per 100 topic-days (the issue's
 aims); on NAB the alerts must keep at least 14 of the 16 labelled windows
-and score at least windowedGaussian's 64.8 (standard profile), the
-simplest published detector tocsin is measured against.
+and score at least contextOSE's 76.0 (standard profile; they scored 81.9
+when this floor was set), the onset score at least windowedGaussian's
+64.8, the simplest published detector tocsin is measured against.
 
 Run from tests/integ:  /usr/bin/python3 -m unittest -v test_bench
 """
@@ -145,7 +146,7 @@ class NabBench(unittest.TestCase):
         opt = res["opt"]["profiles"]["standard"]
         self.assertEqual(res["binary"]["windows"], 16)
         self.assertGreaterEqual(binary["windows_hit"], 14, binary)
-        self.assertGreaterEqual(binary["score"], 64.8, binary)
+        self.assertGreaterEqual(binary["score"], 76.0, binary)
         self.assertGreaterEqual(opt["score"], 64.8, opt)
 
 
