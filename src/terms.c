@@ -58,7 +58,8 @@ static const char *const stop_words[] = {
     "quand", "toujours", "rien", "depuis", "avant", "après", "moi", "toi",
     "ça", "cela", "ceci", "dont", "suis", "était", "avait", "sera", "mon",
     "ton", "mes", "tes", "notre", "votre", "nos", "vos", "quoi", "oui",
-    "non", "ont", "aussi", "juste", "déjà", "the",
+    "non", "ont", "aussi", "juste", "déjà", "the", "aujourd'hui",
+    "quelqu'un", "today",
 };
 
 static uint32_t
@@ -118,10 +119,94 @@ utf8_separator(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
+/* Length of an apostrophe at p (' or ’), else 0. */
+static size_t
+apostrophe(const unsigned char *p, const unsigned char *end)
+{
+    if (*p == '\'')
+        return 1;
+    if (end - p >= 3 && p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0x99)
+        return 3;
+    return 0;
+}
+
+static int
+is_letter(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+/* French elided words before an apostrophe: l', d', qu', jusqu'... */
+static int
+is_elision(const char *w, size_t n)
+{
+    static const char *const long_ones[] = {"qu", "jusqu", "lorsqu", "puisqu",
+                                            "quoiqu"};
+    if (n == 1)
+        return strchr("cdjlmnst", w[0]) != NULL;
+    for (size_t i = 0; i < sizeof long_ones / sizeof *long_ones; i++)
+        if (strlen(long_ones[i]) == n && memcmp(w, long_ones[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* English contraction endings: n't, 're, 've, 'll, 'd, 'm. */
+static int
+is_contraction(const unsigned char *q, size_t k)
+{
+    char a = k > 0 ? (char)(q[0] | 0x20) : 0;
+    char b = k > 1 ? (char)(q[1] | 0x20) : 0;
+    if (k == 1)
+        return a == 't' || a == 'd' || a == 'm';
+    if (k == 2)
+        return (a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
+               (a == 'l' && b == 'l');
+    return 0;
+}
+
+enum apos { APOS_END, APOS_DROP_BEFORE, APOS_KEEP, APOS_CUT, APOS_WORDLESS };
+
+/*
+ * What an apostrophe after the n bytes of w does to the token: the end of
+ * it (nothing word-like follows), an elision to drop ("l'avion": avion), a
+ * possessive to cut ("company's": company), a contraction that makes the
+ * token a function word ("don't", "we're"), or part of the word
+ * ("aujourd'hui", "o'brien").  *skip is what to step over.
+ */
+static enum apos
+at_apostrophe(const char *w, size_t n, const unsigned char *p,
+              const unsigned char *end, size_t ap, size_t *skip)
+{
+    const unsigned char *q = p + ap;
+    if (n == 0 || q >= end || !is_letter(*q) || utf8_separator(q, end))
+        return APOS_END;
+    if (is_elision(w, n)) {
+        *skip = ap;
+        return APOS_DROP_BEFORE;
+    }
+    size_t k = 0;
+    while (q + k < end && ((q[k] | 0x20) >= 'a' && (q[k] | 0x20) <= 'z'))
+        k++;
+    int last =
+        q + k >= end || !(is_letter(q[k]) || (q[k] >= '0' && q[k] <= '9'));
+    if (last && k == 1 && (q[0] | 0x20) == 's') {
+        *skip = ap + 1;
+        return APOS_CUT;
+    }
+    if (last && is_contraction(q, k)) {
+        *skip = ap + k;
+        return APOS_WORDLESS;
+    }
+    *skip = ap;
+    return APOS_KEEP;
+}
+
 /*
  * Call cb for each term of text: lower-cased, at most TOCSIN_TERM_BYTES,
  * not a stop word, not a link or @handle, at least 3 bytes (a hashtag: 3
- * with its '#'), not all digits.
+ * with its '#'), not all digits.  French elisions are dropped ("l'avion":
+ * avion), English possessives cut ("company's": company), contractions
+ * left out ("don't"), other apostrophes kept ("aujourd'hui").
  */
 static void
 each_term(const char *text, size_t len,
@@ -146,10 +231,28 @@ each_term(const char *text, size_t len,
         /* One token: up to the next separator. */
         const unsigned char *s = p;
         size_t n = 0;
-        int too_long = 0, digits = 1, first = 1;
+        int too_long = 0, digits = 1, first = 1, wordless = 0;
         char lead = (char)c;
         while (p < end) {
             unsigned d = *p;
+            size_t ap = apostrophe(p, end), skip = 0;
+            if (ap) {
+                enum apos a = at_apostrophe(w, n, p, end, ap, &skip);
+                p += skip;
+                if (a == APOS_DROP_BEFORE) {
+                    n = 0;
+                    digits = 1;
+                    continue;
+                }
+                if (a == APOS_KEEP) {
+                    if (n < sizeof w - 1)
+                        w[n++] = '\'';
+                    digits = 0;
+                    continue;
+                }
+                wordless = a == APOS_WORDLESS;
+                break;
+            }
             if (utf8_separator(p, end))
                 break;
             int ok = (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') ||
@@ -175,7 +278,8 @@ each_term(const char *text, size_t len,
             p++;
         }
         (void)s;
-        if (lead == '@' || too_long || n > TOCSIN_TERM_BYTES || digits)
+        if (lead == '@' || too_long || n > TOCSIN_TERM_BYTES || digits ||
+            wordless)
             continue;
         if (n >= 4 && (memcmp(w, "http", 4) == 0 || memcmp(w, "www", 3) == 0))
             continue;

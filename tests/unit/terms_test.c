@@ -1,4 +1,5 @@
 /* terms_test.c: emerging terms. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +27,9 @@ hot(struct tocsin_terms *t, const char *s)
     CHECK_OK(tocsin_terms_hot(t, s, strlen(s), "AirNova"));
 }
 
-static void
-test_rising_words_emerge_and_usual_ones_do_not(void)
+/* A topic that has learned its usual talk, not hot. */
+static struct tocsin_terms *
+usual_talk(void)
 {
     struct tocsin_terms *t = tocsin_terms_new();
     REQUIRE(t);
@@ -36,25 +38,71 @@ test_rising_words_emerge_and_usual_ones_do_not(void)
         learn(t, "Flight to Rome with @AirNova was fine https://x.y/z");
     }
     CHECK(!tocsin_terms_is_hot(t));
-    for (int i = 0; i < 30; i++) {
-        hot(t, "AirNova en PANNE, vol Paris annulé, remboursement ?? #boycott");
-        hot(t, "Vol Nice annulé... AirNova ne répond pas #Boycott");
-    }
+    return t;
+}
+
+/* NULL-terminated lists of hot talk, terms it must bring up, and terms
+ * that must never show. */
+struct talk_case {
+    const char *const *talk, *const *want, *const *never;
+};
+
+/* Heats a topic with usual talk by each line of the case 30 times and
+ * checks its top terms; then cools it. */
+static void
+check_talk(const struct talk_case *c)
+{
+    struct tocsin_terms *t = usual_talk();
+    for (int i = 0; i < 30; i++)
+        for (size_t j = 0; c->talk[j]; j++)
+            hot(t, c->talk[j]);
     const char *top[TOCSIN_TERMS_MAX];
     size_t n = tocsin_terms_top(t, top);
-    REQUIRE(n >= 3);
-    CHECK(has(top, n, "annulé"));
-    CHECK(has(top, n, "panne"));
-    CHECK(has(top, n, "#boycott"));
-    CHECK(has(top, n, "remboursement"));
-    /* Usual words, stop words, the brand, links and handles stay out. */
-    CHECK(!has(top, n, "vol") && !has(top, n, "paris"));
-    CHECK(!has(top, n, "airnova") && !has(top, n, "#airnova"));
-    CHECK(!has(top, n, "pas") && !has(top, n, "ne"));
+    for (size_t j = 0; c->want[j]; j++)
+        if (!has(top, n, c->want[j])) {
+            fprintf(stderr, "missing from the top terms: %s\n", c->want[j]);
+            CHECK(!"a wanted term is among the top terms");
+        }
+    for (size_t j = 0; c->never[j]; j++)
+        if (has(top, n, c->never[j])) {
+            fprintf(stderr, "among the top terms: %s\n", c->never[j]);
+            CHECK(!"an unwanted term stays out of the top terms");
+        }
     tocsin_terms_cool(t);
     CHECK(tocsin_terms_top(t, top) == 0);
     tocsin_terms_free(t);
+}
+
+static void
+test_rising_words_emerge_and_usual_ones_do_not(void)
+{
+    static const char *const talk[] = {
+        "AirNova en PANNE, vol Paris annulé, remboursement ?? #boycott",
+        "Vol Nice annulé... AirNova ne répond pas #Boycott", NULL};
+    static const char *const want[] = {"annulé", "panne", "#boycott",
+                                       "remboursement", NULL};
+    /* Usual words, stop words, the brand, links and handles stay out. */
+    static const char *const never[] = {"vol", "paris", "airnova", "#airnova",
+                                        "pas", "ne",    NULL};
+    check_talk(&(struct talk_case){talk, want, never});
     tocsin_terms_free(NULL);
+}
+
+/* Apostrophes: French elisions and English possessives leave the word,
+ * contractions are function words, other apostrophes stay in the word. */
+static void
+test_apostrophes_leave_whole_words(void)
+{
+    static const char *const talk[] = {
+        "Aujourd'hui l'avion d'AirNova : 6h d\u2019attente",
+        "L\u2019avion encore en retard aujourd\u2019hui, don't fly, we're "
+        "stuck",
+        "O'Brien: the company's crew isn't flying, O'Brien's crew", NULL};
+    static const char *const want[] = {"avion", "crew", "o'brien", NULL};
+    static const char *const never[] = {
+        "hui", "aujourd", "aujourd'hui", "l'avion",   "don",   "don't",
+        "isn", "we're",   "crew's",      "company's", "brien", NULL};
+    check_talk(&(struct talk_case){talk, want, never});
 }
 
 struct buf {
@@ -117,5 +165,6 @@ test_odd_input_is_harmless(void)
 }
 
 TOCSIN_TESTS(TOCSIN_TEST(test_rising_words_emerge_and_usual_ones_do_not),
+             TOCSIN_TEST(test_apostrophes_leave_whole_words),
              TOCSIN_TEST(test_save_and_load_give_the_same_answer),
              TOCSIN_TEST(test_odd_input_is_harmless));
