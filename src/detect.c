@@ -288,8 +288,10 @@ void
 tocsin_baseline_learn(struct tocsin_baseline *b,
                       const struct tocsin_detect_params *p, int64_t bucket_idx,
                       double c, double neg, double scored, double E,
-                      int vol_firing, int neg_firing)
+                      unsigned flags)
 {
+    int vol_firing = (flags & TOCSIN_LEARN_VOL_HOT) != 0;
+    int neg_firing = (flags & TOCSIN_LEARN_NEG_HOT) != 0;
     double d = tocsin_baseline_dispersion(b);
     tocsin_cusum_negativity(p, &b->cn, c, E, neg, scored,
                             tocsin_baseline_neg_share(b));
@@ -322,8 +324,10 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
     else
         b->slow += slow_w * as * (c_level - b->slow);
     /* The noise is learned once the level means something (the first
-     * buckets' expectation is still climbing from zero). */
-    if (b->n >= DISP_START) {
+     * buckets' expectation is still climbing from zero), and not while a
+     * volume alert fires: a crisis is not noise, and learning it as noise
+     * resolved a 10x burst after ten minutes and fired it again. */
+    if (b->n >= DISP_START && !(flags & TOCSIN_LEARN_VOL_ALERT)) {
         double r =
             (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
         double a1 = 1.0 / (b->n - DISP_START + 1.0);

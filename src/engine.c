@@ -19,8 +19,9 @@
  * Volume scores are read against the higher of the model's threshold and
  * the topic's own (struct tocsin_tail: how far its noise usually goes,
  * learned from the raw surprise of each closed bucket).
- * The best window's score drives the alert lifecycle; score rows carry the
- * onset score instead (tocsin_onset_score), which ranks episode starts.
+ * The best window's score drives the alert lifecycle; score rows carry
+ * the alert's score on the bucket where it fired and, under fire_score,
+ * the onset score (tocsin_onset_score), which ranks episode starts.
  * The baseline (detect.c) is seasonal, learned from winsorised counts (a
  * spike does not inflate it) and slowed while a topic runs hot.
  *
@@ -125,6 +126,9 @@ struct topic {
     char *name;
     uint64_t hash;
     uint8_t dirty;
+    /* Score rows only (not saved): bit k set once a row has shown the
+     * firing of the current alert of kind k. */
+    uint8_t row_shown;
     struct samples *samples;
     struct tocsin_terms *terms; /* only for topics whose mentions have text */
     struct topic_state s;
@@ -676,6 +680,7 @@ maybe_fire(struct tocsin_engine *e, struct topic *t,
     note_peak(a, v);
     a->win = (uint8_t)v->win;
     a->firing = 1;
+    t->row_shown &= (uint8_t)~(1u << kind);
     a->starts_ms = at_ms;
     e->st.firing++;
     t->dirty = 1;
@@ -863,18 +868,45 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
       const struct bucket *bk, const struct evidence *vol,
       const struct evidence *neg)
 {
-    tocsin_baseline_learn(
-        &t->s.base, &e->dp, b, bk->count, bk->neg, bk->scored, bk->exp,
-        t->s.alert[TOCSIN_ALERT_VOLUME].firing ||
-            vol->score >= e->o.resolve_score,
-        t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
-            neg->score >= e->o.resolve_score);
+    int vol_alert = t->s.alert[TOCSIN_ALERT_VOLUME].firing;
+    unsigned flags = 0;
+    if (vol_alert)
+        flags |= TOCSIN_LEARN_VOL_ALERT;
+    if (vol_alert || vol->score >= e->o.resolve_score)
+        flags |= TOCSIN_LEARN_VOL_HOT;
+    if (t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
+        neg->score >= e->o.resolve_score)
+        flags |= TOCSIN_LEARN_NEG_HOT;
+    tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg,
+                          bk->scored, bk->exp, flags);
 }
 
 static int
 is_dormant(const struct tocsin_engine *e, const struct topic *t)
 {
     return !e->hooks.on_score && !any_firing(t) && t->s.zero_run >= MAX_WIN;
+}
+
+/*
+ * A score row's value for one kind: at or above fire_score on the row of
+ * the bucket where an alert of that kind fired (its score), the onset
+ * score scaled under fire_score elsewhere.  So a threshold at fire_score
+ * gives exactly the alerts tocsind sends, and a lower one adds the
+ * episodes a higher sensitivity would page for, strongest first.
+ */
+static double
+row_score(struct tocsin_engine *e, struct topic *t,
+          enum tocsin_alert_kind kind, double onset, int64_t end_ms)
+{
+    const struct alert_state *a = &t->s.alert[kind];
+    double fire = e->o.fire_score;
+    uint8_t bit = (uint8_t)(1u << kind);
+    if (a->firing && a->announced && a->starts_ms <= end_ms &&
+        !(t->row_shown & bit)) {
+        t->row_shown |= bit;
+        return a->score > fire ? a->score : fire;
+    }
+    return onset * fire * 0.999;
 }
 
 static void
@@ -916,6 +948,8 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
         no = tocsin_onset_score(&e->dp, neg.score, &t->s.onset_peak[1]);
     }
     if (e->hooks.on_score) {
+        vo = row_score(e, t, TOCSIN_ALERT_VOLUME, vo, end_ms);
+        no = row_score(e, t, TOCSIN_ALERT_NEGATIVITY, no, end_ms);
         struct tocsin_score_row row = {t->name, b * e->o.bucket_ms,
                                        bk->count, bk->neg, bk->scored,
                                        vo, no};

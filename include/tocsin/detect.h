@@ -128,16 +128,23 @@ double tocsin_baseline_ew_floor(const struct tocsin_baseline *b,
 /* The usual negative share (with a prior of 15 % over 20 mentions). */
 double tocsin_baseline_neg_share(const struct tocsin_baseline *b);
 
+/* What a topic's alerts say about the bucket being learned. */
+enum {
+    TOCSIN_LEARN_VOL_HOT = 1,   /* volume elevated or alerting: learn slowly */
+    TOCSIN_LEARN_NEG_HOT = 2,   /* the same for the negative share */
+    TOCSIN_LEARN_VOL_ALERT = 4, /* a volume alert fires: not noise */
+};
+
 /*
  * Learn a closed bucket: count, negatives, scored, and the expectation it
- * was predicted with.  vol_firing / neg_firing (an alert fires, or the
- * topic is elevated) slow the learning down.
+ * was predicted with.  flags (TOCSIN_LEARN_*): a hot topic learns its
+ * levels slowly; while a volume alert fires the dispersion is not learned
+ * (a crisis is not the topic's noise).
  */
 void tocsin_baseline_learn(struct tocsin_baseline *b,
                            const struct tocsin_detect_params *p,
                            int64_t bucket_idx, double count, double neg,
-                           double scored, double expected, int vol_firing,
-                           int neg_firing);
+                           double scored, double expected, unsigned flags);
 
 /* Volume score of X observed where E was expected, with variance V. */
 double tocsin_volume_score(const struct tocsin_detect_params *p, double X,

@@ -122,7 +122,7 @@ test_baseline_learns_the_daily_rhythm(void)
         int64_t bi = b0 + i;
         double c = daily_rate(i % 1440);
         double E = tocsin_baseline_expected(&b, &P, bi);
-        tocsin_baseline_learn(&b, &P, bi, c, 0, 0, E, 0, 0);
+        tocsin_baseline_learn(&b, &P, bi, c, 0, 0, E, 0);
     }
     /* After five days it expects the afternoon peak and the night low. */
     int64_t peak = b0 + 5 * 1440 + 15 * 60, night = b0 + 5 * 1440 + 3 * 60;
@@ -143,9 +143,8 @@ test_cascades_widen_the_noise(void)
         double c = (double)(10 + (i % 7) - 3);
         double E1 = tocsin_baseline_expected(&calm, &P, i);
         double E2 = tocsin_baseline_expected(&spiky, &P, i);
-        tocsin_baseline_learn(&calm, &P, i, c, 0, 0, E1, 0, 0);
-        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2, 0,
-                              0);
+        tocsin_baseline_learn(&calm, &P, i, c, 0, 0, E1, 0);
+        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2, 0);
     }
     CHECK(tocsin_baseline_dispersion(&spiky) >
           3 * tocsin_baseline_dispersion(&calm));
@@ -181,7 +180,7 @@ test_weekends_have_their_own_daily_rhythm(void)
     for (int64_t i = first; i < last; i++) {
         double E = tocsin_baseline_expected(&b, &P, i);
         double c = week_rate(i);
-        tocsin_baseline_learn(&b, &P, i, c, 0, 0, E, 0, 0);
+        tocsin_baseline_learn(&b, &P, i, c, 0, 0, E, 0);
         if (i >= last - 7 * 1440) {
             double r = E / c;
             r = r > 1 ? r : 1 / r;
@@ -204,7 +203,7 @@ test_long_window_floors_wait_for_a_learned_profile(void)
     CHECK_NEAR(tocsin_baseline_ew_floor(&b, &P, i, 1, 3.0), 2.0, 1e-9);
     for (; i < first + 6 * 1440; i++) {
         double E = tocsin_baseline_expected(&b, &P, i);
-        tocsin_baseline_learn(&b, &P, i, week_rate(i), 0, 0, E, 0, 0);
+        tocsin_baseline_learn(&b, &P, i, week_rate(i), 0, 0, E, 0);
     }
     /* Monday 00:00: that hour was seen on 4 weekdays, the floors are
      * down... */
@@ -220,6 +219,8 @@ test_long_window_floors_wait_for_a_learned_profile(void)
 struct seen {
     int fired[2];
     int64_t first_ms[2];
+    int resolved[2];
+    int64_t resolved_ms[2]; /* the last resolution */
 };
 
 static void
@@ -230,6 +231,9 @@ on_event(void *arg, const struct tocsin_alert_event *ev)
         if (!s->fired[ev->kind])
             s->first_ms[ev->kind] = ev->at_ms;
         s->fired[ev->kind]++;
+    } else {
+        s->resolved[ev->kind]++;
+        s->resolved_ms[ev->kind] = ev->at_ms;
     }
 }
 
@@ -454,6 +458,23 @@ burst_at_3h(int64_t minute)
 }
 
 static void
+test_a_lasting_burst_pages_once(void)
+{
+    /* 30 minutes at 10x on a young topic: one firing when it starts, one
+     * resolution after it ends.  The crisis must not be learned as the
+     * topic's noise on the way (it once widened the dispersion until the
+     * alert resolved ten minutes in, and fired again). */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed(e, "burst", 0, 300, burst_at_3h);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 1);
+    CHECK(s.first_ms[TOCSIN_ALERT_VOLUME] <= DAY0 + 182 * MIN);
+    CHECK(s.resolved[TOCSIN_ALERT_VOLUME] == 1);
+    CHECK(s.resolved_ms[TOCSIN_ALERT_VOLUME] >= DAY0 + 210 * MIN);
+    tocsin_engine_free(e);
+}
+
+static void
 test_score_rows_mark_the_start_of_a_burst_once(void)
 {
     /* 30 minutes at 10x: the detection score stays high all along, the
@@ -619,6 +640,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_negativity_shift_at_20_a_minute_fires_within_a_bucket),
     TOCSIN_TEST(test_negativity_cusum_fires_early_and_once),
     TOCSIN_TEST(test_a_topic_usually_40_percent_negative_stays_quiet),
+    TOCSIN_TEST(test_a_lasting_burst_pages_once),
     TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
