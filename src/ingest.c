@@ -334,6 +334,9 @@ struct tocsin_ingest {
     struct tocsin_notes notes;
     int64_t oncall_gc_s;
     int64_t oncall_poll_s;
+    /* A followed ack link being committed: its used-link record goes in
+     * the checkpoint's transaction (watched since before it was used). */
+    const struct tocsin_ack_claims *link;
 };
 
 void
@@ -1603,6 +1606,11 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
     if (in->oc && tocsin_oncall_store_append(in->ocst, in->rc, in->oc,
                                              &queued) != TOCSIN_OK)
         return TOCSIN_EIO;
+    /* A followed link is marked used with the ack it made: both or
+     * neither (EXEC is nil if another instance used it meanwhile). */
+    if (in->link && tocsin_oncall_store_ack_append(in->ocst, in->rc, in->link,
+                                                   &queued) != TOCSIN_OK)
+        return TOCSIN_EIO;
     const char *exec[] = {"EXEC"};
     if (redisAppendCommandArgv(in->rc, 1, exec, NULL) != REDIS_OK)
         return TOCSIN_EIO;
@@ -1853,25 +1861,36 @@ tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
         return err;
     if (claims)
         *claims = cl;
-    /* One use across instances (and across restarts of this one).  A
-     * read sent ahead is received first: one command at a time. */
+    /* One use across instances (and across restarts of this one): watch
+     * the link's key, check it is unused, act in memory, then commit the
+     * ack, its announcements and the used-link record in one transaction.
+     * A read sent ahead is received first: one command at a time. */
     err = settle(in);
     if (!err)
-        err = tocsin_oncall_store_ack_consume(in->ocst, in->rc, &cl);
+        err = tocsin_oncall_store_ack_watch(in->ocst, in->rc, &cl);
     if (err == TOCSIN_EINVAL) {
         *verdict = TOCSIN_ACK_REUSED;
         return TOCSIN_EINVAL;
     }
-    if (err)
+    if (err) {
+        schedule_retry(in, now_ms, "checking an ack link failed");
         return err;
+    }
     struct tocsin_notes notes = {0};
     err = tocsin_oncall_use_link(in->oc, token, now, &notes, NULL, verdict);
     if (err) {
         tocsin_notes_clear(&notes);
         free(notes.v);
+        tocsin_oncall_store_unwatch(in->rc);
+        if (err != TOCSIN_EINVAL && err != TOCSIN_ENOENT) /* half done */
+            schedule_retry(in, now_ms, tocsin_strerror(err));
         return err;
     }
+    in->link = &cl;
+    /* A failed commit drops the connection: the state is rebuilt from
+     * Redis, without this ack, and the link still works. */
     err = tocsin_ingest_deliver(in, &notes, now_ms);
+    in->link = NULL;
     free(notes.v);
     return err;
 }

@@ -242,6 +242,40 @@ class EscalationAndLinksTest(OncallCase):
         self.assertEqual(self.notes(self.team, "escalation"), [])
         self.assertEqual(d.stop(), 0)
 
+    def test_link_used_only_when_its_ack_commits(self):
+        d = self.oncall_daemon(waits=(600, 600, 600))
+        self.crisis()
+        d.start()
+        first = self.wait_note(d, self.marie, "escalation", 0)
+        fp = first["alerts"][0]["fingerprint"]
+        token = self.link_token(oncall_of(first)["ack_url"])
+        # Redis refuses the checkpoint's writes of the on-call state
+        # (HSET) but would still take a lone SET of the used link.
+        self.r.execute_command("ACL", "SETUSER", "default", "-hset")
+        try:
+            status, page = http(self.base + "/ack/" + token, "POST")
+            self.assertEqual(status, 503, page)
+            self.assertIn("try again", page)
+            self.assertEqual(self.r.keys("tocsin:oncall:ack:*"), [])
+        finally:
+            self.r.execute_command("ACL", "SETUSER", "default", "+@all")
+        stored = json.loads(self.r.hget("tocsin:oncall:alerts", fp))
+        self.assertEqual(stored["escalation"]["status"], "running")
+
+        # Redis takes writes again: the same link works, once.
+        def followed():
+            self.alive(d)
+            status, page = http(self.base + "/ack/" + token, "POST")
+            return status if status != 503 else None
+        self.assertEqual(wait_for(followed, 60, 0.2, what="the link"), 200)
+        ann = self.wait_note(d, self.team, "ack")
+        self.assertEqual(ann["alerts"][0]["fingerprint"], fp)
+        stored = json.loads(self.r.hget("tocsin:oncall:alerts", fp))
+        self.assertEqual(stored["escalation"]["status"], "acked")
+        self.assertEqual(len(self.r.keys("tocsin:oncall:ack:*")), 1)
+        self.assertEqual(http(self.base + "/ack/" + token)[0], 409)
+        self.assertEqual(d.stop(), 0)
+
     def test_restart_and_reload_mid_escalation_send_each_step_once(self):
         d = self.oncall_daemon(waits=(5, 5, 3))
         self.crisis()
