@@ -186,6 +186,8 @@ struct alert {
     struct hist *hist;
     size_t nhist;
     unsigned logged; /* LOG_* bits: blocked reasons already in history */
+    int held;          /* escalation held: a step came due while muted */
+    int64_t hold_next; /* held: when to look at the mute again */
 };
 
 #define LOG_SILENCED  1u
@@ -204,6 +206,7 @@ struct group {
     size_t nm;
     int dirty, flushed;
     int64_t next_flush, last_flush;
+    uint64_t seq; /* notifications made by this group (flushes, repeats) */
 };
 
 struct tocsin_oncall {
@@ -539,6 +542,14 @@ group_key(struct tocsin_oncall *oc, const struct tocsin_route *r,
     return key;
 }
 
+/* Whether a's first notification went out (or its escalation started,
+ * or somebody has it). */
+static int
+told(const struct alert *a)
+{
+    return a->nnotified > 0 || a->esc.status != TOCSIN_ESC_IDLE || a->acked;
+}
+
 static struct group *
 join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
            struct alert *a, int64_t now, int sent)
@@ -724,8 +735,11 @@ end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
 {
     a->firing = 0;
     a->ends = now;
+    a->held = 0;
     tocsin_esc_resolve(&a->esc);
     leave_groups(oc, a);
+    for (size_t i = 0; i < oc->nalerts; i++) /* it may have inhibited */
+        oc->alerts[i]->hold_next = INT64_MIN;
     for (size_t i = 0; i < oc->ngroups; i++)
         if (oc->groups[i]->dirty && oc->groups[i]->next_flush > now)
             oc->groups[i]->next_flush = now;
@@ -949,16 +963,82 @@ repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
     }
 }
 
+/* Whether a is muted now (a silence or inhibition), and by what: the
+ * silence, or NULL for inhibition.  *until: when to look again. */
+static int
+muted(const struct tocsin_oncall *oc, const struct alert *a, int64_t now,
+      const struct tocsin_silence **by, int64_t *until)
+{
+    struct tocsin_labelset ls = labels_of(a);
+    *by = tocsin_silences_match(oc->silences, &ls, now);
+    if (*by) {
+        *until = (*by)->ends;
+        return 1;
+    }
+    *until = now - now % 60 + 60; /* inhibition: look again each minute */
+    return inhibited(oc, a);
+}
+
+/*
+ * A step comes due while the alert is muted (silenced or inhibited): the
+ * escalation is held, no step runs.  When the mute ends (still firing,
+ * not acknowledged), it resumes at the step it had reached, whose wait
+ * starts again then.  Both are written to the history.
+ */
+static int
+hold_escalation(struct tocsin_oncall *oc, struct alert *a,
+                const struct tocsin_escalation *p, int64_t now)
+{
+    const struct tocsin_silence *s;
+    int64_t until;
+    if (muted(oc, a, now, &s, &until)) {
+        if (!a->held) {
+            a->held = 1;
+            if (s)
+                hist_add(oc, a, now, "escalation held by silence %s (%s)",
+                         s->id, s->comment);
+            else
+                hist_add(oc, a, now, "escalation held by inhibition");
+        }
+        a->hold_next = until;
+        return 1;
+    }
+    if (a->held) {
+        int wait = 0;
+        if (a->esc.step >= 0)
+            tocsin_escalation_step(p, (size_t)a->esc.step, NULL, &wait);
+        a->held = 0;
+        a->hold_next = 0;
+        a->esc.next_at = now + wait;
+        if (a->esc.step >= 0)
+            hist_add(oc, a, now,
+                     "escalation resumed at step %d/%zu, next step in %d s",
+                     a->esc.step + 1, tocsin_escalation_nsteps(p), wait);
+        else
+            hist_add(oc, a, now, "escalation resumed");
+        return wait > 0;
+    }
+    return 0;
+}
+
 static void
 escalate(struct tocsin_oncall *oc, struct alert *a, int64_t now,
          struct tocsin_notes *out)
 {
-    const struct tocsin_escalation *p = policy_of(oc, a);
-    if (!p || a->esc.status != TOCSIN_ESC_RUNNING || now < a->esc.next_at)
+    if (a->esc.status != TOCSIN_ESC_RUNNING || now < a->esc.next_at ||
+        (a->held && now < a->hold_next))
         return;
-    struct tocsin_labelset ls = labels_of(a);
-    if (tocsin_silences_match(oc->silences, &ls, now) || inhibited(oc, a))
-        return; /* paused; the steps stay due */
+    const struct tocsin_escalation *p = policy_of(oc, a);
+    if (!p) { /* its policy went away in a reload */
+        a->esc.status = TOCSIN_ESC_EXHAUSTED;
+        a->held = 0;
+        hist_add(oc, a, now,
+                 "escalation %s stopped: the policy is no longer configured",
+                 a->policy ? a->policy : "?");
+        return;
+    }
+    if (hold_escalation(oc, a, p, now))
+        return;
     int step, round;
     while (tocsin_esc_advance(p, &a->esc, now, &step, &round)) {
         size_t nt;
@@ -1013,9 +1093,12 @@ tocsin_oncall_next_due(const struct tocsin_oncall *oc)
     }
     for (size_t i = 0; oc && i < oc->nalerts; i++) {
         const struct alert *a = oc->alerts[i];
-        if (a->firing && a->esc.status == TOCSIN_ESC_RUNNING &&
-            a->esc.next_at < t)
-            t = a->esc.next_at;
+        if (!a->firing || a->esc.status != TOCSIN_ESC_RUNNING)
+            continue;
+        int64_t d = a->held && a->hold_next > a->esc.next_at ? a->hold_next
+                                                              : a->esc.next_at;
+        if (d < t)
+            t = d;
     }
     return t;
 }
@@ -1039,6 +1122,7 @@ tocsin_oncall_ack(struct tocsin_oncall *oc, const char *fingerprint,
     a->acked = 1;
     a->acked_at = now;
     a->acked_by = by;
+    a->held = 0; /* an ack during a hold ends the escalation */
     tocsin_esc_ack(&a->esc, who, now);
     char hhmm[32], text[640];
     local_hhmm(oc, now, hhmm, sizeof hhmm, 0);
@@ -1127,6 +1211,8 @@ tocsin_oncall_touch_silences(struct tocsin_oncall *oc)
     for (size_t i = 0; i < oc->ngroups; i++) /* look again at once */
         if (oc->groups[i]->dirty)
             oc->groups[i]->next_flush = INT64_MIN;
+    for (size_t i = 0; i < oc->nalerts; i++)
+        oc->alerts[i]->hold_next = INT64_MIN;
 }
 
 /* ---- views ---- */
@@ -1328,6 +1414,7 @@ alert_to_json(const struct alert *a)
     json_object_set_new(o, "acked_by",
                         a->acked ? json_string(a->acked_by) : json_null());
     json_object_set_new(o, "acked_at", json_integer(a->acked_at));
+    json_object_set_new(esc, "held", json_boolean(a->held));
     json_object_set_new(o, "notified", nt);
     json_object_set_new(o, "history", h);
     json_object_set_new(
@@ -1425,6 +1512,7 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
     a->esc.round = (int)json_integer_value(json_object_get(e, "round"));
     a->esc.next_at = json_integer_value(json_object_get(e, "next_at"));
     a->esc.acked_at = json_integer_value(json_object_get(e, "acked_at"));
+    a->held = json_is_true(json_object_get(e, "held"));
     snprintf(a->esc.acked_by, sizeof a->esc.acked_by, "%s",
              json_string_value(json_object_get(e, "acked_by"))
                  ? json_string_value(json_object_get(e, "acked_by"))
@@ -1461,10 +1549,14 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
     }
     oc->alerts[oc->nalerts++] = a;
     if (a->firing) {
+        /* Told somebody already: rejoin as notified (no first
+         * notification again); else it was waiting (group_wait, a
+         * silence, quiet hours) and waits again. */
+        int sent = told(a);
         const struct tocsin_route *r[MAX_ROUTES];
         size_t n = tocsin_route_match(oc->cfg->route, &ls, r, MAX_ROUTES);
         for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
-            join_group(oc, r[j], a, now, 1);
+            join_group(oc, r[j], a, now, sent);
     }
     a = NULL;
     rc = oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
@@ -1683,28 +1775,77 @@ out:
     return rc;
 }
 
+static struct group *
+find_group(struct group **v, size_t n, const char *key)
+{
+    for (size_t i = 0; key && i < n; i++)
+        if (strcmp(v[i]->key, key) == 0)
+            return v[i];
+    return NULL;
+}
+
+/*
+ * In memory: alerts, escalations, silences and used links stay as they
+ * are; groups are rebuilt from the new route tree, and a group whose key
+ * is unchanged (same route id and group_by values) keeps its timers (a
+ * pending flush stays due when it was) and which of its alerts were sent.
+ * An alert in a new group is sent there if it was told somebody before.
+ * An escalation whose policy is gone stops at its next due step.
+ */
 tocsin_err
 tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
                           const struct tocsin_oncall_config *cfg, int64_t now)
 {
     if (!oc || !cfg)
         return TOCSIN_EINVAL;
-    for (size_t i = 0; i < oc->ngroups; i++)
-        group_free(oc->groups[i]);
+    struct group **old = oc->groups;
+    size_t nold = oc->ngroups;
+    oc->groups = NULL;
     oc->ngroups = 0;
     oc->cfg = cfg;
     for (size_t i = 0; i < oc->nalerts; i++) {
         struct alert *a = oc->alerts[i];
         if (!a->firing)
             continue;
-        /* Already told somebody: rejoin as notified (no repeat of the
-         * first notification); else as new, after group_wait. */
-        int sent = a->nnotified > 0 || a->esc.status != TOCSIN_ESC_IDLE;
         struct tocsin_labelset ls = labels_of(a);
         const struct tocsin_route *r[MAX_ROUTES];
         size_t n = tocsin_route_match(cfg->route, &ls, r, MAX_ROUTES);
-        for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
-            join_group(oc, r[j], a, now, sent);
+        for (size_t j = 0; j < n && j < MAX_ROUTES; j++) {
+            char *key = group_key(oc, r[j], a);
+            struct group *og = find_group(old, nold, key);
+            free(key);
+            int sent = told(a);
+            for (size_t m = 0; og && m < og->nm; m++)
+                if (og->m[m].a == a)
+                    sent = og->m[m].sent;
+            int fresh = og && !find_group(oc->groups, oc->ngroups, og->key);
+            /* In a kept group: joined as sent, then marked as waiting. */
+            struct group *g = join_group(oc, r[j], a, now, og ? 1 : sent);
+            if (!g || !og)
+                continue;
+            if (fresh) { /* first member: the old group's timers */
+                g->flushed = og->flushed;
+                g->last_flush = og->last_flush;
+                g->seq = og->seq;
+                g->dirty = og->dirty;
+                g->next_flush = og->next_flush;
+            }
+            if (!sent) { /* still waiting for its flush */
+                for (size_t m = 0; m < g->nm; m++)
+                    if (g->m[m].a == a)
+                        g->m[m].sent = 0;
+                if (!g->dirty) {
+                    g->dirty = 1;
+                    g->next_flush =
+                        g->flushed
+                            ? g->last_flush + tocsin_route_group_interval(r[j])
+                            : now + tocsin_route_group_wait(r[j]);
+                }
+            }
+        }
     }
+    for (size_t i = 0; i < nold; i++)
+        group_free(old[i]);
+    free(old);
     return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
 }

@@ -628,6 +628,260 @@ test_reconfigure_keeps_state(void)
     teardown();
 }
 
+/* Count of notes of kind k. */
+static size_t
+count(const struct tocsin_notes *n, enum tocsin_note_kind k)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n->n; i++)
+        c += n->v[i].kind == k;
+    return c;
+}
+
+/* fp fires critical at t0 and reaches step one (Marie) at t0 + 30; the
+ * next step is due at t0 + 330. */
+static struct tocsin_oncall *
+escalating(int64_t t0)
+{
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    CHECK_OK(
+        fire(oc, "fp", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "ntfy-marie"));
+    tocsin_notes_clear(&n);
+    return oc;
+}
+
+static void
+test_silence_holds_escalation_and_expiry_resumes_same_step(void)
+{
+    setup();
+    int64_t t0 = at(12, 14, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "hush", m, 1,
+                                 t0 + 100, t0 + 1000, "on it", "lea", NULL,
+                                 NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n)); /* step two due: held */
+    CHECK(n.n == 0);
+    CHECK(history_has(oc, "fp", "escalation held by silence hush (on it)"));
+    CHECK(tocsin_oncall_escalation(oc, "fp")->step == 0);
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 1000); /* the silence's end */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 999, &n));
+    CHECK(n.n == 0);
+    /* it ends: resumes at step one, whose 300 s wait starts again */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1000, &n));
+    CHECK(n.n == 0);
+    CHECK(history_has(oc, "fp",
+                      "escalation resumed at step 1/3, next step in 300 s"));
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 1300);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1299, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1300, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    CHECK(n.v[0].step == 1);
+    tocsin_notes_clear(&n);
+    /* a silence that ends before the next step is due changes nothing */
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "brief", m, 1,
+                                 t0 + 1400, t0 + 1500, "", "lea", NULL, NULL,
+                                 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1450, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1600, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 3); /* step three */
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+static void
+test_silence_expired_by_hand_resumes(void)
+{
+    setup();
+    int64_t t0 = at(12, 15, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s", m, 1, t0,
+                                 t0 + 86400, "", "lea", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 0);
+    /* the state (held) survives an export and import */
+    char *js = NULL;
+    CHECK_OK(tocsin_oncall_alert_json(oc, "fp", &js));
+    REQUIRE(js);
+    CHECK(strstr(js, "\"held\":true") != NULL);
+    free(js);
+    CHECK_OK(tocsin_silences_expire(tocsin_oncall_silences(oc), "s", t0 + 500));
+    tocsin_oncall_touch_silences(oc);
+    CHECK(tocsin_oncall_next_due(oc) <= t0 + 500);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 500, &n));
+    CHECK(n.n == 0);
+    CHECK(history_has(oc, "fp", "escalation resumed at step 1/3"));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 800, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+static void
+test_inhibition_holds_escalation_and_resumes(void)
+{
+    setup();
+    const char *src[] = {"alertname=\"Outage\""};
+    const char *tgt[] = {"alertname=\"MentionVolumeSpike\""}, *eq[] = {"topic"};
+    REQUIRE(tocsin_inhibit_add(cfg->inhibit, src, 1, tgt, 1, eq, 1, NULL, 0) ==
+            TOCSIN_OK);
+    int64_t t0 = at(12, 16, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    CHECK_OK(fire(oc, "out", "Outage", "AirNova", "info", 1, t0 + 100, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK(history_has(oc, "fp", "escalation held by inhibition"));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 480, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    /* the source resolves: resumes, step two 300 s later */
+    CHECK_OK(fire(oc, "out", "Outage", "AirNova", "info", 0, t0 + 500, &n));
+    tocsin_notes_clear(&n);
+    CHECK(tocsin_oncall_next_due(oc) <= t0 + 500);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 500, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK(history_has(oc, "fp", "escalation resumed at step 1/3"));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 799, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 800, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 1 &&
+          note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+static void
+test_ack_during_silence_ends_escalation(void)
+{
+    setup();
+    int64_t t0 = at(12, 17, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s", m, 1, t0,
+                                 t0 + 1000, "", "lea", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_ack(oc, "fp", "marie", t0 + 400, &n));
+    CHECK(note(&n, TOCSIN_NOTE_ACK, "team-chat") != NULL);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1000, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 100000, &n));
+    CHECK(n.n == 0);
+    CHECK(tocsin_oncall_escalation(oc, "fp")->status == TOCSIN_ESC_ACKED);
+    CHECK(!history_has(oc, "fp", "resumed"));
+    CHECK(tocsin_oncall_next_due(oc) > t0 + 100000);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* A reload that removes the policy of a running escalation: it stops
+ * (written in the history), the alert stays firing and can be acked. */
+static void
+test_reconfigure_policy_removed_stops_escalation(void)
+{
+    setup();
+    int64_t t0 = at(13, 12, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    setup();
+    for (size_t i = 0; i < cfg->npolicies; i++)
+        tocsin_escalation_free(cfg->policies[i]);
+    cfg->npolicies = 0;
+    tocsin_route_free(cfg->route);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    rs.receiver = "team-chat";
+    rs.group_wait_s = 30;
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 100));
+    tocsin_oncall_config_free(old);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK(history_has(oc, "fp", "escalation crisis stopped: the policy is "
+                                "no longer configured"));
+    CHECK(tocsin_oncall_escalation(oc, "fp")->status == TOCSIN_ESC_EXHAUSTED);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 100000, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    tocsin_notes_clear(&n);
+    CHECK(tocsin_oncall_next_due(oc) > t0 + 100000 - 1);
+    CHECK_OK(tocsin_oncall_ack(oc, "fp", "paul", t0 + 100001, &n));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* A reload while a group waits for its group_wait (or group_interval):
+ * the flush stays due when it was, nothing is lost or sent twice; the
+ * same from Redis (export and import, as after a restart). */
+static void
+test_reconfigure_keeps_pending_flush(void)
+{
+    setup();
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(13, 14, 0, 0);
+    CHECK_OK(fire(oc, "w1", "NegativityShift", "Calm", "warning", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    CHECK(n.n == 1); /* w1 to team-chat */
+    tocsin_notes_clear(&n);
+    CHECK_OK(fire(oc, "w2", "NegativityShift", "Calm", "warning", 1, t0 + 40,
+                  &n)); /* waits for group_interval: t0 + 30 + 300 */
+    char *j1 = NULL, *j2 = NULL;
+    CHECK_OK(tocsin_oncall_alert_json(oc, "w1", &j1));
+    CHECK_OK(tocsin_oncall_alert_json(oc, "w2", &j2));
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    setup();
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 50));
+    tocsin_oncall_config_free(old);
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 330);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 329, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    REQUIRE(n.n == 1);
+    CHECK_STR(n.v[0].receiver, "team-chat");
+    CHECK(n.v[0].kind == TOCSIN_NOTE_FIRING);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    /* rebuilt from Redis: w2 had not been sent, it is sent (once) */
+    struct tocsin_oncall *oc2 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc2, cfg) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_import_alert(oc2, j1, t0 + 50));
+    CHECK_OK(tocsin_oncall_import_alert(oc2, j2, t0 + 50));
+    free(j1);
+    free(j2);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 50 + 300, &n));
+    REQUIRE(n.n == 1);
+    CHECK(strstr(n.v[0].text, "Calm") != NULL);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 3600, &n));
+    CHECK(n.n == 0);
+    tocsin_oncall_free(oc2);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
@@ -636,4 +890,10 @@ TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_silence_matches_and_expires),
              TOCSIN_TEST(test_inhibition),
              TOCSIN_TEST(test_restart_mid_escalation_continues),
-             TOCSIN_TEST(test_ack_links))
+             TOCSIN_TEST(test_ack_links),
+             TOCSIN_TEST(test_silence_holds_escalation_and_expiry_resumes_same_step),
+             TOCSIN_TEST(test_silence_expired_by_hand_resumes),
+             TOCSIN_TEST(test_inhibition_holds_escalation_and_resumes),
+             TOCSIN_TEST(test_ack_during_silence_ends_escalation),
+             TOCSIN_TEST(test_reconfigure_policy_removed_stops_escalation),
+             TOCSIN_TEST(test_reconfigure_keeps_pending_flush))
