@@ -147,6 +147,9 @@ tocsin_notes_clear(struct tocsin_notes *n)
         free(n->v[i].fingerprint);
         free(n->v[i].group_key);
         free(n->v[i].text);
+        for (size_t k = 0; k < n->v[i].nalerts; k++)
+            free(n->v[i].alerts[k]);
+        free(n->v[i].alerts);
     }
     free(n->v);
     memset(n, 0, sizeof *n);
@@ -414,14 +417,25 @@ display_name(const struct tocsin_oncall *oc, const char *who)
 
 /* ---- notes out ---- */
 
+/* The alerts one notification is about: one alert (escalation steps,
+ * announcements), or a group's alerts at a flush or repeat (grouped: the
+ * note lists them all, most severe first). */
+struct batch {
+    struct alert *const *v;
+    size_t n;
+    int grouped;
+    uint64_t seq; /* grouped: the group's notification number */
+};
+
 static void
 add_note(struct tocsin_oncall *oc, struct tocsin_notes *out,
          enum tocsin_note_kind kind, const char *receiver, const char *user,
-         const struct alert *a, const char *gkey, const char *text, int step,
+         const struct batch *b, const char *gkey, const char *text, int step,
          int round, int64_t now)
 {
-    if (!out)
+    if (!out || b->n == 0)
         return;
+    const struct alert *a = b->v[0];
     for (size_t i = 0; i < out->n; i++) /* one per receiver and change */
         if (out->v[i].kind == kind &&
             strcmp(out->v[i].receiver, receiver) == 0 &&
@@ -449,6 +463,16 @@ add_note(struct tocsin_oncall *oc, struct tocsin_notes *out,
     n->step = step;
     n->round = round;
     n->at = now;
+    if (!b->grouped)
+        return;
+    n->seq = b->seq;
+    if (!(n->alerts = calloc(b->n, sizeof *n->alerts))) {
+        oc->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if ((n->alerts[i] = xstrdup(oc, b->v[i]->fp)))
+            n->nalerts = i + 1;
 }
 
 static void
@@ -467,22 +491,25 @@ remember_notified(struct tocsin_oncall *oc, struct alert *a, const char *rcv)
         a->nnotified++;
 }
 
-/* Send to one target; returns how many receivers it reached. */
+/* Send to one target; returns how many receivers it reached.  Every alert
+ * of b gets the history line and remembers the receivers. */
 static int
 send_target(struct tocsin_oncall *oc, struct tocsin_notes *out,
-            enum tocsin_note_kind kind, const char *target, struct alert *a,
-            const char *gkey, const char *text, int step, int round,
-            int64_t now, const char *what)
+            enum tocsin_note_kind kind, const char *target,
+            const struct batch *b, const char *gkey, const char *text,
+            int step, int round, int64_t now, const char *what)
 {
-    const char *user = NULL;
+    const char *user = NULL, *r = NULL;
     const struct tocsin_person *p = NULL;
+    char line[256];
     if (strncmp(target, "schedule:", 9) == 0) {
         const struct tocsin_schedule *s =
             tocsin_oncall_config_schedule(oc->cfg, target + 9);
         user = s ? tocsin_schedule_oncall(s, now) : NULL;
         if (!user) {
-            hist_add(oc, a, now, "%s: nobody on call in schedule %s", what,
-                     target + 9);
+            for (size_t k = 0; k < b->n; k++)
+                hist_add(oc, b->v[k], now, "%s: nobody on call in schedule %s",
+                         what, target + 9);
             return 0;
         }
         p = tocsin_oncall_config_person(oc->cfg, user);
@@ -490,25 +517,33 @@ send_target(struct tocsin_oncall *oc, struct tocsin_notes *out,
         user = target + 5;
         p = tocsin_oncall_config_person(oc->cfg, user);
     } else {
-        const char *r =
-            strncmp(target, "receiver:", 9) == 0 ? target + 9 : target;
-        add_note(oc, out, kind, r, NULL, a, gkey, text, step, round, now);
-        remember_notified(oc, a, r);
-        hist_add(oc, a, now, "%s: sent to %s", what, r);
-        return 1;
+        r = strncmp(target, "receiver:", 9) == 0 ? target + 9 : target;
     }
-    if (!p || p->nreceivers == 0) {
-        hist_add(oc, a, now, "%s: %s has no receivers", what, user);
+    if (!r && (!p || p->nreceivers == 0)) {
+        for (size_t k = 0; k < b->n; k++)
+            hist_add(oc, b->v[k], now, "%s: %s has no receivers", what, user);
         return 0;
     }
-    for (size_t i = 0; i < p->nreceivers; i++) {
-        add_note(oc, out, kind, p->receivers[i], user, a, gkey, text, step,
-                 round, now);
-        remember_notified(oc, a, p->receivers[i]);
+    size_t nr = r ? 1 : p->nreceivers;
+    for (size_t i = 0; i < nr; i++) {
+        const char *ri = r ? r : p->receivers[i];
+        add_note(oc, out, kind, ri, user, b, gkey, text, step, round, now);
+        for (size_t k = 0; k < b->n; k++)
+            remember_notified(oc, b->v[k], ri);
     }
-    hist_add(oc, a, now, "%s: sent to %s via %s%s", what, user, p->receivers[0],
-             p->nreceivers > 1 ? " and others" : "");
-    return (int)p->nreceivers;
+    if (r)
+        snprintf(line, sizeof line, "%s: sent to %s", what, r);
+    else
+        snprintf(line, sizeof line, "%s: sent to %s via %s%s", what, user,
+                 p->receivers[0], p->nreceivers > 1 ? " and others" : "");
+    for (size_t k = 0; k < b->n; k++) {
+        if (b->n > 1)
+            hist_add(oc, b->v[k], now, "%s (with %zu other alert%s)", line,
+                     b->n - 1, b->n > 2 ? "s" : "");
+        else
+            hist_add(oc, b->v[k], now, "%s", line);
+    }
+    return (int)nr;
 }
 
 /* ---- grouping ---- */
@@ -713,8 +748,9 @@ announce(struct tocsin_oncall *oc, struct tocsin_notes *out,
 {
     size_t n = 0;
     const char *const *t = tocsin_escalation_announce(policy_of(oc, a), &n);
+    struct batch one = {&a, 1, 0, 0};
     for (size_t i = 0; i < n; i++)
-        send_target(oc, out, kind, t[i], a, NULL, text, -1, -1, now,
+        send_target(oc, out, kind, t[i], &one, NULL, text, -1, -1, now,
                     kind == TOCSIN_NOTE_ACK ? "announced" : "resolution");
     /* whoever was notified is told too (copy: send_target may grow it) */
     size_t nn = a->nnotified;
@@ -724,7 +760,7 @@ announce(struct tocsin_oncall *oc, struct tocsin_notes *out,
             oc->oom = 1;
             return;
         }
-        add_note(oc, out, kind, r, NULL, a, NULL, text, -1, -1, now);
+        add_note(oc, out, kind, r, NULL, &one, NULL, text, -1, -1, now);
         free(r);
     }
 }
@@ -902,27 +938,90 @@ tocsin_oncall_on_event(struct tocsin_oncall *oc,
 
 /* ---- time ---- */
 
+/* Severity rank: most severe first. */
+static int
+severity_rank(const struct alert *a)
+{
+    static const char *const order[] = {"critical", "error", "warning",
+                                        "info"};
+    struct tocsin_labelset ls = labels_of(a);
+    const char *s = tocsin_labels_get(&ls, "severity");
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, order[i]) == 0)
+            return i;
+    return 4;
+}
+
+static int
+by_severity(const void *x, const void *y)
+{
+    const struct alert *a = *(struct alert *const *)x;
+    const struct alert *b = *(struct alert *const *)y;
+    int d = severity_rank(a) - severity_rank(b);
+    if (d)
+        return d;
+    if (a->starts != b->starts)
+        return a->starts < b->starts ? -1 : 1;
+    return strcmp(a->fp, b->fp);
+}
+
+/* One notification to the route's receiver listing the nv alerts of v (a
+ * group flush or repeat): "3 alerts: s1 (critical), s2 (warning), ...". */
+static void
+notify_group(struct tocsin_oncall *oc, struct group *g,
+             enum tocsin_note_kind kind, struct alert **v, size_t nv,
+             int64_t now, struct tocsin_notes *out, const char *what)
+{
+    if (nv == 0)
+        return;
+    qsort(v, nv, sizeof *v, by_severity);
+    char text[640];
+    if (nv == 1) {
+        snprintf(text, sizeof text, "%s", v[0]->summary);
+    } else {
+        size_t o = (size_t)snprintf(text, sizeof text, "%zu alerts: ", nv);
+        for (size_t i = 0; i < nv && o < sizeof text; i++) {
+            struct tocsin_labelset ls = labels_of(v[i]);
+            o += (size_t)snprintf(text + o, sizeof text - o, "%s%s (%s)",
+                                  i ? ", " : "", v[i]->summary,
+                                  tocsin_labels_get(&ls, "severity"));
+        }
+    }
+    struct batch b = {v, nv, 1, ++g->seq};
+    send_target(oc, out, kind, tocsin_route_receiver(g->route), &b, g->key,
+                text, -1, -1, now, what);
+}
+
 static void
 flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
       struct tocsin_notes *out)
 {
     const char *policy = tocsin_route_escalation(g->route);
     const char *rcv = tocsin_route_receiver(g->route);
+    int esc = policy && tocsin_oncall_config_policy(oc->cfg, policy);
     int pending = 0;
+    size_t nv = 0, fresh = 0;
+    struct alert **v = calloc(g->nm ? g->nm : 1, sizeof *v);
+    if (!v) {
+        oc->oom = 1;
+        return;
+    }
     int64_t recheck = INT64_MAX, until;
     for (size_t i = 0; i < g->nm; i++) {
         struct member *m = &g->m[i];
         struct alert *a = m->a;
-        if (m->sent || !a->firing || a->acked)
+        if (!a->firing || a->acked || (m->sent && esc))
             continue;
         if (blocked(oc, a, g->route, now, &until)) {
-            pending = 1;
-            if (until < recheck)
-                recheck = until;
+            if (!m->sent) {
+                pending = 1;
+                if (until < recheck)
+                    recheck = until;
+            }
             continue;
         }
-        m->sent = 1;
-        if (policy && tocsin_oncall_config_policy(oc->cfg, policy)) {
+        if (esc) { /* escalation steps are per alert */
+            m->sent = 1;
             if (a->esc.status == TOCSIN_ESC_IDLE) {
                 char *p = xstrdup(oc, policy);
                 free(a->policy);
@@ -930,14 +1029,22 @@ flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
                 tocsin_esc_start(&a->esc, now);
                 hist_add(oc, a, now, "escalation %s started", policy);
             }
-        } else if (rcv) {
-            send_target(oc, out, TOCSIN_NOTE_FIRING, rcv, a, g->key, a->summary,
-                        -1, -1, now, "notified");
+        } else if (!rcv) {
+            if (!m->sent)
+                hist_add(oc, a, now, "route %s has no receiver",
+                         tocsin_route_id(g->route));
+            m->sent = 1;
         } else {
-            hist_add(oc, a, now, "route %s has no receiver",
-                     tocsin_route_id(g->route));
+            /* The notification lists every alert of the group that is
+             * firing, unacknowledged and not held, new or not. */
+            fresh += !m->sent;
+            m->sent = 1;
+            v[nv++] = a;
         }
     }
+    if (fresh)
+        notify_group(oc, g, TOCSIN_NOTE_FIRING, v, nv, now, out, "notified");
+    free(v);
     g->flushed = 1;
     g->last_flush = now;
     g->dirty = pending;
@@ -952,15 +1059,22 @@ repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
     g->last_flush = now;
     if (tocsin_route_escalation(g->route) || !rcv)
         return;
+    struct alert **v = calloc(g->nm ? g->nm : 1, sizeof *v);
+    if (!v) {
+        oc->oom = 1;
+        return;
+    }
+    size_t nv = 0;
     for (size_t i = 0; i < g->nm; i++) {
         struct alert *a = g->m[i].a;
         int64_t until;
         if (!g->m[i].sent || !a->firing || a->acked ||
             blocked(oc, a, g->route, now, &until))
             continue;
-        send_target(oc, out, TOCSIN_NOTE_REPEAT, rcv, a, g->key, a->summary, -1,
-                    -1, now, "repeated");
+        v[nv++] = a;
     }
+    notify_group(oc, g, TOCSIN_NOTE_REPEAT, v, nv, now, out, "repeated");
+    free(v);
 }
 
 /* Whether a is muted now (a silence or inhibition), and by what: the
@@ -1048,9 +1162,10 @@ escalate(struct tocsin_oncall *oc, struct alert *a, int64_t now,
         snprintf(what, sizeof what, "escalation step %d/%zu (round %d)",
                  step + 1, tocsin_escalation_nsteps(p), round + 1);
         snprintf(text, sizeof text, "%s (%s)", a->summary, what);
+        struct batch one = {&a, 1, 0, 0};
         for (size_t i = 0; i < nt; i++)
-            send_target(oc, out, TOCSIN_NOTE_ESCALATION, t[i], a, NULL, text,
-                        step, round, now, what);
+            send_target(oc, out, TOCSIN_NOTE_ESCALATION, t[i], &one, NULL,
+                        text, step, round, now, what);
     }
     if (a->esc.status == TOCSIN_ESC_EXHAUSTED)
         hist_add(oc, a, now, "escalation %s exhausted without an ack",
@@ -1645,12 +1760,19 @@ tocsin_oncall_gc(struct tocsin_oncall *oc, int64_t now, int64_t keep_s)
 void
 tocsin_note_delivery(const struct tocsin_note *n, char out[33])
 {
-    /* FNV-1a, twice with different seeds, of what makes a note unique. */
+    /* FNV-1a, twice with different seeds, of what makes a note unique: a
+     * group's notification is one per group, receiver and flush (its
+     * number and time), whatever alerts it lists. */
     uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
-    char buf[64];
-    snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
-             n->round, (long long)n->at);
-    const char *parts[] = {n->fingerprint, buf, n->receiver};
+    char buf[96];
+    if (n->alerts)
+        snprintf(buf, sizeof buf, "|g|%d|%llu|%lld|", (int)n->kind,
+                 (unsigned long long)n->seq, (long long)n->at);
+    else
+        snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
+                 n->round, (long long)n->at);
+    const char *parts[] = {n->alerts ? n->group_key : n->fingerprint, buf,
+                           n->receiver};
     for (int k = 0; k < 2; k++)
         for (size_t p = 0; p < 3; p++)
             for (const char *c = parts[p]; c && *c; c++) {
@@ -1689,44 +1811,36 @@ alert_object(const struct alert *a)
     return al;
 }
 
-tocsin_err
-tocsin_oncall_note_body(const struct tocsin_oncall *oc,
-                        const struct tocsin_note *n, const char *external_url,
-                        char **out)
+/* The webhook alert object of a in note n: its status, summary (the
+ * note's text for a note about one alert, its own in a group's), links
+ * signed for the note's person, and "tocsin_oncall". */
+static json_t *
+note_alert(const struct tocsin_oncall *oc, const struct alert *a,
+           const struct tocsin_note *n, const char *external_url)
 {
-    if (!oc || !n || !out)
-        return TOCSIN_EINVAL;
-    const struct alert *a = find_alert(oc, n->fingerprint);
-    if (!a)
-        return TOCSIN_ENOENT;
-    if (!external_url)
-        external_url = "";
-    int resolved = n->kind == TOCSIN_NOTE_RESOLVED;
-    const char *status = resolved ? "resolved" : "firing";
+    int resolved = n->kind == TOCSIN_NOTE_RESOLVED || !a->firing;
     char ends[40] = "0001-01-01T00:00:00Z", gen[600];
     if (resolved)
         tocsin_format_time(a->ends * 1000, ends, sizeof ends);
     snprintf(gen, sizeof gen, "%s/alerts/%s", external_url, a->fp);
-    struct tocsin_labelset ls = labels_of(a);
-    tocsin_err rc = TOCSIN_ENOMEM;
-    json_t *body = json_object(), *al = alert_object(a), *oc_o = json_object();
-    json_t *ann = NULL, *gl = json_object();
-    if (!body || !al || !oc_o || !gl)
-        goto out;
-    ann = json_object_get(al, "annotations");
+    json_t *al = alert_object(a), *oc_o = json_object();
+    if (!al || !oc_o)
+        goto fail;
+    json_t *ann = json_object_get(al, "annotations");
     if (!json_is_object(ann)) {
         ann = json_object();
         if (!ann || json_object_set_new(al, "annotations", ann))
-            goto out;
+            goto fail;
     }
-    if (set_str(ann, "summary", n->text) || set_str(al, "status", status) ||
+    if (set_str(ann, "summary", n->alerts ? a->summary : n->text) ||
+        set_str(al, "status", resolved ? "resolved" : "firing") ||
         set_str(al, "endsAt", ends) || set_str(al, "generatorURL", gen) ||
         set_str(oc_o, "kind", tocsin_note_kind_name(n->kind)) ||
         set_str(oc_o, "user", n->user) ||
         json_object_set_new(oc_o, "step", json_integer(n->step)) ||
         json_object_set_new(oc_o, "round", json_integer(n->round)) ||
         set_str(oc_o, "acked_by", a->acked ? a->acked_by : NULL))
-        goto out;
+        goto fail;
     if (!resolved && !a->acked && oc->cfg->ack_secret) {
         const char *who = n->user ? n->user : n->receiver;
         static const char *const actions[] = {"ack", "resolve"};
@@ -1738,39 +1852,123 @@ tocsin_oncall_note_body(const struct tocsin_oncall *oc,
                 continue; /* e.g. a name with '|': no link */
             snprintf(url, sizeof url, "%s/ack/%s", external_url, tok);
             if (set_str(oc_o, i ? "resolve_url" : "ack_url", url))
-                goto out;
+                goto fail;
         }
     }
     if (json_object_set_new(al, "tocsin_oncall", oc_o))
-        goto out;
-    oc_o = NULL;
-    if (set_str(gl, "alertname", tocsin_labels_get(&ls, "alertname")) ||
-        set_str(gl, "topic", tocsin_labels_get(&ls, "topic")))
-        goto out;
-    json_t *arr = json_array();
-    if (json_object_set_new(body, "alerts", arr) || !arr ||
-        set_str(body, "version", "4") ||
-        set_str(body, "groupKey",
-                n->group_key && *n->group_key ? n->group_key : "{}") ||
-        json_object_set_new(body, "truncatedAlerts", json_integer(0)) ||
-        set_str(body, "status", status) ||
-        set_str(body, "receiver", n->receiver) ||
-        json_object_set(body, "groupLabels", gl) ||
-        json_object_set(body, "commonLabels", json_object_get(al, "labels")) ||
-        json_object_set(body, "commonAnnotations", ann) ||
-        set_str(body, "externalURL", external_url) ||
-        json_array_append(arr, al)) {
+        oc_o = NULL;
+    else
+        return al;
+fail:
+    json_decref(oc_o);
+    json_decref(al);
+    return NULL;
+}
+
+/* What the objects of arr all have under key (labels, annotations): the
+ * pairs equal in every one. */
+static json_t *
+common_of(json_t *arr, const char *key)
+{
+    json_t *c = json_deep_copy(json_object_get(json_array_get(arr, 0), key));
+    if (!json_is_object(c)) {
+        json_decref(c);
+        return json_object();
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        json_t *o = json_object_get(x, key);
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(c, tmp, k, v)
+        {
+            if (!json_equal(v, json_object_get(o, k)))
+                json_object_del(c, k);
+        }
+    }
+    return c;
+}
+
+tocsin_err
+tocsin_oncall_note_body(const struct tocsin_oncall *oc,
+                        const struct tocsin_note *n, const char *external_url,
+                        char **out)
+{
+    if (!oc || !n || !out)
+        return TOCSIN_EINVAL;
+    if (!external_url)
+        external_url = "";
+    tocsin_err rc = TOCSIN_ENOMEM;
+    json_t *body = json_object(), *arr = json_array(), *gl = NULL;
+    if (!body || !arr || json_object_set_new(body, "alerts", arr)) {
+        json_decref(body);
+        return rc;
+    }
+    /* The alerts it is about (those gone since are left out). */
+    size_t total = n->alerts ? n->nalerts : 1, firing = 0, shown = 0;
+    const struct alert *first = NULL;
+    for (size_t i = 0; i < total; i++) {
+        const struct alert *a =
+            find_alert(oc, n->alerts ? n->alerts[i] : n->fingerprint);
+        if (!a)
+            continue;
+        if (!first)
+            first = a;
+        firing += a->firing && n->kind != TOCSIN_NOTE_RESOLVED;
+        if (shown == TOCSIN_NOTE_MAX_ALERTS)
+            continue;
+        json_t *al = note_alert(oc, a, n, external_url);
+        if (!al || json_array_append_new(arr, al))
+            goto out;
+        shown++;
+    }
+    if (!first) {
+        rc = TOCSIN_ENOENT;
         goto out;
     }
+    struct tocsin_labelset ls = labels_of(first);
+    size_t ngb = 0;
+    const struct group *g = NULL;
+    for (size_t i = 0; n->alerts && i < oc->ngroups && !g; i++)
+        if (strcmp(oc->groups[i]->key, n->group_key) == 0)
+            g = oc->groups[i];
+    const char *const *gb = g ? tocsin_route_group_by(g->route, &ngb) : NULL;
+    if (g && !(ngb == 1 && strcmp(gb[0], "...") == 0)) {
+        gl = json_object(); /* the labels it was grouped by */
+        for (size_t i = 0; gl && i < ngb; i++)
+            if (set_str(gl, gb[i], tocsin_labels_get(&ls, gb[i])))
+                goto out;
+    } else if (n->alerts) {
+        gl = common_of(arr, "labels");
+    } else {
+        gl = json_object();
+        if (gl && (set_str(gl, "alertname", tocsin_labels_get(&ls, "alertname")) ||
+                   set_str(gl, "topic", tocsin_labels_get(&ls, "topic"))))
+            goto out;
+    }
+    if (!gl || set_str(body, "version", "4") ||
+        set_str(body, "groupKey",
+                n->group_key && *n->group_key ? n->group_key : "{}") ||
+        json_object_set_new(body, "truncatedAlerts",
+                            json_integer((json_int_t)(total - shown))) ||
+        set_str(body, "status", firing ? "firing" : "resolved") ||
+        set_str(body, "receiver", n->receiver) ||
+        json_object_set(body, "groupLabels", gl) ||
+        json_object_set_new(body, "commonLabels", common_of(arr, "labels")) ||
+        json_object_set_new(body, "commonAnnotations",
+                            common_of(arr, "annotations")) ||
+        set_str(body, "externalURL", external_url))
+        goto out;
     char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (text) {
         *out = text;
         rc = TOCSIN_OK;
     }
 out:
-    json_decref(oc_o);
     json_decref(gl);
-    json_decref(al);
     json_decref(body);
     return rc;
 }

@@ -106,16 +106,32 @@ enum tocsin_note_kind {
     TOCSIN_NOTE_RESOLVED = 4,   /* the alert resolved */
 };
 
+/*
+ * A note is about one alert (escalation steps, acknowledgements and
+ * resolutions), or, for a group's notification (FIRING at a flush, REPEAT
+ * at repeat_interval), about every alert of the group that is firing,
+ * unacknowledged and not held: alerts lists them, most severe first
+ * (fingerprint is alerts[0]), as Alertmanager sends one notification per
+ * route, group and receiver.
+ */
 struct tocsin_note {
     enum tocsin_note_kind kind;
     char *receiver;    /* receiver name to deliver to */
     char *user;        /* the person it reaches, or NULL */
-    char *fingerprint; /* the alert */
+    char *fingerprint; /* the alert (a group's: its most severe) */
+    char **alerts;     /* a group's notification: its alerts, else NULL */
+    size_t nalerts;
+    uint64_t seq;      /* a group's notification: its number in the group */
     char *group_key;   /* "<route id>:{label=\"v\",...}" */
-    char *text;        /* one line, e.g. "AirNova: acknowledged by ..." */
+    char *text;        /* one line, e.g. "AirNova: acknowledged by ...",
+                          "3 alerts: AirNova: ... (critical), ..." */
     int step, round;   /* ESCALATION: step index and round; else -1 */
     int64_t at;
 };
+
+/* A group's notification lists at most this many alerts in its body; the
+ * others are counted in truncatedAlerts. */
+#define TOCSIN_NOTE_MAX_ALERTS 25
 
 struct tocsin_notes {
     struct tocsin_note *v;

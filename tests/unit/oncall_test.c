@@ -882,6 +882,161 @@ test_reconfigure_keeps_pending_flush(void)
     teardown();
 }
 
+/* A route grouping by topic: a flush sends ONE notification per group and
+ * receiver listing every alert of the group (most severe first, each with
+ * its own ack link), under one delivery id per group notification. */
+static void
+test_group_flush_is_one_notification(void)
+{
+    setup();
+    tocsin_route_free(cfg->route);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    const char *gb[] = {"topic"};
+    rs.receiver = "team-chat";
+    rs.group_by = gb;
+    rs.ngroup_by = 1;
+    rs.group_by_set = 1;
+    rs.group_wait_s = 30;
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    tocsin_inhibit_free(cfg->inhibit);
+    cfg->inhibit = NULL;
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(14, 10, 0, 0);
+    CHECK_OK(fire(oc, "a1", "NegativityShift", "AirNova", "warning", 1, t0, &n));
+    CHECK_OK(
+        fire(oc, "a2", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(fire(oc, "a3", "TermBurst", "AirNova", "info", 1, t0, &n));
+    CHECK_OK(fire(oc, "b1", "TermBurst", "Other", "info", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 2); /* one per group */
+    const struct tocsin_note *g = NULL;
+    for (size_t i = 0; i < n.n; i++)
+        if (n.v[i].nalerts == 3)
+            g = &n.v[i];
+    REQUIRE(g);
+    CHECK(g->kind == TOCSIN_NOTE_FIRING);
+    CHECK_STR(g->receiver, "team-chat");
+    CHECK_STR(g->fingerprint, "a2"); /* the most severe */
+    CHECK_STR(g->alerts[0], "a2");
+    CHECK_STR(g->alerts[1], "a1");
+    CHECK_STR(g->alerts[2], "a3");
+    CHECK_STR(g->text, "3 alerts: AirNova: MentionVolumeSpike (critical), "
+                       "AirNova: NegativityShift (warning), AirNova: "
+                       "TermBurst (info)");
+    CHECK(history_has(oc, "a1", "notified: sent to team-chat (with 2 other "
+                                "alerts)"));
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, g, "http://x", &body));
+    REQUIRE(body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    json_t *arr = json_object_get(o, "alerts");
+    REQUIRE(json_array_size(arr) == 3);
+    CHECK_STR(json_string_value(json_object_get(o, "status")), "firing");
+    CHECK(json_integer_value(json_object_get(o, "truncatedAlerts")) == 0);
+    CHECK_STR(json_string_value(json_object_get(o, "groupKey")),
+              "root:{topic=\"AirNova\"}");
+    json_t *cl = json_object_get(o, "commonLabels");
+    CHECK(json_object_size(cl) == 1);
+    CHECK_STR(json_string_value(json_object_get(cl, "topic")), "AirNova");
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(o, "groupLabels"), "topic")),
+              "AirNova");
+    const char *urls[3];
+    for (size_t i = 0; i < 3; i++) {
+        json_t *al = json_array_get(arr, i);
+        CHECK_STR(json_string_value(json_object_get(al, "fingerprint")),
+                  g->alerts[i]);
+        json_t *t = json_object_get(al, "tocsin_oncall");
+        urls[i] = json_string_value(json_object_get(t, "ack_url"));
+        REQUIRE(urls[i]);
+    }
+    CHECK(strcmp(urls[0], urls[1]) != 0 && strcmp(urls[1], urls[2]) != 0);
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(json_array_get(arr, 1), "annotations"),
+                  "summary")),
+              "AirNova: NegativityShift");
+    /* each link acknowledges its own alert */
+    enum tocsin_ack_verdict v;
+    struct tocsin_ack_claims c;
+    struct tocsin_notes n2 = {0};
+    CHECK_OK(tocsin_oncall_use_link(oc, strstr(urls[2], "/ack/") + 5, t0 + 40,
+                                    &n2, &c, &v));
+    CHECK_STR(c.alert, "a3");
+    tocsin_notes_clear(&n2);
+    json_decref(o);
+    char d1[33], d2[33];
+    tocsin_note_delivery(g, d1);
+    tocsin_notes_clear(&n);
+    /* a new alert joins: after group_interval, one notification listing
+     * the group's unacknowledged alerts, under a new delivery id */
+    CHECK_OK(fire(oc, "a4", "NegativityShift", "AirNova", "critical", 1,
+                  t0 + 60, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 329, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    REQUIRE(n.n == 1);
+    CHECK(n.v[0].nalerts == 3); /* a2, a4, a1 (a3 was acknowledged) */
+    CHECK(n.v[0].seq == 2);
+    CHECK(strncmp(n.v[0].text, "3 alerts: ", 10) == 0);
+    tocsin_note_delivery(&n.v[0], d2);
+    CHECK(strcmp(d1, d2) != 0);
+    tocsin_notes_clear(&n);
+    /* repeat_interval: one notification again */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330 + 4 * 3600, &n));
+    REQUIRE(n.n == 2); /* this group and the other one */
+    for (size_t i = 0; i < n.n; i++)
+        CHECK(n.v[i].kind == TOCSIN_NOTE_REPEAT);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* More alerts than a body lists: truncatedAlerts counts the rest. */
+static void
+test_group_body_truncated(void)
+{
+    setup();
+    tocsin_route_free(cfg->route);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    const char *gb[] = {"topic"};
+    rs.receiver = "team-chat";
+    rs.group_by = gb;
+    rs.ngroup_by = 1;
+    rs.group_by_set = 1;
+    rs.group_wait_s = 0;
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(14, 11, 0, 0);
+    for (int i = 0; i < TOCSIN_NOTE_MAX_ALERTS + 5; i++) {
+        char fp[16], name[32];
+        snprintf(fp, sizeof fp, "x%d", i);
+        snprintf(name, sizeof name, "Burst%d", i);
+        CHECK_OK(fire(oc, fp, name, "Big", "info", 1, t0, &n));
+    }
+    CHECK_OK(tocsin_oncall_tick(oc, t0, &n));
+    REQUIRE(n.n == 1);
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "", &body));
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    CHECK(json_array_size(json_object_get(o, "alerts")) ==
+          TOCSIN_NOTE_MAX_ALERTS);
+    CHECK(json_integer_value(json_object_get(o, "truncatedAlerts")) == 5);
+    json_decref(o);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
@@ -896,4 +1051,6 @@ TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_inhibition_holds_escalation_and_resumes),
              TOCSIN_TEST(test_ack_during_silence_ends_escalation),
              TOCSIN_TEST(test_reconfigure_policy_removed_stops_escalation),
-             TOCSIN_TEST(test_reconfigure_keeps_pending_flush))
+             TOCSIN_TEST(test_reconfigure_keeps_pending_flush),
+             TOCSIN_TEST(test_group_flush_is_one_notification),
+             TOCSIN_TEST(test_group_body_truncated))
