@@ -430,29 +430,62 @@ add_outbox(struct tocsin_ingest *in, const char *delivery, const char *key,
     in->st.outbox++;
 }
 
-/* The on-call notifications in in->notes become outbox entries. */
+/* Whether receiver name takes one event per alert (its API deduplicates
+ * and resolves per alert): PagerDuty, Opsgenie. */
+static int
+per_alert_receiver(const struct tocsin_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nreceivers; i++)
+        if (strcmp(cfg->receivers[i].name, name) == 0)
+            return cfg->receivers[i].type == TOCSIN_RECEIVER_PAGERDUTY ||
+                   cfg->receivers[i].type == TOCSIN_RECEIVER_OPSGENIE;
+    return 0;
+}
+
+/* One outbox entry for note n; 0, or -1 when out of memory. */
+static int
+queue_note(struct tocsin_ingest *in, const struct tocsin_note *n)
+{
+    char *body = NULL, id[33];
+    tocsin_err err = tocsin_oncall_note_body(in->oc, n,
+                                             in->cfg->alerts.external_url,
+                                             &body);
+    if (err == TOCSIN_ENOENT)
+        return 0; /* the alert is gone: nothing to say */
+    if (err)
+        return -1;
+    tocsin_note_delivery(n, id);
+    tocsin_log_info("ONCALL-NOTIFY", "%s receiver=%s alert=%s%s%s: %s",
+                    tocsin_note_kind_name(n->kind), n->receiver,
+                    n->fingerprint, n->user ? " user=" : "",
+                    n->user ? n->user : "", n->text ? n->text : "");
+    add_outbox(in, id, n->fingerprint, n->receiver, body);
+    free(body);
+    return 0;
+}
+
+/* The on-call notifications in in->notes become outbox entries: one per
+ * note, or, for a group's note to PagerDuty or Opsgenie, one per alert. */
 static void
 queue_notes(struct tocsin_ingest *in)
 {
-    for (size_t i = 0; i < in->notes.n; i++) {
+    int bad = 0;
+    for (size_t i = 0; i < in->notes.n && !bad; i++) {
         const struct tocsin_note *n = &in->notes.v[i];
-        char *body = NULL, id[33];
-        tocsin_err err = tocsin_oncall_note_body(
-            in->oc, n, in->cfg->alerts.external_url, &body);
-        if (err == TOCSIN_ENOENT)
-            continue; /* the alert is gone: nothing to say */
-        if (err) {
-            in->failed = 1;
-            break;
+        if (n->nalerts < 2 || !per_alert_receiver(in->cfg, n->receiver)) {
+            bad = queue_note(in, n);
+            continue;
         }
-        tocsin_note_delivery(n, id);
-        tocsin_log_info("ONCALL-NOTIFY", "%s receiver=%s alert=%s%s%s: %s",
-                        tocsin_note_kind_name(n->kind), n->receiver,
-                        n->fingerprint, n->user ? " user=" : "",
-                        n->user ? n->user : "", n->text ? n->text : "");
-        add_outbox(in, id, n->fingerprint, n->receiver, body);
-        free(body);
+        for (size_t k = 0; k < n->nalerts && !bad; k++) {
+            struct tocsin_note one = *n;
+            one.fingerprint = n->alerts[k];
+            one.alerts = &n->alerts[k];
+            one.nalerts = 1;
+            bad = queue_note(in, &one);
+        }
     }
+    if (bad)
+        in->failed = 1;
     tocsin_notes_clear(&in->notes);
 }
 

@@ -1762,7 +1762,8 @@ tocsin_note_delivery(const struct tocsin_note *n, char out[33])
 {
     /* FNV-1a, twice with different seeds, of what makes a note unique: a
      * group's notification is one per group, receiver and flush (its
-     * number and time), whatever alerts it lists. */
+     * number and time) and its first alert (which tells apart the
+     * one-alert notes it is split into for PagerDuty and Opsgenie). */
     uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
     char buf[96];
     if (n->alerts)
@@ -1772,9 +1773,9 @@ tocsin_note_delivery(const struct tocsin_note *n, char out[33])
         snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
                  n->round, (long long)n->at);
     const char *parts[] = {n->alerts ? n->group_key : n->fingerprint, buf,
-                           n->receiver};
+                           n->receiver, n->alerts ? n->fingerprint : NULL};
     for (int k = 0; k < 2; k++)
-        for (size_t p = 0; p < 3; p++)
+        for (size_t p = 0; p < 4; p++)
             for (const char *c = parts[p]; c && *c; c++) {
                 h[k] ^= (unsigned char)*c;
                 h[k] *= 0x100000001b3ULL;

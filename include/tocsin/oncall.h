@@ -245,7 +245,11 @@ void tocsin_oncall_touch_silences(struct tocsin_oncall *oc);
 /*
  * The webhook body of note n (caller frees): Alertmanager webhook v4 like
  * tocsin_event_body, with the engine's evidence when the alert came from
- * tocsin_oncall_on_event, annotations.summary set to the note's text, and
+ * tocsin_oncall_on_event, annotations.summary set to the note's text (a
+ * group's note: each alert's own summary, every alert of n->alerts in
+ * alerts[], at most TOCSIN_NOTE_MAX_ALERTS, the rest counted in
+ * truncatedAlerts; commonLabels what they share; groupLabels the route's
+ * group_by values), and
  * per alert an object "tocsin_oncall": {kind, user, step, round, acked_by,
  * ack_url, resolve_url}.  Both links are <external_url>/ack/<token> (the
  * token says the action: give it to tocsin_oncall_use_link), signed for

@@ -314,6 +314,63 @@ class EscalationAndLinksTest(OncallCase):
         self.assertEqual(d.stop(), 0)
 
 
+class GroupedNotificationTest(OncallCase):
+
+    def test_a_group_flush_is_one_notification_listing_its_alerts(self):
+        self.team = self.receiver()
+        recv = [{"name": "team", "url": self.team.url,
+                 "extra": " backoff_min_ms = 50; backoff_max_ms = 200;"}]
+        extra = """
+oncall = { ack_secret = "%s"; };
+route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
+          group_interval = 3; repeat_interval = 86400; };
+""" % ACK_SECRET
+        d = self.daemon(config(self.redis.url, recv, extra_detection=CATCHUP,
+                               extra=extra))
+        self.base = "http://" + d.sockets["http"]
+        # The same crisis on two topics at once: two volume alerts (and
+        # two negativity ones), a group per alertname.
+        now = now_ms()
+        a = make_crisis_stream(now, crisis_start_min=116, crisis_len_min=4)
+        b = [dict(m, topic="BluePhone", id="B" + m["id"])
+             for m in make_crisis_stream(now, seed=11, crisis_start_min=116,
+                                         crisis_len_min=4)
+             if m["topic"] == "AirNova"]
+        write_stream(self.r, sorted(a + b, key=lambda m: m["ts"]))
+        d.start()
+
+        def grouped():
+            self.alive(d)
+            return [(h, b) for h, b in self.team.accepted()
+                    if b["status"] == "firing" and len(b["alerts"]) >= 2]
+        h, body = wait_for(grouped, 120, 0.1, what="a grouped notification")[0]
+        topics = sorted(al["labels"]["topic"] for al in body["alerts"])
+        self.assertEqual(topics, ["AirNova", "BluePhone"])
+        name = body["commonLabels"]["alertname"]  # volume or negativity
+        self.assertEqual(body["groupKey"], 'root:{alertname="%s"}' % name)
+        self.assertNotIn("topic", body["commonLabels"])
+        self.assertEqual(body["truncatedAlerts"], 0)
+        # Every firing note of the group is one delivery; never one note
+        # per alert of a flush.
+        firing = [(h, b) for h, b in self.team.accepted()
+                  if b["status"] == "firing"]
+        ids = [h["x-tocsin-delivery"] for h, _ in firing]
+        self.assertEqual(len(ids), len(set(ids)))
+        # Each alert has its own link; following one acks only that one.
+        links = {al["labels"]["topic"]: oncall_of({"alerts": [al]})["ack_url"]
+                 for al in body["alerts"]}
+        self.assertNotEqual(links["AirNova"], links["BluePhone"])
+        status, page = http(self.base + "/ack/" +
+                            self.link_token(links["BluePhone"]), "POST")
+        self.assertEqual(status, 200, page)
+        fps = {al["labels"]["topic"]: al["fingerprint"]
+               for al in body["alerts"]}
+        self.assertEqual(self.oncall_alert(d, fps["BluePhone"])["acked_by"],
+                         "team")
+        self.assertIsNone(self.oncall_alert(d, fps["AirNova"])["acked_by"])
+        self.assertEqual(d.stop(), 0)
+
+
 class PushoverAppAckTest(OncallCase):
 
     def test_emergency_acknowledged_in_the_app_stops_the_escalation(self):

@@ -882,11 +882,9 @@ test_reconfigure_keeps_pending_flush(void)
     teardown();
 }
 
-/* A route grouping by topic: a flush sends ONE notification per group and
- * receiver listing every alert of the group (most severe first, each with
- * its own ack link), under one delivery id per group notification. */
+/* setup(), with one route instead: to team-chat, grouped by topic. */
 static void
-test_group_flush_is_one_notification(void)
+group_by_topic(int wait_s)
 {
     setup();
     tocsin_route_free(cfg->route);
@@ -897,8 +895,17 @@ test_group_flush_is_one_notification(void)
     rs.group_by = gb;
     rs.ngroup_by = 1;
     rs.group_by_set = 1;
-    rs.group_wait_s = 30;
+    rs.group_wait_s = wait_s;
     REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+}
+
+/* A route grouping by topic: a flush sends ONE notification per group and
+ * receiver listing every alert of the group (most severe first, each with
+ * its own ack link), under one delivery id per group notification. */
+static void
+test_group_flush_is_one_notification(void)
+{
+    group_by_topic(30);
     tocsin_inhibit_free(cfg->inhibit);
     cfg->inhibit = NULL;
     struct tocsin_oncall *oc = NULL;
@@ -1000,17 +1007,7 @@ test_group_flush_is_one_notification(void)
 static void
 test_group_body_truncated(void)
 {
-    setup();
-    tocsin_route_free(cfg->route);
-    struct tocsin_route_spec rs;
-    tocsin_route_spec_init(&rs);
-    const char *gb[] = {"topic"};
-    rs.receiver = "team-chat";
-    rs.group_by = gb;
-    rs.ngroup_by = 1;
-    rs.group_by_set = 1;
-    rs.group_wait_s = 0;
-    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    group_by_topic(0);
     struct tocsin_oncall *oc = NULL;
     REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
     struct tocsin_notes n = {0};
