@@ -333,7 +333,7 @@ tocsin_message_title(const struct tocsin_message *m, size_t max,
             sb_str(&b, m->alerts[i].summary);
             sb_str(&b, " (");
             sb_str(&b, m->alerts[i].severity);
-            sb_str(&b, ")");
+            sb_str(&b, m->alerts[i].resolved ? ", resolved)" : ")");
         }
     } else {
         sb_str(&b, m->summary);
@@ -474,7 +474,7 @@ render_group(const struct tocsin_message *m, unsigned what,
         sb_text(&b, x->summary, markup);
         sb_str(&b, " (");
         sb_text(&b, x->severity, markup);
-        sb_str(&b, ")");
+        sb_str(&b, x->resolved ? ", resolved)" : ")");
         if (i < nacks && x->ack_url[0] && !x->resolved) {
             sb_str(&b, markup == TOCSIN_MARKUP_PLAIN ? "\n  " : " ");
             link_line(&b, x->ack_url, markup, "Acknowledge", "Acknowledge: ");

@@ -200,6 +200,8 @@ struct alert {
 struct member {
     struct alert *a;
     int sent;
+    int gone; /* resolved since the group's last notification: listed
+                 (as resolved) in the next one, then dropped */
 };
 
 struct group {
@@ -631,7 +633,7 @@ join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
         return g;
     }
     g->m = m;
-    m[g->nm++] = (struct member){a, sent};
+    m[g->nm++] = (struct member){a, sent, 0};
     if (!sent) {
         if (g->flushed) {
             int64_t t = g->last_flush + tocsin_route_group_interval(r);
@@ -674,6 +676,40 @@ static void
 leave_groups(struct tocsin_oncall *oc, const struct alert *a)
 {
     leave_groups_but(oc, a, NULL, 0);
+}
+
+/* a resolved: it stays, as gone, in the groups whose receiver was told of
+ * it (their next notification lists it as resolved), leaves the others. */
+static void
+retire_from_groups(struct tocsin_oncall *oc, const struct alert *a)
+{
+    for (size_t i = 0; i < oc->ngroups; i++) {
+        struct group *g = oc->groups[i];
+        int told_here = tocsin_route_receiver(g->route) &&
+                        !tocsin_route_escalation(g->route);
+        size_t j = 0;
+        for (size_t m = 0; m < g->nm; m++) {
+            if (g->m[m].a == a) {
+                if (!g->m[m].sent || !told_here)
+                    continue;
+                g->m[m].gone = 1;
+            }
+            g->m[j++] = g->m[m];
+        }
+        g->nm = j;
+    }
+    leave_groups_but(oc, NULL, NULL, 0); /* drops the empty ones */
+}
+
+/* Drop the gone members of g (after its notification). */
+static void
+drop_gone(struct group *g)
+{
+    size_t j = 0;
+    for (size_t m = 0; m < g->nm; m++)
+        if (!g->m[m].gone)
+            g->m[j++] = g->m[m];
+    g->nm = j;
 }
 
 /* ---- blocking: silences, inhibition, quiet hours ---- */
@@ -773,7 +809,7 @@ end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
     a->ends = now;
     a->held = 0;
     tocsin_esc_resolve(&a->esc);
-    leave_groups(oc, a);
+    retire_from_groups(oc, a);
     for (size_t i = 0; i < oc->nalerts; i++) /* it may have inhibited */
         oc->alerts[i]->hold_next = INT64_MIN;
     for (size_t i = 0; i < oc->ngroups; i++)
@@ -862,6 +898,7 @@ tocsin_oncall_on_alert(struct tocsin_oncall *oc, const char *fingerprint,
         return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
     }
     if (a) { /* fired again after resolving: a new episode */
+        leave_groups(oc, a);
         for (size_t i = 0; i < oc->nalerts; i++)
             if (oc->alerts[i] == a) {
                 oc->alerts[i] = oc->alerts[--oc->nalerts];
@@ -957,6 +994,8 @@ by_severity(const void *x, const void *y)
 {
     const struct alert *a = *(struct alert *const *)x;
     const struct alert *b = *(struct alert *const *)y;
+    if (a->firing != b->firing)
+        return a->firing ? -1 : 1;
     int d = severity_rank(a) - severity_rank(b);
     if (d)
         return d;
@@ -982,9 +1021,10 @@ notify_group(struct tocsin_oncall *oc, struct group *g,
         size_t o = (size_t)snprintf(text, sizeof text, "%zu alerts: ", nv);
         for (size_t i = 0; i < nv && o < sizeof text; i++) {
             struct tocsin_labelset ls = labels_of(v[i]);
-            o += (size_t)snprintf(text + o, sizeof text - o, "%s%s (%s)",
+            o += (size_t)snprintf(text + o, sizeof text - o, "%s%s (%s%s)",
                                   i ? ", " : "", v[i]->summary,
-                                  tocsin_labels_get(&ls, "severity"));
+                                  tocsin_labels_get(&ls, "severity"),
+                                  v[i]->firing ? "" : ", resolved");
         }
     }
     struct batch b = {v, nv, 1, ++g->seq};
@@ -1010,6 +1050,8 @@ flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
     for (size_t i = 0; i < g->nm; i++) {
         struct member *m = &g->m[i];
         struct alert *a = m->a;
+        if (m->gone && rcv && !esc) /* resolved since: listed as such */
+            v[nv++] = a;
         if (!a->firing || a->acked || (m->sent && esc))
             continue;
         if (blocked(oc, a, g->route, now, &until)) {
@@ -1045,6 +1087,8 @@ flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
     if (fresh)
         notify_group(oc, g, TOCSIN_NOTE_FIRING, v, nv, now, out, "notified");
     free(v);
+    if (fresh)
+        drop_gone(g);
     g->flushed = 1;
     g->last_flush = now;
     g->dirty = pending;
@@ -1075,6 +1119,7 @@ repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
     }
     notify_group(oc, g, TOCSIN_NOTE_REPEAT, v, nv, now, out, "repeated");
     free(v);
+    drop_gone(g); /* a repeat is about what still fires */
 }
 
 /* Whether a is muted now (a silence or inhibition), and by what: the
@@ -1187,6 +1232,7 @@ tocsin_oncall_tick(struct tocsin_oncall *oc, int64_t now,
                  now >= g->last_flush + tocsin_route_repeat_interval(g->route))
             repeat(oc, g, now, out);
     }
+    leave_groups_but(oc, NULL, NULL, 0); /* groups left empty go */
     for (size_t i = 0; i < oc->nalerts; i++)
         if (oc->alerts[i]->firing)
             escalate(oc, oc->alerts[i], now, out);

@@ -1034,6 +1034,75 @@ test_group_body_truncated(void)
     teardown();
 }
 
+/* An alert resolved since the group's last notification is listed in the
+ * next one, as resolved (after the firing ones), then no more. */
+static void
+test_group_lists_resolved_since_last_flush(void)
+{
+    group_by_topic(30);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(14, 12, 0, 0);
+    CHECK_OK(
+        fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 2);
+    tocsin_notes_clear(&n);
+    /* r1 resolves: told at once, to whoever was notified */
+    CHECK_OK(fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 0,
+                  t0 + 60, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_RESOLVED, "team-chat"));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 0); /* nothing new to flush */
+    /* r3 joins: the next notification lists r3, r2 firing and r1 resolved */
+    CHECK_OK(fire(oc, "r3", "TermBurst", "AirNova", "critical", 1, t0 + 400,
+                  &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 400 + 300, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3);
+    CHECK_STR(n.v[0].alerts[0], "r3");
+    CHECK_STR(n.v[0].alerts[1], "r2");
+    CHECK_STR(n.v[0].alerts[2], "r1");
+    CHECK(strstr(n.v[0].text, "AirNova: MentionVolumeSpike (critical, "
+                              "resolved)") != NULL);
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "", &body));
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    CHECK_STR(json_string_value(json_object_get(o, "status")), "firing");
+    json_t *r1 = json_array_get(json_object_get(o, "alerts"), 2);
+    CHECK_STR(json_string_value(json_object_get(r1, "status")), "resolved");
+    CHECK(json_object_get(json_object_get(r1, "tocsin_oncall"), "ack_url") ==
+          NULL);
+    json_decref(o);
+    tocsin_notes_clear(&n);
+    /* and only once */
+    CHECK_OK(fire(oc, "r4", "TermBurst", "AirNova", "info", 1, t0 + 800, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 700 + 300, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(strcmp(n.v[0].alerts[i], "r1") != 0);
+    tocsin_notes_clear(&n);
+    /* r1 fires again (a new episode) and is forgotten later: no dangling
+     * member */
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 0,
+                  t0 + 1100, &n));
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1,
+                  t0 + 1200, &n));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1500, &n));
+    REQUIRE(n.n == 1);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_gc(oc, t0 + 10 * 86400, 86400);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 10 * 86400, &n));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
@@ -1050,4 +1119,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_policy_removed_stops_escalation),
              TOCSIN_TEST(test_reconfigure_keeps_pending_flush),
              TOCSIN_TEST(test_group_flush_is_one_notification),
-             TOCSIN_TEST(test_group_body_truncated))
+             TOCSIN_TEST(test_group_body_truncated),
+             TOCSIN_TEST(test_group_lists_resolved_since_last_flush))
