@@ -3,6 +3,7 @@
  * called from the notifier thread (and tests).
  */
 #include "tocsin/backoff.h"
+#include "tocsin/tz.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -48,18 +49,6 @@ tocsin_backoff_decorrelated(int64_t prev_ms, int64_t min_ms, int64_t max_ms,
     if (hi < min_ms)
         hi = min_ms;
     return uniform(min_ms, hi, rnd);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 static int
@@ -172,8 +161,8 @@ tocsin_http_date_parse(const char *s, int64_t *out)
     }
     if (day < 1 || day > days_in_month(year, mon))
         return TOCSIN_EINVAL;
-    *out =
-        days_from_civil(year, mon, (int)day) * 86400 + h * 3600 + mi * 60 + sec;
+    *out = tocsin_days_from_civil(year, mon, (int)day) * 86400 + h * 3600 +
+           mi * 60 + sec;
     return TOCSIN_OK;
 }
 

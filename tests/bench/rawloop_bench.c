@@ -8,15 +8,18 @@
  *       jansson (json) or touch every field (flat), XACK the batch; until
  *       the stream has nothing new.  Prints "entries N seconds S".
  *
- *   rawloop_bench --wait SOCK STREAM GROUP N TIMEOUT_S
+ *   rawloop_bench --wait SOCK STREAM GROUP N TIMEOUT_S [PID]
  *       Poll XINFO GROUPS every 10 ms until GROUP has read N entries
  *       (entries-read, or lag 0) and has no pending entry.  Prints
  *       "read_s R acked_s A" (seconds since this program started), or
- *       exits 1 on timeout.
+ *       exits 1 on timeout or as soon as process PID (the consumer being
+ *       timed) is gone.
  *
  * Single-threaded; owns its one hiredis connection.
  */
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +170,7 @@ group_info(redisContext *c, const char *stream, const char *group,
 
 static int
 wait_drained(const char *sock, const char *stream, const char *group,
-             long long n, double timeout_s)
+             long long n, double timeout_s, long pid)
 {
     double t0 = now();
     redisContext *c = connect_unix(sock);
@@ -186,6 +189,12 @@ wait_drained(const char *sock, const char *stream, const char *group,
                 return 0;
             }
         }
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            fprintf(stderr, "rawloop_bench: process %ld exited before %s "
+                            "was drained\n", pid, group);
+            redisFree(c);
+            return 1;
+        }
         if (t > timeout_s) {
             fprintf(stderr, "rawloop_bench: %s not drained after %.0f s\n",
                     group, timeout_s);
@@ -199,14 +208,14 @@ wait_drained(const char *sock, const char *stream, const char *group,
 int
 main(int argc, char **argv)
 {
-    if (argc == 7 && strcmp(argv[1], "--wait") == 0)
+    if ((argc == 7 || argc == 8) && strcmp(argv[1], "--wait") == 0)
         return wait_drained(argv[2], argv[3], argv[4], atoll(argv[5]),
-                            atof(argv[6]));
+                            atof(argv[6]), argc == 8 ? atol(argv[7]) : 0);
     if (argc != 6) {
         fprintf(stderr,
                 "usage: rawloop_bench SOCK STREAM GROUP BATCH json|flat\n"
                 "       rawloop_bench --wait SOCK STREAM GROUP N "
-                "TIMEOUT_S\n");
+                "TIMEOUT_S [PID]\n");
         return 2;
     }
     int batch = atoi(argv[4]);
