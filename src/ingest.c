@@ -22,6 +22,7 @@
 #include "tocsin/log.h"
 #include "tocsin/mention.h"
 #include "tocsin/oncall.h"
+#include "tocsin/oncall_view.h"
 #include "tocsin/oncall_store.h"
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"

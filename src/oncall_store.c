@@ -4,6 +4,7 @@
  * connection; owns only its key names.
  */
 #include "tocsin/oncall_store.h"
+#include "tocsin/oncall_view.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -242,41 +242,10 @@ struct tocsin_ack_ledger *tocsin_oncall_ledger(struct tocsin_oncall *oc);
 struct tocsin_silences *tocsin_oncall_silences(struct tocsin_oncall *oc);
 void tocsin_oncall_touch_silences(struct tocsin_oncall *oc);
 
-/*
- * The webhook body of note n (caller frees): Alertmanager webhook v4 like
- * tocsin_event_body, with the engine's evidence when the alert came from
- * tocsin_oncall_on_event, annotations.summary set to the note's text (a
- * group's note: each alert's own summary, every alert of n->alerts in
- * alerts[], at most TOCSIN_NOTE_MAX_ALERTS, the rest counted in
- * truncatedAlerts; commonLabels what they share; groupLabels the route's
- * group_by values), and
- * per alert an object "tocsin_oncall": {kind, user, step, round, acked_by,
- * ack_url, resolve_url}.  Both links are <external_url>/ack/<token> (the
- * token says the action: give it to tocsin_oncall_use_link), signed for
- * the note's person (or receiver), present while the alert is
- * unacknowledged and an ack secret is configured.  TOCSIN_ENOENT when the
- * alert is gone.
- */
-tocsin_err tocsin_oncall_note_body(const struct tocsin_oncall *oc,
-                                   const struct tocsin_note *n,
-                                   const char *external_url, char **out);
 
 /* ---- views (tocsinctl) ---- */
 
-/* `routes test`: which routes and receivers an alert with labels would
- * reach at now, as text (caller frees). */
-tocsin_err tocsin_oncall_routes_test(const struct tocsin_oncall *oc,
-                                     const struct tocsin_labelset *labels,
-                                     int64_t now, char **out);
-
-/* `oncall`: who is on call now and next for each schedule (caller frees). */
-tocsin_err tocsin_oncall_who(const struct tocsin_oncall *oc, int64_t now,
-                             char **out);
-
-/* One alert as JSON (labels, status, escalation, history); caller frees.
- * TOCSIN_ENOENT if unknown. */
-tocsin_err tocsin_oncall_alert_json(const struct tocsin_oncall *oc,
-                                    const char *fingerprint, char **out);
+/* The views (routes test, who, alert JSON, bodies): oncall_view.h. */
 
 /* The number of alerts and the i-th one's fingerprint (borrowed). */
 size_t tocsin_oncall_nalerts(const struct tocsin_oncall *oc);

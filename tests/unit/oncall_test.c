@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "tocsin/oncall.h"
+#include "tocsin/oncall_view.h"
 #include "tocsin_test.h"
 
 static struct tocsin_oncall_config *cfg;
