@@ -1842,6 +1842,32 @@ tocsin_ingest_oncall(struct tocsin_ingest *in)
     return in->rc ? in->oc : NULL;
 }
 
+struct tocsin_oncall *
+tocsin_ingest_take_oncall(struct tocsin_ingest *in)
+{
+    struct tocsin_oncall *oc = in->oc;
+    if (!oc || !in->rc || in->failed || in->notes.n > 0 ||
+        tocsin_oncall_ndirty(oc) > 0 || tocsin_oncall_silences_dirty(oc))
+        return NULL;
+    in->oc = NULL;
+    return oc;
+}
+
+void
+tocsin_ingest_adopt_oncall(struct tocsin_ingest *in, struct tocsin_oncall *oc)
+{
+    if (!in->oc) {
+        tocsin_oncall_free(oc);
+        return;
+    }
+    tocsin_oncall_free(in->oc);
+    in->oc = oc;
+    tocsin_log_notice("ONCALL-RELOAD",
+                      "on-call state kept in memory across the reload: "
+                      "%zu alert(s)",
+                      tocsin_oncall_nalerts(oc));
+}
+
 tocsin_err
 tocsin_ingest_deliver(struct tocsin_ingest *in, struct tocsin_notes *notes,
                       int64_t now_ms)

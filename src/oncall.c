@@ -1063,6 +1063,21 @@ repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
     drop_gone(g); /* a repeat is about what still fires */
 }
 
+/* A running (or held) escalation whose policy is no longer configured (a
+ * reload removed it) stops: written in the history, status exhausted; the
+ * alert stays firing and can be acknowledged. */
+static void
+stop_if_policy_gone(struct tocsin_oncall *oc, struct alert *a, int64_t now)
+{
+    if (!a->firing || a->esc.status != TOCSIN_ESC_RUNNING || policy_of(oc, a))
+        return;
+    a->esc.status = TOCSIN_ESC_EXHAUSTED;
+    a->held = 0;
+    hist_add(oc, a, now,
+             "escalation %s stopped: the policy is no longer configured",
+             a->policy ? a->policy : "?");
+}
+
 /* Whether a is muted now (a silence or inhibition), and by what: the
  * silence, or NULL for inhibition.  *until: when to look again. */
 static int
@@ -1129,12 +1144,8 @@ escalate(struct tocsin_oncall *oc, struct alert *a, int64_t now,
         (a->held && now < a->hold_next))
         return;
     const struct tocsin_escalation *p = policy_of(oc, a);
-    if (!p) { /* its policy went away in a reload */
-        a->esc.status = TOCSIN_ESC_EXHAUSTED;
-        a->held = 0;
-        hist_add(oc, a, now,
-                 "escalation %s stopped: the policy is no longer configured",
-                 a->policy ? a->policy : "?");
+    if (!p) {
+        stop_if_policy_gone(oc, a, now);
         return;
     }
     if (hold_escalation(oc, a, p, now))
@@ -1430,6 +1441,7 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
         size_t n = tocsin_route_match(oc->cfg->route, &ls, r, MAX_ROUTES);
         for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
             join_group(oc, r[j], a, now, sent);
+        stop_if_policy_gone(oc, a, now);
     }
     a = NULL;
     rc = oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
@@ -1557,7 +1569,7 @@ find_group(struct group **v, size_t n, const char *key)
  * is unchanged (same route id and group_by values) keeps its timers (a
  * pending flush stays due when it was) and which of its alerts were sent.
  * An alert in a new group is sent there if it was told somebody before.
- * An escalation whose policy is gone stops at its next due step.
+ * An escalation whose policy is gone stops now.
  */
 tocsin_err
 tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
@@ -1574,6 +1586,7 @@ tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
         struct alert *a = oc->alerts[i];
         if (!a->firing)
             continue;
+        stop_if_policy_gone(oc, a, now);
         struct tocsin_labelset ls = oncall_labels_of(a);
         const struct tocsin_route *r[MAX_ROUTES];
         size_t n = tocsin_route_match(cfg->route, &ls, r, MAX_ROUTES);

@@ -276,6 +276,43 @@ class EscalationAndLinksTest(OncallCase):
         self.assertEqual(http(self.base + "/ack/" + token)[0], 409)
         self.assertEqual(d.stop(), 0)
 
+    def test_reload_removing_the_policy_stops_its_escalation(self):
+        d = self.oncall_daemon(waits=(3, 600, 600))
+        self.crisis()
+        d.start()
+        first = self.wait_note(d, self.marie, "escalation", 0)
+        fp = first["alerts"][0]["fingerprint"]
+        self.wait_note(d, self.emergency, "escalation", 1)
+        # The route now names another policy; "crisis" is gone.
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace('name = "crisis";', 'name = "calm";')
+                    .replace('escalation = "crisis";',
+                             'escalation = "calm";'))
+        r = d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def stopped():
+            self.alive(d)
+            a = self.oncall_alert(d, fp)
+            return a if a and a["escalation"]["status"] == "exhausted" \
+                else None
+        a = wait_for(stopped, 60, 0.2, what="the escalation stopped")
+        self.assertEqual(a["status"], "firing")
+        self.assertTrue(any("escalation crisis stopped: the policy is no "
+                            "longer configured" in h["text"]
+                            for h in a["history"]), a["history"])
+        self.assertEqual(a["escalation"]["step"], 1)  # where it was
+        # In memory across the reload (it was all committed).
+        wait_for(lambda: "kept in memory across the reload" in d.stderr(),
+                 30, 0.2, what="the reload's log line")
+        # Still acknowledgeable.
+        r = d.ctl("ack", fp, "--by", "Paul")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.notes(self.paul), [])
+        self.assertEqual(d.stop(), 0)
+
     def test_restart_and_reload_mid_escalation_send_each_step_once(self):
         d = self.oncall_daemon(waits=(5, 5, 3))
         self.crisis()
@@ -285,7 +322,8 @@ class EscalationAndLinksTest(OncallCase):
         d.stop(signal.SIGKILL)
         d.start()
         self.wait_note(d, self.emergency, "escalation", 1)
-        # A reload rebuilds the on-call state from Redis: it carries on.
+        # A reload keeps the on-call state (reconfigured in memory, or
+        # rebuilt from Redis if anything was uncommitted): it carries on.
         r = d.ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_note(d, self.paul, "escalation", 2)

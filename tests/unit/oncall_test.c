@@ -793,8 +793,9 @@ test_ack_during_silence_ends_escalation(void)
     teardown();
 }
 
-/* A reload that removes the policy of a running escalation: it stops
- * (written in the history), the alert stays firing and can be acked. */
+/* A reload that removes the policy of a running escalation: it stops at
+ * once (written in the history), the alert stays firing and can be
+ * acked. */
 static void
 test_reconfigure_policy_removed_stops_escalation(void)
 {
@@ -816,6 +817,8 @@ test_reconfigure_policy_removed_stops_escalation(void)
     REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
     CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 100));
     tocsin_oncall_config_free(old);
+    /* stopped at the reload */
+    CHECK(tocsin_oncall_escalation(oc, "fp")->status == TOCSIN_ESC_EXHAUSTED);
     CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
     CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
     CHECK(history_has(oc, "fp", "escalation crisis stopped: the policy is "
