@@ -356,15 +356,23 @@ class GroupedNotificationTest(OncallCase):
 
     def test_a_group_flush_is_one_notification_listing_its_alerts(self):
         self.team = self.receiver()
+        self.pd = self.receiver()
         recv = [{"name": "team", "url": self.team.url,
-                 "extra": " backoff_min_ms = 50; backoff_max_ms = 200;"}]
+                 "extra": " backoff_min_ms = 50; backoff_max_ms = 200;"},
+                {"name": "pd", "url": self.pd.url,
+                 "extra": ' routing_key = "rk";'}]
         extra = """
 oncall = { ack_secret = "%s"; };
 route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
-          group_interval = 3; repeat_interval = 86400; };
+          group_interval = 3; repeat_interval = 86400;
+          routes = ( { matchers = ["kind=~\\".+\\""]; receiver = "pd";
+                       continue = true; },
+                     { matchers = ["kind=~\\".+\\""]; } ); };
 """ % ACK_SECRET
-        d = self.daemon(config(self.redis.url, recv, extra_detection=CATCHUP,
-                               extra=extra))
+        conf = config(self.redis.url, recv, extra_detection=CATCHUP,
+                      extra=extra)
+        d = self.daemon(conf.replace('{ name = "pd"; type = "webhook";',
+                                     '{ name = "pd"; type = "pagerduty";'))
         self.base = "http://" + d.sockets["http"]
         # The same crisis on two topics at once: two volume alerts (and
         # two negativity ones), a group per alertname.
@@ -385,7 +393,7 @@ route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
         topics = sorted(al["labels"]["topic"] for al in body["alerts"])
         self.assertEqual(topics, ["AirNova", "BluePhone"])
         name = body["commonLabels"]["alertname"]  # volume or negativity
-        self.assertEqual(body["groupKey"], 'root:{alertname="%s"}' % name)
+        self.assertEqual(body["groupKey"], 'root/1:{alertname="%s"}' % name)
         self.assertNotIn("topic", body["commonLabels"])
         self.assertEqual(body["truncatedAlerts"], 0)
         # Every firing note of the group is one delivery; never one note
@@ -406,6 +414,13 @@ route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
         self.assertEqual(self.oncall_alert(d, fps["BluePhone"])["acked_by"],
                          "team")
         self.assertIsNone(self.oncall_alert(d, fps["AirNova"])["acked_by"])
+        # PagerDuty got the same group as one event per alert (its API
+        # deduplicates per alert): a trigger for each fingerprint.
+        def per_alert():
+            keys = {b.get("dedup_key") for _, b in self.pd.accepted()
+                    if b.get("event_action") == "trigger"}
+            return keys >= set(fps.values())
+        wait_for(per_alert, 60, 0.1, what="a PagerDuty event per alert")
         self.assertEqual(d.stop(), 0)
 
 
