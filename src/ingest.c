@@ -1856,7 +1856,10 @@ tocsin_ingest_take_oncall(struct tocsin_ingest *in)
 void
 tocsin_ingest_adopt_oncall(struct tocsin_ingest *in, struct tocsin_oncall *oc)
 {
-    if (!in->oc) {
+    /* The state just loaded must be untouched: if the rebuild of the
+     * engine already fed it events, it is the one to go on with. */
+    if (!in->oc || in->notes.n > 0 || tocsin_oncall_ndirty(in->oc) > 0 ||
+        tocsin_oncall_silences_dirty(in->oc)) {
         tocsin_oncall_free(oc);
         return;
     }

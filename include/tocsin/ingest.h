@@ -113,8 +113,9 @@ struct tocsin_oncall *tocsin_ingest_take_oncall(struct tocsin_ingest *in);
 /*
  * Use oc (owned from now on, already reconfigured for in's configuration)
  * instead of the state in just loaded from Redis.  When in has no on-call
- * state (not configured, or Redis away) oc is freed and the state comes
- * from Redis as usual.
+ * state (not configured, or Redis away), or the loaded state was already
+ * changed (the engine's rebuild fed it events), oc is freed and the state
+ * from Redis goes on.
  */
 void tocsin_ingest_adopt_oncall(struct tocsin_ingest *in,
                                 struct tocsin_oncall *oc);
