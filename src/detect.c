@@ -24,6 +24,11 @@
 #define DISP_START            10   /* buckets before the noise is learned */
 #define CUSUM_SHIFT           0.25 /* negative share change */
 #define NEG_DECADES           1.5  /* see neg_score */
+#define TAIL_U                2.0  /* decades: excursions start above p = 0.01 */
+#define TAIL_PER_WEEK         0.5  /* topic-calibrated pages per topic-week */
+#define TAIL_HALF_LIFE        (14 * DAY_MS) /* of the excursion rate */
+#define TAIL_SHAPE_MIN        (-0.5)
+#define TAIL_SHAPE_MAX        0.5
 
 static double
 rate_for(double half_life_ms, double bucket_ms)
@@ -72,6 +77,12 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
     p->min_mentions = min_mentions;
     p->min_ratio = min_ratio;
     p->min_negative = min_negative;
+    p->tail_u = TAIL_U;
+    double tpw = TAIL_PER_WEEK;
+    /* Each 0.5 of sensitivity doubles (or halves) the rate. */
+    p->tail_rate = tpw * pow(2.0, 2.0 * (sensitivity - 0.5)) * B /
+                   (7.0 * DAY_MS);
+    p->tail_keep = pow(2.0, -B / TAIL_HALF_LIFE);
 }
 
 void
@@ -418,4 +429,104 @@ tocsin_onset_score(const struct tocsin_detect_params *p, double score,
     double gain = z - prev;
     *peak = (float)(z > prev ? z : prev);
     return gain > 0 ? 1.0 - exp(-gain / p->score_k) : 0;
+}
+
+/* ---- a topic's own tail ---- */
+
+void
+tocsin_tail_init(struct tocsin_tail *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+static void
+tail_push(struct tocsin_tail *t, const struct tocsin_detect_params *p)
+{
+    double c = 32.0 * log2(1.0 + ((double)t->cur - p->tail_u));
+    c = c < 0 ? 0 : (c > 255 ? 255 : c);
+    t->peak[t->head] = (uint8_t)(c + 0.5);
+    t->head = (uint8_t)((t->head + 1) % TOCSIN_TAIL_PEAKS);
+    if (t->npeak < TOCSIN_TAIL_PEAKS)
+        t->npeak++;
+}
+
+void
+tocsin_tail_observe(struct tocsin_tail *t, const struct tocsin_detect_params *p,
+                    double z, int learn)
+{
+    t->age_ew = (float)(p->tail_keep * t->age_ew + 1.0);
+    t->exc_ew = (float)(p->tail_keep * t->exc_ew);
+    if (!(z >= p->tail_u)) {
+        if (t->open)
+            tail_push(t, p);
+        t->open = 0;
+        t->cur = 0;
+        return;
+    }
+    if (!t->open) {
+        t->open = 1;
+        t->exc_ew += 1.0f;
+        t->cur = (float)p->tail_u;
+    }
+    if (learn && z > t->cur)
+        t->cur = (float)z;
+}
+
+double
+tocsin_tail_threshold(const struct tocsin_tail *t,
+                      const struct tocsin_detect_params *p)
+{
+    if (t->npeak < TOCSIN_TAIL_MIN || !(t->age_ew > 0))
+        return 0;
+    double lambda = t->exc_ew / t->age_ew; /* excursions per bucket */
+    double q = p->tail_rate / (lambda > 1e-12 ? lambda : 1e-12);
+    if (q >= 1)
+        return 0;
+    /* Method of moments on the excesses over the lowest peak held (every
+     * peak exceeds it, so lambda is its rate): excursion peaks sit well
+     * above tail_u, and a tail fitted from there would be too wide. */
+    double y[TOCSIN_TAIL_PEAKS], lo = HUGE_VAL;
+    for (int i = 0; i < t->npeak; i++) {
+        y[i] = exp2(t->peak[i] / 32.0) - 1.0;
+        lo = y[i] < lo ? y[i] : lo;
+    }
+    double m = 0, v = 0;
+    for (int i = 0; i < t->npeak; i++)
+        m += y[i] - lo;
+    m /= t->npeak;
+    for (int i = 0; i < t->npeak; i++)
+        v += (y[i] - lo - m) * (y[i] - lo - m);
+    v /= t->npeak - 1;
+    double u = p->tail_u + lo;
+    if (!(v > 1e-9) || !(m > 0))
+        return u + m;
+    double xi = 0.5 * (1.0 - m * m / v);
+    xi = xi < TAIL_SHAPE_MIN ? TAIL_SHAPE_MIN
+                             : (xi > TAIL_SHAPE_MAX ? TAIL_SHAPE_MAX : xi);
+    /* The scale that keeps the mean excess (sigma / (1 - xi)): a clamped
+     * shape must not take the scale of the unclamped one with it. */
+    double sigma = m * (1.0 - xi);
+    double yq = fabs(xi) < 1e-6 ? sigma * -log(q)
+                                : sigma / xi * (pow(q, -xi) - 1.0);
+    return u + yq;
+}
+
+double
+tocsin_tail_calibrate(double score, double z_model, double z_thr)
+{
+    if (!(z_thr > z_model) || !(score > 0))
+        return score;
+    if (score >= 1.0)
+        score = 1.0 - 1e-15;
+    return 1.0 - pow(1.0 - score, z_model / z_thr);
+}
+
+double
+tocsin_score_decades(const struct tocsin_detect_params *p, double score)
+{
+    if (!(score > 0))
+        return 0;
+    if (score >= 1.0)
+        score = 1.0 - 1e-15;
+    return -p->score_k * log1p(-score);
 }

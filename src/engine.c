@@ -16,6 +16,9 @@
  *  - negativity: negatives K among N scored mentions against the topic's
  *    usual share p0 (binomial tail, or the CUSUM's likelihood ratio),
  *    gated by min_negative and by how far the share rose.
+ * Volume scores are read against the higher of the model's threshold and
+ * the topic's own (struct tocsin_tail: how far its noise usually goes,
+ * learned from the raw surprise of each closed bucket).
  * The best window's score drives the alert lifecycle; score rows carry the
  * onset score instead (tocsin_onset_score), which ranks episode starts.
  * The baseline (detect.c) is seasonal, learned from winsorised counts (a
@@ -49,7 +52,7 @@
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    7u
+#define SNAP_VERSION    8u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, 15};
@@ -79,6 +82,7 @@ struct topic_state {
     uint32_t zero_run;    /* consecutive closed buckets without mentions */
     int64_t agg_bidx;     /* last bucket fed a pre-aggregated record */
     struct tocsin_baseline base;
+    struct tocsin_tail tail; /* the topic's own tail of volume surprise */
     float last_vol, last_neg;
     float onset_peak[2];   /* decaying peak surprise (decades), by kind */
     int64_t fire_after[2]; /* windows starting before this bucket may not
@@ -121,6 +125,7 @@ struct tocsin_engine {
     struct tocsin_engine_opts o;
     struct tocsin_engine_hooks hooks;
     struct tocsin_detect_params dp;
+    double z_fire; /* decades of surprise fire_score stands for */
     int64_t watermark;
     int64_t max_ts;
     int64_t closed_upto; /* global: buckets below are closed */
@@ -194,6 +199,7 @@ tocsin_engine_new(struct tocsin_engine **out,
     tocsin_detect_params_init(&e->dp, opts->bucket_ms, opts->sensitivity,
                               opts->min_mentions, opts->min_ratio,
                               opts->min_negative);
+    e->z_fire = tocsin_score_decades(&e->dp, opts->fire_score);
     e->watermark = INT64_MIN;
     e->max_ts = INT64_MIN;
     e->closed_upto = INT64_MIN;
@@ -307,6 +313,7 @@ topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
     t->s.fire_after[0] = t->s.fire_after[1] = INT64_MIN;
     t->s.agg_bidx = INT64_MIN;
     tocsin_baseline_init(&t->s.base);
+    tocsin_tail_init(&t->s.tail);
     t->dirty = 1;
     e->topics[e->ntopics++] = t;
     size_t mask = e->index_cap - 1;
@@ -516,6 +523,24 @@ struct evidence {
 };
 
 static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
+
+/* The volume threshold of a topic in decades: the model's (fire_score at
+ * the sensitivity) or, when higher, the topic's own tail's. */
+static double
+tail_threshold(const struct tocsin_engine *e, const struct topic *t)
+{
+    double z = tocsin_tail_threshold(&t->s.tail, &e->dp);
+    return z > e->z_fire ? z : e->z_fire;
+}
+
+/* Read a closed bucket's volume scores against the topic's threshold. */
+static void
+calibrate_volume(double z_fire, double z_thr, struct evidence *v)
+{
+    v->score = tocsin_tail_calibrate(v->score, z_fire, z_thr);
+    for (int k = 0; k < NWIN; k++)
+        v->win_score[k] = tocsin_tail_calibrate(v->win_score[k], z_fire, z_thr);
+}
 
 static double
 neg_baseline(const struct topic *t)
@@ -852,6 +877,17 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
     struct evidence vol, neg;
     best_windows(e, t, b, &vol, &neg);
     learn(e, t, b, bk, &vol, &neg);
+    /* The topic's own tail: its threshold from past excursions reads this
+     * bucket, then the bucket's raw surprise is learned (not what an
+     * alert fired in an earlier bucket grows to). */
+    double z_thr = tail_threshold(e, t);
+    if (t->s.nclosed > (uint32_t)e->o.warmup_buckets) {
+        const struct alert_state *va = &t->s.alert[TOCSIN_ALERT_VOLUME];
+        int grows = va->firing && va->starts_ms <= b * e->o.bucket_ms;
+        tocsin_tail_observe(&t->s.tail, &e->dp,
+                            tocsin_score_decades(&e->dp, vol.score), !grows);
+    }
+    calibrate_volume(e->z_fire, z_thr, &vol);
     if (t->s.nclosed < UINT32_MAX)
         t->s.nclosed++;
     t->s.zero_run = bk->count ? 0 : t->s.zero_run + 1;
@@ -992,6 +1028,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     double d = dispersion(t);
     double p0 = neg_baseline(t);
     double e_cur = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    double z_thr = tail_threshold(e, t);
     struct evidence best_v = {0}, best_n = {0};
     /* The open bucket alone, then with the PARTIAL_PREV closed ones
      * before it. */
@@ -1017,7 +1054,9 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
          * cannot be compared with a fraction of one. */
         int agg = t->s.agg_bidx >= start;
         double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] && !agg
-                        ? tocsin_volume_score(&e->dp, X, E, d * E)
+                        ? tocsin_tail_calibrate(
+                              tocsin_volume_score(&e->dp, X, E, d * E),
+                              e->z_fire, z_thr)
                         : 0;
         double ns = start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]
                         ? tocsin_negativity_score(&e->dp, K, N, p0)

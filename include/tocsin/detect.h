@@ -60,6 +60,10 @@ struct tocsin_detect_params {
     double cusum_shift; /* the negativity CUSUM's: usual share + this */
     double cusum_cap;   /* nats a CUSUM may hold */
     double min_mentions, min_ratio, min_negative;
+    /* Per-topic tail (struct tocsin_tail). */
+    double tail_u;      /* decades: an excursion starts above this */
+    double tail_rate;   /* target excursions past the threshold per bucket */
+    double tail_keep;   /* per-bucket decay of the excursion rate */
 };
 
 void tocsin_detect_params_init(struct tocsin_detect_params *p,
@@ -172,6 +176,63 @@ double tocsin_cusum_negativity_score(const struct tocsin_detect_params *p,
  */
 double tocsin_onset_score(const struct tocsin_detect_params *p, double score,
                           float *peak);
+
+/*
+ * A topic's own tail of surprise (peaks over threshold, after SPOT:
+ * Siffer et al., KDD 2017).  Topics differ in how spiky they are: a fixed
+ * p-value pages every few days for one with retweet cascades.  Each run of
+ * closed buckets whose volume surprise (decades of p, gated) stays at or
+ * above tail_u is an excursion; its peak (up to the bucket where an alert
+ * fired: what the alert then grows to is not learned, so a crisis does not
+ * raise the bar for the next one) goes into a ring of the last
+ * TOCSIN_TAIL_PEAKS.  A Generalized Pareto tail fitted to the peaks (method
+ * of moments, over the lowest peak held) and the topic's rate of
+ * excursions give the surprise that the topic's noise reaches tail_rate
+ * times per bucket: the topic's own threshold.  With fewer than
+ * TOCSIN_TAIL_MIN peaks, or fewer excursions than tail_rate, there is
+ * none: the model's threshold holds.
+ */
+#define TOCSIN_TAIL_PEAKS 32
+#define TOCSIN_TAIL_MIN   8
+
+struct tocsin_tail {
+    uint8_t peak[TOCSIN_TAIL_PEAKS]; /* decades y above tail_u, stored as
+                                        32 log2(1 + y): 2 % steps */
+    float cur;     /* the open excursion's peak (decades), 0: none */
+    float exc_ew;  /* excursions, decayed */
+    float age_ew;  /* buckets, decayed */
+    uint8_t head;  /* next ring slot */
+    uint8_t npeak; /* peaks held, up to TOCSIN_TAIL_PEAKS */
+    uint8_t open;  /* an excursion runs */
+};
+
+void tocsin_tail_init(struct tocsin_tail *t);
+
+/*
+ * A closed bucket whose best volume surprise is z decades (raw: before
+ * the topic's own threshold).  `learn` is 0 while an alert that fired in
+ * an earlier bucket still fires: the bucket ends no excursion early but
+ * does not raise its peak.
+ */
+void tocsin_tail_observe(struct tocsin_tail *t,
+                         const struct tocsin_detect_params *p, double z,
+                         int learn);
+
+/* The topic's own threshold in decades of surprise (0: none yet). */
+double tocsin_tail_threshold(const struct tocsin_tail *t,
+                             const struct tocsin_detect_params *p);
+
+/*
+ * A score read against a threshold of z_thr decades instead of z_model
+ * (the decades fire_score stands for): the decades are scaled by
+ * z_model / z_thr when z_thr is higher, so the same fire_score fires at
+ * max(model, topic) and scores mean the same across topics.
+ */
+double tocsin_tail_calibrate(double score, double z_model, double z_thr);
+
+/* Decades of surprise a score stands for (the inverse of the score). */
+double tocsin_score_decades(const struct tocsin_detect_params *p,
+                            double score);
 
 /* Score of a log tail probability, before gates (exposed for tests). */
 double tocsin_detect_score(const struct tocsin_detect_params *p, double log_p);

@@ -1,5 +1,6 @@
-"""The benchmarks still run: tests/bench/run --smoke and a small
-tests/bench/fanout_bench, against the build under test.
+"""The benchmarks still run, and detection does not regress: tests/bench/run
+--smoke, a small tests/bench/fanout_bench, the crisis simulator and the NAB
+benchmark, against the build under test.
 
 Benchmarks are not run by the other tests, so a change to tocsind's
 configuration or command line can break them unseen (it did once: the
@@ -8,9 +9,18 @@ waited ten minutes for a daemon that had exited).  These tests check that
 each benchmark exits 0 and prints its tables with every figure present;
 they never look at how fast anything was.
 
+The two detection benchmarks are deterministic (a seeded simulator, fixed
+NAB series, event time only), so their outcomes are checked too, as
+floors: the crisis simulator must catch every crisis shape, bursts within
+two minutes, with at most 1 false alarm per 100 topic-days (the issue's
+aims); on NAB the alerts must keep at least 14 of the 16 labelled windows
+and score at least windowedGaussian's 64.8 (standard profile), the
+simplest published detector tocsin is measured against.
+
 Run from tests/integ:  /usr/bin/python3 -m unittest -v test_bench
 """
 
+import json
 import os
 import re
 import subprocess
@@ -88,6 +98,55 @@ class FanoutBench(unittest.TestCase):
                          ["ntfy", "slack", "slow", "webhook", "webpush"])
         for r in rows:
             self.assertEqual(r[1].replace(" ", ""), "20/20", r)
+
+
+SHARED = os.environ.get("TOCSIN_SHARED_DIR") or os.path.join(
+    SRC, "..", "shared")
+
+
+class CrisisBench(unittest.TestCase):
+    def test_every_shape_caught_and_few_false_alarms(self):
+        p = subprocess.run(
+            ["/usr/bin/python3", os.path.join(SRC, "tests", "bench",
+                                              "crisis", "run"),
+             "--md", "", "--tocsind", os.path.join(BUILD, "tocsind")],
+            capture_output=True, text=True, timeout=900)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        shapes = {r[0]: r for r in table_rows(p.stdout, "## Per shape")}
+        self.assertEqual(sorted(shapes),
+                         ["buildup", "burst", "negshift", "smallbrand"])
+        for name, r in shapes.items():
+            caught, total = r[1].split("/")
+            self.assertEqual(caught, total, "%s caught %s" % (name, r[1]))
+        self.assertLessEqual(number(shapes["burst"][2]), 120, shapes["burst"])
+        m = re.search(r"\*\*([0-9.]+) per 100 topic-days\*\*", p.stdout)
+        self.assertIsNotNone(m, p.stdout)
+        self.assertLessEqual(float(m.group(1)), 1.0, m.group(0))
+
+
+class NabBench(unittest.TestCase):
+    def test_alerts_keep_the_labelled_windows(self):
+        data = os.path.join(SHARED, "data", "nab-realtweets-dev")
+        scorer = os.path.join(SHARED, "tools", "nab_score.py")
+        self.assertTrue(os.path.isdir(data), "NAB data not found: %s" % data)
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "nab.json")
+            p = subprocess.run(
+                ["/usr/bin/python3", os.path.join(SRC, "tests", "bench",
+                                                  "nab", "run"),
+                 "--no-sweep", "--md", "", "--json", out,
+                 "--data", data, "--scorer", scorer,
+                 "--tocsind", os.path.join(BUILD, "tocsind")],
+                capture_output=True, text=True, timeout=900)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                res = json.load(f)["results"][0]
+        binary = res["binary"]["profiles"]["standard"]
+        opt = res["opt"]["profiles"]["standard"]
+        self.assertEqual(res["binary"]["windows"], 16)
+        self.assertGreaterEqual(binary["windows_hit"], 14, binary)
+        self.assertGreaterEqual(binary["score"], 64.8, binary)
+        self.assertGreaterEqual(opt["score"], 64.8, opt)
 
 
 if __name__ == "__main__":

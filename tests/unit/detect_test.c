@@ -489,7 +489,130 @@ test_aggregated_record_is_not_read_as_a_partial_bucket(void)
     tocsin_engine_free(e);
 }
 
+/* A run of `len` buckets at z decades, then one calm bucket. */
+static void
+excursion(struct tocsin_tail *t, double z, int len, double after, int learn)
+{
+    for (int i = 0; i < len; i++)
+        tocsin_tail_observe(t, &P, z, 1);
+    for (int i = 0; i < 3; i++)
+        tocsin_tail_observe(t, &P, after, learn);
+    tocsin_tail_observe(t, &P, 0, 1);
+    for (int i = 0; i < 200; i++)
+        tocsin_tail_observe(t, &P, 0.5, 1);
+}
+
+static void
+test_tail_learns_a_topic_threshold_from_its_peaks(void)
+{
+    params();
+    struct tocsin_tail a, b, c;
+    tocsin_tail_init(&a);
+    tocsin_tail_init(&b);
+    tocsin_tail_init(&c);
+    /* A fresh topic has no threshold of its own. */
+    CHECK(tocsin_tail_threshold(&a, &P) == 0);
+    for (int k = 0; k < 40; k++) {
+        double z = 8.0 + (k % 5); /* peaks of 8 to 12 decades */
+        excursion(&a, z, 1, 0.5, 1);
+        /* The same excursions, each followed by an alert growing to 40
+         * decades: not learned with learn = 0, learned with 1. */
+        excursion(&b, z, 1, 40.0, 0);
+        excursion(&c, z, 1, 40.0, 1);
+        if (k == TOCSIN_TAIL_MIN - 2)
+            CHECK(tocsin_tail_threshold(&a, &P) == 0);
+    }
+    double ta = tocsin_tail_threshold(&a, &P);
+    /* 40 excursions in 5 days, against 0.5 a week: the threshold sits
+     * above every peak seen, and a crisis does not raise it. */
+    CHECK(ta > 12.0 && ta < 16.0);
+    CHECK(fabs(tocsin_tail_threshold(&b, &P) - ta) < 1e-9);
+    CHECK(tocsin_tail_threshold(&c, &P) > 30.0);
+}
+
+static void
+test_tail_of_a_quiet_topic_keeps_the_model_threshold(void)
+{
+    /* Excursions rarer than the target rate (one in 4 weeks): none. */
+    params();
+    struct tocsin_tail t;
+    tocsin_tail_init(&t);
+    for (int k = 0; k < 12; k++) {
+        tocsin_tail_observe(&t, &P, 10.0 + k % 3, 1);
+        for (int i = 0; i < 4 * 7 * 1440; i++)
+            tocsin_tail_observe(&t, &P, 0, 1);
+    }
+    CHECK(t.npeak == 12);
+    CHECK(tocsin_tail_threshold(&t, &P) == 0);
+    /* Calibrating against a threshold no higher than the model's changes
+     * nothing; against twice as many decades it halves them. */
+    CHECK(tocsin_tail_calibrate(0.95, 9.0, 0) == 0.95);
+    double half = tocsin_tail_calibrate(0.99, 9.0, 18.0);
+    CHECK(fabs(tocsin_score_decades(&P, half) -
+               tocsin_score_decades(&P, 0.99) / 2) < 1e-9);
+}
+
+struct fires {
+    int n;
+    int64_t at[256];
+};
+
+static void
+on_fire(void *arg, const struct tocsin_alert_event *ev)
+{
+    struct fires *f = arg;
+    if (ev->status == TOCSIN_ALERT_FIRING &&
+        ev->kind == TOCSIN_ALERT_VOLUME && f->n < 256)
+        f->at[f->n++] = ev->at_ms;
+}
+
+/* 20 a minute with a one-minute spike to 4x every 4 hours; a 10x burst
+ * for 5 minutes on day 10 at 12:02. */
+static double
+spiky(int64_t minute)
+{
+    int64_t burst = 10 * 1440 + 12 * 60 + 2;
+    if (minute >= burst && minute < burst + 5)
+        return 200.0;
+    return minute % 240 == 117 ? 80.0 : 20.0;
+}
+
+static int
+fires_between(const struct fires *f, int64_t from_min, int64_t to_min)
+{
+    int n = 0;
+    for (int i = 0; i < f->n; i++)
+        n += f->at[i] >= DAY0 + from_min * MIN && f->at[i] < DAY0 + to_min * MIN;
+    return n;
+}
+
+static void
+test_spiky_topic_stops_paging_for_its_usual_spikes(void)
+{
+    struct fires f = {0};
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    struct tocsin_engine_hooks h = {on_fire, NULL, &f};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    feed(e, "spiky", 0, 11 * 1440, spiky);
+    /* A young topic pages at the model's threshold: 4x in a minute at 20
+     * a minute is far past p = 1e-9 ... */
+    CHECK(fires_between(&f, 0, 1440) >= 3);
+    /* ... until the topic's own tail has learned its spikes (8 of them):
+     * then its spikes page about as often as the target (0.5 a
+     * topic-week), at most once in the next 50. */
+    CHECK(fires_between(&f, 2 * 1440, 10 * 1440 + 12 * 60) <= 1);
+    /* A 10x burst is still far past them. */
+    CHECK(fires_between(&f, 10 * 1440 + 12 * 60, 10 * 1440 + 12 * 60 + 10) ==
+          1);
+    tocsin_engine_free(e);
+}
+
 TOCSIN_TESTS(
+    TOCSIN_TEST(test_tail_learns_a_topic_threshold_from_its_peaks),
+    TOCSIN_TEST(test_tail_of_a_quiet_topic_keeps_the_model_threshold),
+    TOCSIN_TEST(test_spiky_topic_stops_paging_for_its_usual_spikes),
     TOCSIN_TEST(test_score_shape),
     TOCSIN_TEST(test_onset_score_ranks_the_start_of_an_episode),
     TOCSIN_TEST(test_negativity_cusum_adds_up_a_shift),
