@@ -264,7 +264,7 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
     if (f < 0.05)
         f = 0.05;
     b->slow += slow_w * as * (c_level / f - b->slow);
-    uint32_t *ns = &b->nslot[wk][h];
+    uint16_t *ns = &b->nslot[wk][h];
     if (b->slow > EXP_FLOOR) {
         double rel = c_level / (b->slow * f); /* this bucket vs usual */
         /* Average a slot's first visits, then forget slowly. */
@@ -277,7 +277,7 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
         clamp_factors(b->season[wk], 24, 0.02f, 20.0f);
         clamp_factors(b->week, 2, 0.1f, 10.0f);
     }
-    if (*ns < UINT32_MAX)
+    if (*ns < UINT16_MAX)
         (*ns)++;
     /* Once a day. */
     if (h == 0 && (bucket_idx * p->bucket_ms) % 3600000 == 0)

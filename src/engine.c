@@ -37,13 +37,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RING            32
-#define RING_MASK       (RING - 1)
 #define OPEN_MAX        10 /* open buckets at most: lateness <= 8 buckets */
 #define NEXACT          3 /* windows summed from the ring */
 #define NCUSUM          (NEXACT + TOCSIN_NEWIN) /* the negativity CUSUM */
 #define NWIN            (NCUSUM + 1) /* plus the long ones and the CUSUM */
 #define MAX_WIN         15
+/* The ring holds the longest window's closed buckets, every open one and
+ * the slot cleared ahead for the next: no more (16 bytes a slot). */
+#define RING            (MAX_WIN + OPEN_MAX + 1)
 #define PARTIAL_PREV    2 /* closed buckets added to the open one */
 #define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
 #define BUCKET_SAMPLES  3
@@ -55,7 +56,15 @@
 #define SNAP_VERSION    8u
 #define META_VERSION    1u
 
-static const int windows[NEXACT] = {1, 5, 15};
+static const int windows[NEXACT] = {1, 5, MAX_WIN};
+
+/* Ring slot of bucket index b (any sign). */
+static inline size_t
+slot(int64_t b)
+{
+    int64_t r = b % RING;
+    return (size_t)(r < 0 ? r + RING : r);
+}
 
 struct bucket {
     uint32_t count, neg, scored;
@@ -744,14 +753,14 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
           int k, struct window *w)
 {
     const struct tocsin_baseline *base = &t->s.base;
-    const struct bucket *cur = &t->s.ring[b & RING_MASK];
+    const struct bucket *cur = &t->s.ring[slot(b)];
     double d = dispersion(t);
     memset(w, 0, sizeof *w);
     if (k < NEXACT) {
         if ((int64_t)t->s.nclosed + 1 < windows[k])
             return 0;
         for (int i = 0; i < windows[k]; i++) {
-            const struct bucket *bk = &t->s.ring[(b - i) & RING_MASK];
+            const struct bucket *bk = &t->s.ring[slot(b - i)];
             w->X += bk->count;
             w->E += bk->exp;
             w->K += bk->neg;
@@ -872,7 +881,7 @@ static void
 close_bucket(struct tocsin_engine *e, struct topic *t)
 {
     int64_t b = t->s.closed_upto;
-    struct bucket *bk = &t->s.ring[b & RING_MASK];
+    struct bucket *bk = &t->s.ring[slot(b)];
     bk->exp = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
     struct evidence vol, neg;
     best_windows(e, t, b, &vol, &neg);
@@ -913,7 +922,7 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
         e->hooks.on_score(e->hooks.arg, &row);
     }
     /* The slot OPEN_MAX ahead will hold a future open bucket. */
-    memset(&t->s.ring[(b + OPEN_MAX) & RING_MASK], 0, sizeof(struct bucket));
+    memset(&t->s.ring[slot(b + OPEN_MAX)], 0, sizeof(struct bucket));
     t->s.closed_upto = b + 1;
     t->dirty = 1;
     if (t->samples && is_dormant(e, t)) {
@@ -994,7 +1003,7 @@ runs_hot(const struct tocsin_engine *e, const struct topic *t, int64_t b)
                (double)e->o.bucket_ms;
     f = f < 0.05 ? 0.05 : (f > 1 ? 1 : f);
     double E = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
-    return t->s.ring[b & RING_MASK].count > 2.0 * E + 3.0;
+    return t->s.ring[slot(b)].count > 2.0 * E + 3.0;
 }
 
 /* Words of the text: usual talk while calm, the hot window while hot. */
@@ -1024,7 +1033,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     if (f < 1.0 / 6.0)
         return;
     t->s.next_eval_ms = ts + step;
-    const struct bucket *cur = &t->s.ring[b & RING_MASK];
+    const struct bucket *cur = &t->s.ring[slot(b)];
     double d = dispersion(t);
     double p0 = neg_baseline(t);
     double e_cur = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
@@ -1035,7 +1044,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     double X = 0, K = 0, N = 0, E = 0;
     for (int k = 0; k <= PARTIAL_PREV; k++) {
         if (k) {
-            const struct bucket *pb = &t->s.ring[(b - k) & RING_MASK];
+            const struct bucket *pb = &t->s.ring[slot(b - k)];
             X += pb->count;
             K += pb->neg;
             N += pb->scored;
@@ -1150,7 +1159,7 @@ tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
     for (size_t i = 0; i < m->ntopics; i++) {
         struct topic *t = ts_[i];
         topic_catch_up(e, t);
-        struct bucket *bk = &t->s.ring[b & RING_MASK];
+        struct bucket *bk = &t->s.ring[slot(b)];
         bk->count += m->count;
         bk->neg += neg;
         bk->scored += scored;
@@ -1183,7 +1192,7 @@ tocsin_engine_foreach_topic(const struct tocsin_engine *e,
     for (size_t i = 0; i < e->ntopics; i++) {
         const struct topic *t = e->topics[i];
         int64_t lb = t->s.closed_upto == INT64_MIN ? 0 : t->s.closed_upto - 1;
-        const struct bucket *last = &t->s.ring[lb & RING_MASK];
+        const struct bucket *last = &t->s.ring[slot(lb)];
         struct tocsin_topic_info info = {
             t->name,
             last->count * per_min,

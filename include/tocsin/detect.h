@@ -90,7 +90,8 @@ struct tocsin_baseline {
     float disp;          /* >= 1 */
     float season[2][24]; /* weekday, weekend hour factors (mean 1) */
     float week[2];
-    uint32_t nslot[2][24];   /* buckets each hour factor learned from */
+    uint16_t nslot[2][24];   /* buckets each hour factor learned from
+                                (saturating: only the first days count) */
     uint32_t started;        /* bit k: profile k is in use */
     float ewm[TOCSIN_NEWIN]; /* observed mass */
     float ewe[TOCSIN_NEWIN]; /* expected mass */
