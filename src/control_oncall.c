@@ -14,6 +14,7 @@
 #include "tocsin/ingest.h"
 #include "tocsin/log.h"
 #include "tocsin/oncall.h"
+#include "tocsin/oncall_view.h"
 
 #define MAX_MATCHERS 32
 #define MAX_LABELS   32

@@ -239,14 +239,26 @@ swap_config(struct daemon *d, const char *path, char **errors)
                                          "addresses change only at a restart");
     /* Commit the old pipeline's work, then rebuild it from Redis with the
      * new settings: the state saved a moment ago carries over. */
+    struct tocsin_oncall *oc = NULL;
     if (d->ingest) {
         struct tocsin_ingest_stats st;
-        tocsin_ingest_checkpoint(d->ingest, tocsin_wall_ms());
+        /* On call goes on in memory (its groups' timers too) when all of
+         * it is committed; else it is rebuilt from Redis with the rest. */
+        if (tocsin_ingest_checkpoint(d->ingest, tocsin_wall_ms()) ==
+                TOCSIN_OK &&
+            next->oncall)
+            oc = tocsin_ingest_take_oncall(d->ingest);
         tocsin_ingest_get_stats(d->ingest, &st);
         add_stats(&d->carry, &st);
     }
     tocsin_ingest_free(d->ingest);
     d->ingest = NULL;
+    /* Before the old configuration, which it borrows, goes. */
+    if (oc && tocsin_oncall_reconfigure(oc, next->oncall,
+                                        tocsin_wall_ms() / 1000) != TOCSIN_OK) {
+        tocsin_oncall_free(oc);
+        oc = NULL;
+    }
     tocsin_notifier_set_config(d->notifier, next);
     struct tocsin_config *old = d->cfg;
     d->cfg = next;
@@ -254,10 +266,13 @@ swap_config(struct daemon *d, const char *path, char **errors)
     tocsin_log_set_level(next->log.level);
     tocsin_config_free(old);
     if (start_ingest(d) != 0) {
+        tocsin_oncall_free(oc);
         tocsin_log_err("CONFIG-RELOAD", "cannot restart ingest");
         stop_requested = 1;
         return 0;
     }
+    if (oc)
+        tocsin_ingest_adopt_oncall(d->ingest, oc);
     d->ready = 1;
     tocsin_sd_ready("configuration reloaded");
     tocsin_log_notice("CONFIG-RELOAD", "configuration reloaded");

@@ -22,6 +22,7 @@
 #include "tocsin/log.h"
 #include "tocsin/mention.h"
 #include "tocsin/oncall.h"
+#include "tocsin/oncall_view.h"
 #include "tocsin/oncall_store.h"
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
@@ -334,6 +335,9 @@ struct tocsin_ingest {
     struct tocsin_notes notes;
     int64_t oncall_gc_s;
     int64_t oncall_poll_s;
+    /* A followed ack link being committed: its used-link record goes in
+     * the checkpoint's transaction (watched since before it was used). */
+    const struct tocsin_ack_claims *link;
 };
 
 void
@@ -427,29 +431,62 @@ add_outbox(struct tocsin_ingest *in, const char *delivery, const char *key,
     in->st.outbox++;
 }
 
-/* The on-call notifications in in->notes become outbox entries. */
+/* Whether receiver name takes one event per alert (its API deduplicates
+ * and resolves per alert): PagerDuty, Opsgenie. */
+static int
+per_alert_receiver(const struct tocsin_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nreceivers; i++)
+        if (strcmp(cfg->receivers[i].name, name) == 0)
+            return cfg->receivers[i].type == TOCSIN_RECEIVER_PAGERDUTY ||
+                   cfg->receivers[i].type == TOCSIN_RECEIVER_OPSGENIE;
+    return 0;
+}
+
+/* One outbox entry for note n; 0, or -1 when out of memory. */
+static int
+queue_note(struct tocsin_ingest *in, const struct tocsin_note *n)
+{
+    char *body = NULL, id[33];
+    tocsin_err err = tocsin_oncall_note_body(in->oc, n,
+                                             in->cfg->alerts.external_url,
+                                             &body);
+    if (err == TOCSIN_ENOENT)
+        return 0; /* the alert is gone: nothing to say */
+    if (err)
+        return -1;
+    tocsin_note_delivery(n, id);
+    tocsin_log_info("ONCALL-NOTIFY", "%s receiver=%s alert=%s%s%s: %s",
+                    tocsin_note_kind_name(n->kind), n->receiver,
+                    n->fingerprint, n->user ? " user=" : "",
+                    n->user ? n->user : "", n->text ? n->text : "");
+    add_outbox(in, id, n->fingerprint, n->receiver, body);
+    free(body);
+    return 0;
+}
+
+/* The on-call notifications in in->notes become outbox entries: one per
+ * note, or, for a group's note to PagerDuty or Opsgenie, one per alert. */
 static void
 queue_notes(struct tocsin_ingest *in)
 {
-    for (size_t i = 0; i < in->notes.n; i++) {
+    int bad = 0;
+    for (size_t i = 0; i < in->notes.n && !bad; i++) {
         const struct tocsin_note *n = &in->notes.v[i];
-        char *body = NULL, id[33];
-        tocsin_err err = tocsin_oncall_note_body(
-            in->oc, n, in->cfg->alerts.external_url, &body);
-        if (err == TOCSIN_ENOENT)
-            continue; /* the alert is gone: nothing to say */
-        if (err) {
-            in->failed = 1;
-            break;
+        if (n->nalerts < 2 || !per_alert_receiver(in->cfg, n->receiver)) {
+            bad = queue_note(in, n);
+            continue;
         }
-        tocsin_note_delivery(n, id);
-        tocsin_log_info("ONCALL-NOTIFY", "%s receiver=%s alert=%s%s%s: %s",
-                        tocsin_note_kind_name(n->kind), n->receiver,
-                        n->fingerprint, n->user ? " user=" : "",
-                        n->user ? n->user : "", n->text ? n->text : "");
-        add_outbox(in, id, n->fingerprint, n->receiver, body);
-        free(body);
+        for (size_t k = 0; k < n->nalerts && !bad; k++) {
+            struct tocsin_note one = *n;
+            one.fingerprint = n->alerts[k];
+            one.alerts = &n->alerts[k];
+            one.nalerts = 1;
+            bad = queue_note(in, &one);
+        }
     }
+    if (bad)
+        in->failed = 1;
     tocsin_notes_clear(&in->notes);
 }
 
@@ -1603,6 +1640,11 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
     if (in->oc && tocsin_oncall_store_append(in->ocst, in->rc, in->oc,
                                              &queued) != TOCSIN_OK)
         return TOCSIN_EIO;
+    /* A followed link is marked used with the ack it made: both or
+     * neither (EXEC is nil if another instance used it meanwhile). */
+    if (in->link && tocsin_oncall_store_ack_append(in->ocst, in->rc, in->link,
+                                                   &queued) != TOCSIN_OK)
+        return TOCSIN_EIO;
     const char *exec[] = {"EXEC"};
     if (redisAppendCommandArgv(in->rc, 1, exec, NULL) != REDIS_OK)
         return TOCSIN_EIO;
@@ -1800,6 +1842,35 @@ tocsin_ingest_oncall(struct tocsin_ingest *in)
     return in->rc ? in->oc : NULL;
 }
 
+struct tocsin_oncall *
+tocsin_ingest_take_oncall(struct tocsin_ingest *in)
+{
+    struct tocsin_oncall *oc = in->oc;
+    if (!oc || !in->rc || in->failed || in->notes.n > 0 ||
+        tocsin_oncall_ndirty(oc) > 0 || tocsin_oncall_silences_dirty(oc))
+        return NULL;
+    in->oc = NULL;
+    return oc;
+}
+
+void
+tocsin_ingest_adopt_oncall(struct tocsin_ingest *in, struct tocsin_oncall *oc)
+{
+    /* The state just loaded must be untouched: if the rebuild of the
+     * engine already fed it events, it is the one to go on with. */
+    if (!in->oc || in->notes.n > 0 || tocsin_oncall_ndirty(in->oc) > 0 ||
+        tocsin_oncall_silences_dirty(in->oc)) {
+        tocsin_oncall_free(oc);
+        return;
+    }
+    tocsin_oncall_free(in->oc);
+    in->oc = oc;
+    tocsin_log_notice("ONCALL-RELOAD",
+                      "on-call state kept in memory across the reload: "
+                      "%zu alert(s)",
+                      tocsin_oncall_nalerts(oc));
+}
+
 tocsin_err
 tocsin_ingest_deliver(struct tocsin_ingest *in, struct tocsin_notes *notes,
                       int64_t now_ms)
@@ -1853,25 +1924,36 @@ tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
         return err;
     if (claims)
         *claims = cl;
-    /* One use across instances (and across restarts of this one).  A
-     * read sent ahead is received first: one command at a time. */
+    /* One use across instances (and across restarts of this one): watch
+     * the link's key, check it is unused, act in memory, then commit the
+     * ack, its announcements and the used-link record in one transaction.
+     * A read sent ahead is received first: one command at a time. */
     err = settle(in);
     if (!err)
-        err = tocsin_oncall_store_ack_consume(in->ocst, in->rc, &cl);
+        err = tocsin_oncall_store_ack_watch(in->ocst, in->rc, &cl);
     if (err == TOCSIN_EINVAL) {
         *verdict = TOCSIN_ACK_REUSED;
         return TOCSIN_EINVAL;
     }
-    if (err)
+    if (err) {
+        schedule_retry(in, now_ms, "checking an ack link failed");
         return err;
+    }
     struct tocsin_notes notes = {0};
     err = tocsin_oncall_use_link(in->oc, token, now, &notes, NULL, verdict);
     if (err) {
         tocsin_notes_clear(&notes);
         free(notes.v);
+        tocsin_oncall_store_unwatch(in->rc);
+        if (err != TOCSIN_EINVAL && err != TOCSIN_ENOENT) /* half done */
+            schedule_retry(in, now_ms, tocsin_strerror(err));
         return err;
     }
+    in->link = &cl;
+    /* A failed commit drops the connection: the state is rebuilt from
+     * Redis, without this ack, and the link still works. */
     err = tocsin_ingest_deliver(in, &notes, now_ms);
+    in->link = NULL;
     free(notes.v);
     return err;
 }

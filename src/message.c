@@ -160,6 +160,29 @@ tocsin_message_parse(struct tocsin_message *m, const char *body, size_t len)
         if (t && *t)
             m->terms[m->nterms++] = t;
     }
+    json_t *arr = json_object_get(root, "alerts");
+    json_array_foreach(arr, i, v)
+    {
+        if (m->nalerts == TOCSIN_MESSAGE_MAX_ALERTS)
+            break;
+        if (!json_is_object(v))
+            continue;
+        struct tocsin_message_alert *x = &m->alerts[m->nalerts++];
+        json_t *xl = json_object_get(v, "labels");
+        x->summary = str_at(json_object_get(v, "annotations"), "summary", "");
+        if (!x->summary[0])
+            x->summary = str_at(xl, "alertname", "tocsin alert");
+        x->severity = str_at(xl, "severity", "warning");
+        x->topic = str_at(xl, "topic", str_at(xl, "brand", ""));
+        x->fingerprint = str_at(v, "fingerprint", "");
+        x->ack_url = str_at(json_object_get(v, "tocsin_oncall"), "ack_url", "");
+        x->resolved = strcmp(str_at(v, "status", m->status), "resolved") == 0;
+    }
+    json_t *tr = json_object_get(root, "truncatedAlerts");
+    m->total = json_array_size(arr) +
+               (json_is_integer(tr) && json_integer_value(tr) > 0
+                    ? (size_t)json_integer_value(tr)
+                    : 0);
     json_array_foreach(json_object_get(ev, "samples"), i, v)
     {
         if (m->nsamples == TOCSIN_MESSAGE_MAX_SAMPLES)
@@ -241,6 +264,20 @@ sb_str(struct sb *b, const char *s)
     sb_add(b, s, strlen(s));
 }
 
+/* The string built ("" when empty; caller frees), or NULL when out of
+ * memory (then freed). */
+static char *
+sb_done(struct sb *b)
+{
+    if (!b->s && !b->oom)
+        sb_str(b, "");
+    if (b->oom) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
 /* Append s with the markup's escapes. */
 static void
 sb_text(struct sb *b, const char *s, enum tocsin_markup markup)
@@ -286,7 +323,21 @@ tocsin_message_title(const struct tocsin_message *m, size_t max,
     struct sb b = {0};
     if (m->resolved)
         sb_str(&b, "Resolved: ");
-    sb_str(&b, m->summary);
+    if (m->total > 1) {
+        char head[48];
+        snprintf(head, sizeof head, "%zu alerts: ", m->total);
+        sb_str(&b, head);
+        for (size_t i = 0; i < m->nalerts; i++) {
+            if (i)
+                sb_str(&b, ", ");
+            sb_str(&b, m->alerts[i].summary);
+            sb_str(&b, " (");
+            sb_str(&b, m->alerts[i].severity);
+            sb_str(&b, m->alerts[i].resolved ? ", resolved)" : ")");
+        }
+    } else {
+        sb_str(&b, m->summary);
+    }
     if (b.oom) {
         free(b.s);
         return NULL;
@@ -397,13 +448,91 @@ render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
         sb_str(&b, sep);
         link_line(&b, m->ack_url, markup, "Acknowledge", "Acknowledge: ");
     }
-    if (!b.s && !b.oom)
-        sb_str(&b, "");
-    if (b.oom) {
-        free(b.s);
+    return sb_done(&b);
+}
+
+/* A group's text: [header,] nlines alert lines, the first nacks of them
+ * with their ack link, "+N more", [the open link]. */
+static char *
+render_group(const struct tocsin_message *m, unsigned what,
+             enum tocsin_markup markup, size_t nlines, size_t nacks,
+             int open)
+{
+    struct sb b = {0};
+    const char *sep = "";
+    char line[48];
+    if (what & TOCSIN_TEXT_SUMMARY) {
+        snprintf(line, sizeof line, "%s%zu alerts",
+                 m->resolved ? "Resolved: " : "", m->total);
+        sb_str(&b, line);
+        sep = "\n";
+    }
+    for (size_t i = 0; i < nlines && i < m->nalerts; i++) {
+        const struct tocsin_message_alert *x = &m->alerts[i];
+        sb_str(&b, sep);
+        sb_str(&b, "\xe2\x80\xa2 "); /* "• " */
+        sb_text(&b, x->summary, markup);
+        sb_str(&b, " (");
+        sb_text(&b, x->severity, markup);
+        sb_str(&b, x->resolved ? ", resolved)" : ")");
+        if (i < nacks && x->ack_url[0] && !x->resolved) {
+            sb_str(&b, markup == TOCSIN_MARKUP_PLAIN ? "\n  " : " ");
+            link_line(&b, x->ack_url, markup, "Acknowledge", "Acknowledge: ");
+        }
+        sep = "\n";
+    }
+    if (nlines < m->total) {
+        snprintf(line, sizeof line, "+%zu more", m->total - nlines);
+        sb_str(&b, sep);
+        sb_str(&b, line);
+        sep = "\n";
+    }
+    if (open && m->link[0]) {
+        sb_str(&b, sep);
+        link_line(&b, m->link, markup, "Open in tocsin", "");
+    }
+    return sb_done(&b);
+}
+
+/* Whether t fits in max units; frees it when it does not. */
+static char *
+fits(char *t, size_t max, enum tocsin_unit unit, int *oom)
+{
+    if (!t) {
+        *oom = 1;
         return NULL;
     }
-    return b.s;
+    if (tocsin_utf8_length(t, strlen(t), unit) <= max)
+        return t;
+    free(t);
+    return NULL;
+}
+
+static char *
+group_text(const struct tocsin_message *m, unsigned what,
+           enum tocsin_markup markup, size_t max, enum tocsin_unit unit)
+{
+    size_t n = m->nalerts;
+    int oom = 0;
+    char *t = NULL;
+    if ((what & TOCSIN_TEXT_LINK) &&
+        (t = fits(render_group(m, what, markup, n, n, 1), max, unit, &oom)))
+        return t;
+    /* Fewer ack links (the last alerts' first), then fewer lines. */
+    for (size_t acks = n + 1; acks-- > 1 && !oom;)
+        if ((t = fits(render_group(m, what, markup, n, acks, 0), max, unit,
+                      &oom)))
+            return t;
+    for (size_t lines = n; lines-- > 1 && !oom;)
+        if ((t = fits(render_group(m, what, markup, lines, 1, 0), max, unit,
+                      &oom)))
+            return t;
+    if (oom)
+        return NULL;
+    t = render_group(m, what, markup, 1, 0, 0);
+    char *c = t ? tocsin_utf8_ellipsize(t, max, unit) : NULL;
+    free(t);
+    return c;
 }
 
 char *
@@ -411,6 +540,8 @@ tocsin_message_text(const struct tocsin_message *m, unsigned what,
                     enum tocsin_markup markup, size_t max_samples, size_t max,
                     enum tocsin_unit unit)
 {
+    if (m->total > 1 && m->nalerts > 0)
+        return group_text(m, what, markup, max, unit);
     static const size_t text_steps[] = {280, 160, 80, 40};
     /* The ack link goes in every text: it is what a phone user needs. */
     unsigned links = ((what & TOCSIN_TEXT_LINK) ? LINK_OPEN : 0u) | LINK_ACK;

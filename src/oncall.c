@@ -1,8 +1,9 @@
 /*
  * oncall.c: the on-call core (routing, grouping, silences, inhibition,
- * quiet hours, escalation, acknowledgement, history).  Owns its alerts,
- * groups, silences and ack ledger; borrows its configuration.  No I/O,
- * time is an argument; one thread (the daemon's main loop).
+ * quiet hours, escalation, acknowledgement, history, import from JSON).
+ * Owns its alerts, groups, silences and ack ledger; borrows its
+ * configuration.  Its views, JSON and bodies are in oncall_view.c.  No
+ * I/O, time is an argument; one thread (the daemon's main loop).
  */
 #include "tocsin/oncall.h"
 
@@ -12,10 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oncall_int.h"
 #include "tocsin/event.h"
 #include "tocsin/mention.h"
-
-#define MAX_ROUTES 16
 
 /* ---- configuration ---- */
 
@@ -147,6 +147,9 @@ tocsin_notes_clear(struct tocsin_notes *n)
         free(n->v[i].fingerprint);
         free(n->v[i].group_key);
         free(n->v[i].text);
+        for (size_t k = 0; k < n->v[i].nalerts; k++)
+            free(n->v[i].alerts[k]);
+        free(n->v[i].alerts);
     }
     free(n->v);
     memset(n, 0, sizeof *n);
@@ -160,65 +163,11 @@ tocsin_note_kind_name(enum tocsin_note_kind k)
     return (unsigned)k < 5 ? names[k] : "?";
 }
 
-/* ---- state ---- */
-
-struct hist {
-    int64_t at;
-    char *text;
-};
-
-struct alert {
-    char *fp;
-    char **ln, **lv;
-    struct tocsin_label *lab;
-    size_t nl;
-    char *summary;
-    char *alert_json; /* the engine's webhook alert object, or NULL */
-    int firing;
-    int64_t starts, ends;
-    char *policy; /* escalation policy in use, or NULL */
-    struct tocsin_esc_state esc;
-    int acked;
-    int64_t acked_at;
-    char *acked_by;
-    char **notified; /* receivers told about it */
-    size_t nnotified;
-    struct hist *hist;
-    size_t nhist;
-    unsigned logged; /* LOG_* bits: blocked reasons already in history */
-};
+/* ---- state (the structs: oncall_int.h) ---- */
 
 #define LOG_SILENCED  1u
 #define LOG_INHIBITED 2u
 #define LOG_HELD      4u
-
-struct member {
-    struct alert *a;
-    int sent;
-};
-
-struct group {
-    char *key;
-    const struct tocsin_route *route;
-    struct member *m;
-    size_t nm;
-    int dirty, flushed;
-    int64_t next_flush, last_flush;
-};
-
-struct tocsin_oncall {
-    const struct tocsin_oncall_config *cfg;
-    struct alert **alerts;
-    size_t nalerts;
-    struct group **groups;
-    size_t ngroups;
-    struct tocsin_silences *silences;
-    struct tocsin_ack_ledger *ledger;
-    char **dirty;
-    size_t ndirty;
-    int silences_dirty;
-    int oom;
-};
 
 static char *
 xstrdup(struct tocsin_oncall *oc, const char *s)
@@ -328,8 +277,8 @@ mark_dirty(struct tocsin_oncall *oc, const char *fp)
         oc->ndirty++;
 }
 
-static struct alert *
-find_alert(const struct tocsin_oncall *oc, const char *fp)
+struct alert *
+oncall_find_alert(const struct tocsin_oncall *oc, const char *fp)
 {
     for (size_t i = 0; i < oc->nalerts; i++)
         if (strcmp(oc->alerts[i]->fp, fp) == 0)
@@ -362,8 +311,8 @@ hist_add(struct tocsin_oncall *oc, struct alert *a, int64_t at, const char *fmt,
     mark_dirty(oc, a->fp);
 }
 
-static struct tocsin_labelset
-labels_of(const struct alert *a)
+struct tocsin_labelset
+oncall_labels_of(const struct alert *a)
 {
     struct tocsin_labelset ls = {a->lab, a->nl};
     return ls;
@@ -389,8 +338,8 @@ set_labels(struct alert *a, const struct tocsin_labelset *ls)
     return 0;
 }
 
-static void
-local_hhmm(const struct tocsin_oncall *oc, int64_t t, char *buf, size_t n,
+void
+oncall_local_hhmm(const struct tocsin_oncall *oc, int64_t t, char *buf, size_t n,
            int with_date)
 {
     struct tocsin_civil c;
@@ -411,14 +360,25 @@ display_name(const struct tocsin_oncall *oc, const char *who)
 
 /* ---- notes out ---- */
 
+/* The alerts one notification is about: one alert (escalation steps,
+ * announcements), or a group's alerts at a flush or repeat (grouped: the
+ * note lists them all, most severe first). */
+struct batch {
+    struct alert *const *v;
+    size_t n;
+    int grouped;
+    uint64_t seq; /* grouped: the group's notification number */
+};
+
 static void
 add_note(struct tocsin_oncall *oc, struct tocsin_notes *out,
          enum tocsin_note_kind kind, const char *receiver, const char *user,
-         const struct alert *a, const char *gkey, const char *text, int step,
+         const struct batch *b, const char *gkey, const char *text, int step,
          int round, int64_t now)
 {
-    if (!out)
+    if (!out || b->n == 0)
         return;
+    const struct alert *a = b->v[0];
     for (size_t i = 0; i < out->n; i++) /* one per receiver and change */
         if (out->v[i].kind == kind &&
             strcmp(out->v[i].receiver, receiver) == 0 &&
@@ -446,6 +406,16 @@ add_note(struct tocsin_oncall *oc, struct tocsin_notes *out,
     n->step = step;
     n->round = round;
     n->at = now;
+    if (!b->grouped)
+        return;
+    n->seq = b->seq;
+    if (!(n->alerts = calloc(b->n, sizeof *n->alerts))) {
+        oc->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if ((n->alerts[i] = xstrdup(oc, b->v[i]->fp)))
+            n->nalerts = i + 1;
 }
 
 static void
@@ -464,22 +434,25 @@ remember_notified(struct tocsin_oncall *oc, struct alert *a, const char *rcv)
         a->nnotified++;
 }
 
-/* Send to one target; returns how many receivers it reached. */
+/* Send to one target; returns how many receivers it reached.  Every alert
+ * of b gets the history line and remembers the receivers. */
 static int
 send_target(struct tocsin_oncall *oc, struct tocsin_notes *out,
-            enum tocsin_note_kind kind, const char *target, struct alert *a,
-            const char *gkey, const char *text, int step, int round,
-            int64_t now, const char *what)
+            enum tocsin_note_kind kind, const char *target,
+            const struct batch *b, const char *gkey, const char *text,
+            int step, int round, int64_t now, const char *what)
 {
-    const char *user = NULL;
+    const char *user = NULL, *r = NULL;
     const struct tocsin_person *p = NULL;
+    char line[256];
     if (strncmp(target, "schedule:", 9) == 0) {
         const struct tocsin_schedule *s =
             tocsin_oncall_config_schedule(oc->cfg, target + 9);
         user = s ? tocsin_schedule_oncall(s, now) : NULL;
         if (!user) {
-            hist_add(oc, a, now, "%s: nobody on call in schedule %s", what,
-                     target + 9);
+            for (size_t k = 0; k < b->n; k++)
+                hist_add(oc, b->v[k], now, "%s: nobody on call in schedule %s",
+                         what, target + 9);
             return 0;
         }
         p = tocsin_oncall_config_person(oc->cfg, user);
@@ -487,25 +460,33 @@ send_target(struct tocsin_oncall *oc, struct tocsin_notes *out,
         user = target + 5;
         p = tocsin_oncall_config_person(oc->cfg, user);
     } else {
-        const char *r =
-            strncmp(target, "receiver:", 9) == 0 ? target + 9 : target;
-        add_note(oc, out, kind, r, NULL, a, gkey, text, step, round, now);
-        remember_notified(oc, a, r);
-        hist_add(oc, a, now, "%s: sent to %s", what, r);
-        return 1;
+        r = strncmp(target, "receiver:", 9) == 0 ? target + 9 : target;
     }
-    if (!p || p->nreceivers == 0) {
-        hist_add(oc, a, now, "%s: %s has no receivers", what, user);
+    if (!r && (!p || p->nreceivers == 0)) {
+        for (size_t k = 0; k < b->n; k++)
+            hist_add(oc, b->v[k], now, "%s: %s has no receivers", what, user);
         return 0;
     }
-    for (size_t i = 0; i < p->nreceivers; i++) {
-        add_note(oc, out, kind, p->receivers[i], user, a, gkey, text, step,
-                 round, now);
-        remember_notified(oc, a, p->receivers[i]);
+    size_t nr = r ? 1 : p->nreceivers;
+    for (size_t i = 0; i < nr; i++) {
+        const char *ri = r ? r : p->receivers[i];
+        add_note(oc, out, kind, ri, user, b, gkey, text, step, round, now);
+        for (size_t k = 0; k < b->n; k++)
+            remember_notified(oc, b->v[k], ri);
     }
-    hist_add(oc, a, now, "%s: sent to %s via %s%s", what, user, p->receivers[0],
-             p->nreceivers > 1 ? " and others" : "");
-    return (int)p->nreceivers;
+    if (r)
+        snprintf(line, sizeof line, "%s: sent to %s", what, r);
+    else
+        snprintf(line, sizeof line, "%s: sent to %s via %s%s", what, user,
+                 p->receivers[0], p->nreceivers > 1 ? " and others" : "");
+    for (size_t k = 0; k < b->n; k++) {
+        if (b->n > 1)
+            hist_add(oc, b->v[k], now, "%s (with %zu other alert%s)", line,
+                     b->n - 1, b->n > 2 ? "s" : "");
+        else
+            hist_add(oc, b->v[k], now, "%s", line);
+    }
+    return (int)nr;
 }
 
 /* ---- grouping ---- */
@@ -516,7 +497,7 @@ group_key(struct tocsin_oncall *oc, const struct tocsin_route *r,
 {
     size_t n;
     const char *const *gb = tocsin_route_group_by(r, &n);
-    struct tocsin_labelset ls = labels_of(a);
+    struct tocsin_labelset ls = oncall_labels_of(a);
     size_t len = strlen(tocsin_route_id(r)) + 4;
     int all = n == 1 && strcmp(gb[0], "...") == 0;
     size_t cnt = all ? a->nl : n;
@@ -537,6 +518,14 @@ group_key(struct tocsin_oncall *oc, const struct tocsin_route *r,
     }
     snprintf(key + o, len - o, "}");
     return key;
+}
+
+/* Whether a's first notification went out (or its escalation started,
+ * or somebody has it). */
+static int
+told(const struct alert *a)
+{
+    return a->nnotified > 0 || a->esc.status != TOCSIN_ESC_IDLE || a->acked;
 }
 
 static struct group *
@@ -585,7 +574,7 @@ join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
         return g;
     }
     g->m = m;
-    m[g->nm++] = (struct member){a, sent};
+    m[g->nm++] = (struct member){a, sent, 0};
     if (!sent) {
         if (g->flushed) {
             int64_t t = g->last_flush + tocsin_route_group_interval(r);
@@ -630,6 +619,40 @@ leave_groups(struct tocsin_oncall *oc, const struct alert *a)
     leave_groups_but(oc, a, NULL, 0);
 }
 
+/* a resolved: it stays, as gone, in the groups whose receiver was told of
+ * it (their next notification lists it as resolved), leaves the others. */
+static void
+retire_from_groups(struct tocsin_oncall *oc, const struct alert *a)
+{
+    for (size_t i = 0; i < oc->ngroups; i++) {
+        struct group *g = oc->groups[i];
+        int told_here = tocsin_route_receiver(g->route) &&
+                        !tocsin_route_escalation(g->route);
+        size_t j = 0;
+        for (size_t m = 0; m < g->nm; m++) {
+            if (g->m[m].a == a) {
+                if (!g->m[m].sent || !told_here)
+                    continue;
+                g->m[m].gone = 1;
+            }
+            g->m[j++] = g->m[m];
+        }
+        g->nm = j;
+    }
+    leave_groups_but(oc, NULL, NULL, 0); /* drops the empty ones */
+}
+
+/* Drop the gone members of g (after its notification). */
+static void
+drop_gone(struct group *g)
+{
+    size_t j = 0;
+    for (size_t m = 0; m < g->nm; m++)
+        if (!g->m[m].gone)
+            g->m[j++] = g->m[m];
+    g->nm = j;
+}
+
 /* ---- blocking: silences, inhibition, quiet hours ---- */
 
 static int
@@ -644,11 +667,11 @@ inhibited(const struct tocsin_oncall *oc, const struct alert *a)
         const struct alert *b = oc->alerts[i];
         if (!b->firing || b == a)
             continue;
-        sets[n] = labels_of(b);
+        sets[n] = oncall_labels_of(b);
         firing[n] = &sets[n];
         n++;
     }
-    struct tocsin_labelset t = labels_of(a);
+    struct tocsin_labelset t = oncall_labels_of(a);
     return tocsin_inhibit_check(oc->cfg->inhibit, &t, firing, n) >= 0;
 }
 
@@ -659,7 +682,7 @@ blocked(struct tocsin_oncall *oc, struct alert *a, const struct tocsin_route *r,
         int64_t now, int64_t *until)
 {
     *until = now - now % 60 + 60; /* intervals have minute edges */
-    struct tocsin_labelset ls = labels_of(a);
+    struct tocsin_labelset ls = oncall_labels_of(a);
     const struct tocsin_silence *s =
         tocsin_silences_match(oc->silences, &ls, now);
     if (s) {
@@ -702,8 +725,9 @@ announce(struct tocsin_oncall *oc, struct tocsin_notes *out,
 {
     size_t n = 0;
     const char *const *t = tocsin_escalation_announce(policy_of(oc, a), &n);
+    struct batch one = {&a, 1, 0, 0};
     for (size_t i = 0; i < n; i++)
-        send_target(oc, out, kind, t[i], a, NULL, text, -1, -1, now,
+        send_target(oc, out, kind, t[i], &one, NULL, text, -1, -1, now,
                     kind == TOCSIN_NOTE_ACK ? "announced" : "resolution");
     /* whoever was notified is told too (copy: send_target may grow it) */
     size_t nn = a->nnotified;
@@ -713,7 +737,7 @@ announce(struct tocsin_oncall *oc, struct tocsin_notes *out,
             oc->oom = 1;
             return;
         }
-        add_note(oc, out, kind, r, NULL, a, NULL, text, -1, -1, now);
+        add_note(oc, out, kind, r, NULL, &one, NULL, text, -1, -1, now);
         free(r);
     }
 }
@@ -724,8 +748,11 @@ end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
 {
     a->firing = 0;
     a->ends = now;
+    a->held = 0;
     tocsin_esc_resolve(&a->esc);
-    leave_groups(oc, a);
+    retire_from_groups(oc, a);
+    for (size_t i = 0; i < oc->nalerts; i++) /* it may have inhibited */
+        oc->alerts[i]->hold_next = INT64_MIN;
     for (size_t i = 0; i < oc->ngroups; i++)
         if (oc->groups[i]->dirty && oc->groups[i]->next_flush > now)
             oc->groups[i]->next_flush = now;
@@ -745,7 +772,7 @@ end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
 static int
 same_labels(const struct alert *a, const struct tocsin_labelset *ls)
 {
-    struct tocsin_labelset mine = labels_of(a);
+    struct tocsin_labelset mine = oncall_labels_of(a);
     if (ls->n != a->nl)
         return 0;
     for (size_t i = 0; i < ls->n; i++)
@@ -793,7 +820,7 @@ tocsin_oncall_on_alert(struct tocsin_oncall *oc, const char *fingerprint,
 {
     if (!oc || !fingerprint || !*fingerprint || !labels)
         return TOCSIN_EINVAL;
-    struct alert *a = find_alert(oc, fingerprint);
+    struct alert *a = oncall_find_alert(oc, fingerprint);
     if (!firing) {
         if (a && a->firing)
             end_alert(oc, a, NULL, now, out);
@@ -812,6 +839,7 @@ tocsin_oncall_on_alert(struct tocsin_oncall *oc, const char *fingerprint,
         return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
     }
     if (a) { /* fired again after resolving: a new episode */
+        leave_groups(oc, a);
         for (size_t i = 0; i < oc->nalerts; i++)
             if (oc->alerts[i] == a) {
                 oc->alerts[i] = oc->alerts[--oc->nalerts];
@@ -866,7 +894,7 @@ tocsin_oncall_on_event(struct tocsin_oncall *oc,
     tocsin_err rc = tocsin_oncall_on_alert(oc, ev->fingerprint, &ls,
                                            ev->status == TOCSIN_ALERT_FIRING,
                                            summary, now, out);
-    struct alert *a = find_alert(oc, ev->fingerprint);
+    struct alert *a = oncall_find_alert(oc, ev->fingerprint);
     if (rc != TOCSIN_OK || !a)
         return rc;
     /* Keep the evidence for the notifications' bodies. */
@@ -888,27 +916,95 @@ tocsin_oncall_on_event(struct tocsin_oncall *oc,
 
 /* ---- time ---- */
 
+/* Severity rank: most severe first. */
+static int
+severity_rank(const struct alert *a)
+{
+    static const char *const order[] = {"critical", "error", "warning",
+                                        "info"};
+    struct tocsin_labelset ls = oncall_labels_of(a);
+    const char *s = tocsin_labels_get(&ls, "severity");
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, order[i]) == 0)
+            return i;
+    return 4;
+}
+
+static int
+by_severity(const void *x, const void *y)
+{
+    const struct alert *a = *(struct alert *const *)x;
+    const struct alert *b = *(struct alert *const *)y;
+    if (a->firing != b->firing)
+        return a->firing ? -1 : 1;
+    int d = severity_rank(a) - severity_rank(b);
+    if (d)
+        return d;
+    if (a->starts != b->starts)
+        return a->starts < b->starts ? -1 : 1;
+    return strcmp(a->fp, b->fp);
+}
+
+/* One notification to the route's receiver listing the nv alerts of v (a
+ * group flush or repeat): "3 alerts: s1 (critical), s2 (warning), ...". */
+static void
+notify_group(struct tocsin_oncall *oc, struct group *g,
+             enum tocsin_note_kind kind, struct alert **v, size_t nv,
+             int64_t now, struct tocsin_notes *out, const char *what)
+{
+    if (nv == 0)
+        return;
+    qsort(v, nv, sizeof *v, by_severity);
+    char text[640];
+    if (nv == 1) {
+        snprintf(text, sizeof text, "%s", v[0]->summary);
+    } else {
+        size_t o = (size_t)snprintf(text, sizeof text, "%zu alerts: ", nv);
+        for (size_t i = 0; i < nv && o < sizeof text; i++) {
+            struct tocsin_labelset ls = oncall_labels_of(v[i]);
+            o += (size_t)snprintf(text + o, sizeof text - o, "%s%s (%s%s)",
+                                  i ? ", " : "", v[i]->summary,
+                                  tocsin_labels_get(&ls, "severity"),
+                                  v[i]->firing ? "" : ", resolved");
+        }
+    }
+    struct batch b = {v, nv, 1, ++g->seq};
+    send_target(oc, out, kind, tocsin_route_receiver(g->route), &b, g->key,
+                text, -1, -1, now, what);
+}
+
 static void
 flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
       struct tocsin_notes *out)
 {
     const char *policy = tocsin_route_escalation(g->route);
     const char *rcv = tocsin_route_receiver(g->route);
+    int esc = policy && tocsin_oncall_config_policy(oc->cfg, policy);
     int pending = 0;
+    size_t nv = 0, fresh = 0;
+    struct alert **v = calloc(g->nm ? g->nm : 1, sizeof *v);
+    if (!v) {
+        oc->oom = 1;
+        return;
+    }
     int64_t recheck = INT64_MAX, until;
     for (size_t i = 0; i < g->nm; i++) {
         struct member *m = &g->m[i];
         struct alert *a = m->a;
-        if (m->sent || !a->firing || a->acked)
+        if (m->gone && rcv && !esc) /* resolved since: listed as such */
+            v[nv++] = a;
+        if (!a->firing || a->acked || (m->sent && esc))
             continue;
         if (blocked(oc, a, g->route, now, &until)) {
-            pending = 1;
-            if (until < recheck)
-                recheck = until;
+            if (!m->sent) {
+                pending = 1;
+                if (until < recheck)
+                    recheck = until;
+            }
             continue;
         }
-        m->sent = 1;
-        if (policy && tocsin_oncall_config_policy(oc->cfg, policy)) {
+        if (esc) { /* escalation steps are per alert */
+            m->sent = 1;
             if (a->esc.status == TOCSIN_ESC_IDLE) {
                 char *p = xstrdup(oc, policy);
                 free(a->policy);
@@ -916,14 +1012,24 @@ flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
                 tocsin_esc_start(&a->esc, now);
                 hist_add(oc, a, now, "escalation %s started", policy);
             }
-        } else if (rcv) {
-            send_target(oc, out, TOCSIN_NOTE_FIRING, rcv, a, g->key, a->summary,
-                        -1, -1, now, "notified");
+        } else if (!rcv) {
+            if (!m->sent)
+                hist_add(oc, a, now, "route %s has no receiver",
+                         tocsin_route_id(g->route));
+            m->sent = 1;
         } else {
-            hist_add(oc, a, now, "route %s has no receiver",
-                     tocsin_route_id(g->route));
+            /* The notification lists every alert of the group that is
+             * firing, unacknowledged and not held, new or not. */
+            fresh += !m->sent;
+            m->sent = 1;
+            v[nv++] = a;
         }
     }
+    if (fresh)
+        notify_group(oc, g, TOCSIN_NOTE_FIRING, v, nv, now, out, "notified");
+    free(v);
+    if (fresh)
+        drop_gone(g);
     g->flushed = 1;
     g->last_flush = now;
     g->dirty = pending;
@@ -938,27 +1044,112 @@ repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
     g->last_flush = now;
     if (tocsin_route_escalation(g->route) || !rcv)
         return;
+    struct alert **v = calloc(g->nm ? g->nm : 1, sizeof *v);
+    if (!v) {
+        oc->oom = 1;
+        return;
+    }
+    size_t nv = 0;
     for (size_t i = 0; i < g->nm; i++) {
         struct alert *a = g->m[i].a;
         int64_t until;
         if (!g->m[i].sent || !a->firing || a->acked ||
             blocked(oc, a, g->route, now, &until))
             continue;
-        send_target(oc, out, TOCSIN_NOTE_REPEAT, rcv, a, g->key, a->summary, -1,
-                    -1, now, "repeated");
+        v[nv++] = a;
     }
+    notify_group(oc, g, TOCSIN_NOTE_REPEAT, v, nv, now, out, "repeated");
+    free(v);
+    drop_gone(g); /* a repeat is about what still fires */
+}
+
+/* A running (or held) escalation whose policy is no longer configured (a
+ * reload removed it) stops: written in the history, status exhausted; the
+ * alert stays firing and can be acknowledged. */
+static void
+stop_if_policy_gone(struct tocsin_oncall *oc, struct alert *a, int64_t now)
+{
+    if (!a->firing || a->esc.status != TOCSIN_ESC_RUNNING || policy_of(oc, a))
+        return;
+    a->esc.status = TOCSIN_ESC_EXHAUSTED;
+    a->held = 0;
+    hist_add(oc, a, now,
+             "escalation %s stopped: the policy is no longer configured",
+             a->policy ? a->policy : "?");
+}
+
+/* Whether a is muted now (a silence or inhibition), and by what: the
+ * silence, or NULL for inhibition.  *until: when to look again. */
+static int
+muted(const struct tocsin_oncall *oc, const struct alert *a, int64_t now,
+      const struct tocsin_silence **by, int64_t *until)
+{
+    struct tocsin_labelset ls = oncall_labels_of(a);
+    *by = tocsin_silences_match(oc->silences, &ls, now);
+    if (*by) {
+        *until = (*by)->ends;
+        return 1;
+    }
+    *until = now - now % 60 + 60; /* inhibition: look again each minute */
+    return inhibited(oc, a);
+}
+
+/*
+ * A step comes due while the alert is muted (silenced or inhibited): the
+ * escalation is held, no step runs.  When the mute ends (still firing,
+ * not acknowledged), it resumes at the step it had reached, whose wait
+ * starts again then.  Both are written to the history.
+ */
+static int
+hold_escalation(struct tocsin_oncall *oc, struct alert *a,
+                const struct tocsin_escalation *p, int64_t now)
+{
+    const struct tocsin_silence *s;
+    int64_t until;
+    if (muted(oc, a, now, &s, &until)) {
+        if (!a->held) {
+            a->held = 1;
+            if (s)
+                hist_add(oc, a, now, "escalation held by silence %s (%s)",
+                         s->id, s->comment);
+            else
+                hist_add(oc, a, now, "escalation held by inhibition");
+        }
+        a->hold_next = until;
+        return 1;
+    }
+    if (a->held) {
+        int wait = 0;
+        if (a->esc.step >= 0)
+            tocsin_escalation_step(p, (size_t)a->esc.step, NULL, &wait);
+        a->held = 0;
+        a->hold_next = 0;
+        a->esc.next_at = now + wait;
+        if (a->esc.step >= 0)
+            hist_add(oc, a, now,
+                     "escalation resumed at step %d/%zu, next step in %d s",
+                     a->esc.step + 1, tocsin_escalation_nsteps(p), wait);
+        else
+            hist_add(oc, a, now, "escalation resumed");
+        return wait > 0;
+    }
+    return 0;
 }
 
 static void
 escalate(struct tocsin_oncall *oc, struct alert *a, int64_t now,
          struct tocsin_notes *out)
 {
-    const struct tocsin_escalation *p = policy_of(oc, a);
-    if (!p || a->esc.status != TOCSIN_ESC_RUNNING || now < a->esc.next_at)
+    if (a->esc.status != TOCSIN_ESC_RUNNING || now < a->esc.next_at ||
+        (a->held && now < a->hold_next))
         return;
-    struct tocsin_labelset ls = labels_of(a);
-    if (tocsin_silences_match(oc->silences, &ls, now) || inhibited(oc, a))
-        return; /* paused; the steps stay due */
+    const struct tocsin_escalation *p = policy_of(oc, a);
+    if (!p) {
+        stop_if_policy_gone(oc, a, now);
+        return;
+    }
+    if (hold_escalation(oc, a, p, now))
+        return;
     int step, round;
     while (tocsin_esc_advance(p, &a->esc, now, &step, &round)) {
         size_t nt;
@@ -968,9 +1159,10 @@ escalate(struct tocsin_oncall *oc, struct alert *a, int64_t now,
         snprintf(what, sizeof what, "escalation step %d/%zu (round %d)",
                  step + 1, tocsin_escalation_nsteps(p), round + 1);
         snprintf(text, sizeof text, "%s (%s)", a->summary, what);
+        struct batch one = {&a, 1, 0, 0};
         for (size_t i = 0; i < nt; i++)
-            send_target(oc, out, TOCSIN_NOTE_ESCALATION, t[i], a, NULL, text,
-                        step, round, now, what);
+            send_target(oc, out, TOCSIN_NOTE_ESCALATION, t[i], &one, NULL,
+                        text, step, round, now, what);
     }
     if (a->esc.status == TOCSIN_ESC_EXHAUSTED)
         hist_add(oc, a, now, "escalation %s exhausted without an ack",
@@ -992,6 +1184,7 @@ tocsin_oncall_tick(struct tocsin_oncall *oc, int64_t now,
                  now >= g->last_flush + tocsin_route_repeat_interval(g->route))
             repeat(oc, g, now, out);
     }
+    leave_groups_but(oc, NULL, NULL, 0); /* groups left empty go */
     for (size_t i = 0; i < oc->nalerts; i++)
         if (oc->alerts[i]->firing)
             escalate(oc, oc->alerts[i], now, out);
@@ -1013,9 +1206,12 @@ tocsin_oncall_next_due(const struct tocsin_oncall *oc)
     }
     for (size_t i = 0; oc && i < oc->nalerts; i++) {
         const struct alert *a = oc->alerts[i];
-        if (a->firing && a->esc.status == TOCSIN_ESC_RUNNING &&
-            a->esc.next_at < t)
-            t = a->esc.next_at;
+        if (!a->firing || a->esc.status != TOCSIN_ESC_RUNNING)
+            continue;
+        int64_t d = a->held && a->hold_next > a->esc.next_at ? a->hold_next
+                                                              : a->esc.next_at;
+        if (d < t)
+            t = d;
     }
     return t;
 }
@@ -1028,7 +1224,7 @@ tocsin_oncall_ack(struct tocsin_oncall *oc, const char *fingerprint,
 {
     if (!oc || !fingerprint || !who || !*who)
         return TOCSIN_EINVAL;
-    struct alert *a = find_alert(oc, fingerprint);
+    struct alert *a = oncall_find_alert(oc, fingerprint);
     if (!a || !a->firing)
         return TOCSIN_ENOENT;
     if (a->acked)
@@ -1039,9 +1235,10 @@ tocsin_oncall_ack(struct tocsin_oncall *oc, const char *fingerprint,
     a->acked = 1;
     a->acked_at = now;
     a->acked_by = by;
+    a->held = 0; /* an ack during a hold ends the escalation */
     tocsin_esc_ack(&a->esc, who, now);
     char hhmm[32], text[640];
-    local_hhmm(oc, now, hhmm, sizeof hhmm, 0);
+    oncall_local_hhmm(oc, now, hhmm, sizeof hhmm, 0);
     hist_add(oc, a, now, "acknowledged by %s at %s", display_name(oc, who),
              hhmm);
     snprintf(text, sizeof text, "%s: acknowledged by %s at %s", a->summary,
@@ -1057,7 +1254,7 @@ tocsin_oncall_resolve(struct tocsin_oncall *oc, const char *fingerprint,
 {
     if (!oc || !fingerprint)
         return TOCSIN_EINVAL;
-    struct alert *a = find_alert(oc, fingerprint);
+    struct alert *a = oncall_find_alert(oc, fingerprint);
     if (!a || !a->firing)
         return TOCSIN_ENOENT;
     end_alert(oc, a, who && *who ? who : "someone", now, out);
@@ -1127,237 +1324,11 @@ tocsin_oncall_touch_silences(struct tocsin_oncall *oc)
     for (size_t i = 0; i < oc->ngroups; i++) /* look again at once */
         if (oc->groups[i]->dirty)
             oc->groups[i]->next_flush = INT64_MIN;
+    for (size_t i = 0; i < oc->nalerts; i++)
+        oc->alerts[i]->hold_next = INT64_MIN;
 }
 
-/* ---- views ---- */
-
-struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0 || b->oom)
-        return;
-    if (b->n + (size_t)need + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)need;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)need;
-}
-
-static tocsin_err
-sb_done(struct sbuf *b, char **out)
-{
-    if (!b->p)
-        sb_add(b, "%s", "");
-    if (b->oom) {
-        free(b->p);
-        return TOCSIN_ENOMEM;
-    }
-    *out = b->p;
-    return TOCSIN_OK;
-}
-
-static void
-describe_target(const struct tocsin_oncall *oc, struct sbuf *b,
-                const char *target, int64_t now)
-{
-    const char *user = NULL;
-    if (strncmp(target, "schedule:", 9) == 0) {
-        const struct tocsin_schedule *s =
-            tocsin_oncall_config_schedule(oc->cfg, target + 9);
-        user = s ? tocsin_schedule_oncall(s, now) : NULL;
-        if (!user) {
-            sb_add(b, "%s (nobody on call now)", target);
-            return;
-        }
-        sb_add(b, "%s (now %s: ", target, user);
-    } else if (strncmp(target, "user:", 5) == 0) {
-        user = target + 5;
-        sb_add(b, "%s (", target);
-    } else {
-        sb_add(b, "%s",
-               strncmp(target, "receiver:", 9) == 0 ? target + 9 : target);
-        return;
-    }
-    const struct tocsin_person *p = tocsin_oncall_config_person(oc->cfg, user);
-    for (size_t i = 0; p && i < p->nreceivers; i++)
-        sb_add(b, "%s%s", i ? ", " : "", p->receivers[i]);
-    sb_add(b, ")");
-}
-
-tocsin_err
-tocsin_oncall_routes_test(const struct tocsin_oncall *oc,
-                          const struct tocsin_labelset *labels, int64_t now,
-                          char **out)
-{
-    if (!oc || !labels || !out)
-        return TOCSIN_EINVAL;
-    struct sbuf b = {0};
-    const struct tocsin_route *r[MAX_ROUTES];
-    size_t n = tocsin_route_match(oc->cfg->route, labels, r, MAX_ROUTES);
-    if (n == 0)
-        sb_add(&b, "no route: the alert would only be logged\n");
-    for (size_t i = 0; i < n && i < MAX_ROUTES; i++) {
-        size_t ng;
-        const char *const *gb = tocsin_route_group_by(r[i], &ng);
-        sb_add(&b, "route %s: ", tocsin_route_id(r[i]));
-        const char *pol = tocsin_route_escalation(r[i]);
-        const struct tocsin_escalation *p =
-            tocsin_oncall_config_policy(oc->cfg, pol);
-        if (p) {
-            sb_add(&b, "escalation %s\n", pol);
-            for (size_t s = 0; s < tocsin_escalation_nsteps(p); s++) {
-                size_t nt;
-                int w;
-                const char *const *t = tocsin_escalation_step(p, s, &nt, &w);
-                sb_add(&b, "  step %zu: ", s + 1);
-                for (size_t k = 0; k < nt; k++) {
-                    sb_add(&b, "%s", k ? ", " : "");
-                    describe_target(oc, &b, t[k], now);
-                }
-                sb_add(&b, "; then wait %ds\n", w);
-            }
-            sb_add(&b, "  repeat %d more time(s)\n",
-                   tocsin_escalation_repeat(p));
-        } else if (tocsin_route_receiver(r[i])) {
-            describe_target(oc, &b, tocsin_route_receiver(r[i]), now);
-            sb_add(&b, "\n");
-        } else {
-            sb_add(&b, "no receiver\n");
-        }
-        sb_add(&b, "  group_by [");
-        for (size_t k = 0; k < ng; k++)
-            sb_add(&b, "%s%s", k ? ", " : "", gb[k]);
-        sb_add(&b,
-               "], group_wait %ds, group_interval %ds, "
-               "repeat_interval %ds\n",
-               tocsin_route_group_wait(r[i]), tocsin_route_group_interval(r[i]),
-               tocsin_route_repeat_interval(r[i]));
-        const char *why = NULL;
-        if (tocsin_route_held(r[i], tocsin_labels_get(labels, "severity"), now,
-                              &why))
-            sb_add(&b, "  held now by quiet hours (%s)\n", why);
-    }
-    const struct tocsin_silence *s =
-        tocsin_silences_match(oc->silences, labels, now);
-    if (s)
-        sb_add(&b, "silenced now by %s (%s)\n", s->id, s->comment);
-    return sb_done(&b, out);
-}
-
-tocsin_err
-tocsin_oncall_who(const struct tocsin_oncall *oc, int64_t now, char **out)
-{
-    if (!oc || !out)
-        return TOCSIN_EINVAL;
-    struct sbuf b = {0};
-    if (oc->cfg->nschedules == 0)
-        sb_add(&b, "no schedules\n");
-    for (size_t i = 0; i < oc->cfg->nschedules; i++) {
-        const struct tocsin_schedule *s = oc->cfg->schedules[i];
-        const char *u = tocsin_schedule_oncall(s, now);
-        sb_add(&b, "%s: %s now", tocsin_schedule_name(s), u ? u : "nobody");
-        int64_t at;
-        const char *next;
-        if (tocsin_schedule_next(s, now, 30 * 86400, &at, &next) == TOCSIN_OK) {
-            char when[32];
-            local_hhmm(oc, at, when, sizeof when, 1);
-            sb_add(&b, ", then %s from %s %s", next ? next : "nobody", when,
-                   tocsin_tz_name(oc->cfg->tz));
-        }
-        sb_add(&b, "\n");
-    }
-    return sb_done(&b, out);
-}
-
-/* ---- JSON ---- */
-
-static json_t *
-alert_to_json(const struct alert *a)
-{
-    json_t *o = json_object(), *l = json_object(), *h = json_array(),
-           *nt = json_array();
-    if (!o || !l || !h || !nt)
-        goto fail;
-    for (size_t i = 0; i < a->nl; i++)
-        json_object_set_new(l, a->ln[i], json_string(a->lv[i]));
-    for (size_t i = 0; i < a->nhist; i++)
-        json_array_append_new(h, json_pack("{s:I,s:s}", "at",
-                                           (json_int_t)a->hist[i].at, "text",
-                                           a->hist[i].text));
-    for (size_t i = 0; i < a->nnotified; i++)
-        json_array_append_new(nt, json_string(a->notified[i]));
-    json_t *esc = json_pack(
-        "{s:s,s:i,s:i,s:I,s:I,s:s}", "status",
-        tocsin_esc_status_name(a->esc.status), "step", a->esc.step, "round",
-        a->esc.round, "next_at", (json_int_t)a->esc.next_at, "acked_at",
-        (json_int_t)a->esc.acked_at, "acked_by", a->esc.acked_by);
-    if (!esc)
-        goto fail;
-    json_object_set_new(o, "fingerprint", json_string(a->fp));
-    json_object_set_new(o, "labels", l);
-    json_object_set_new(o, "summary", json_string(a->summary));
-    json_object_set_new(o, "status",
-                        json_string(a->firing ? "firing" : "resolved"));
-    json_object_set_new(o, "starts", json_integer(a->starts));
-    json_object_set_new(o, "ends", json_integer(a->ends));
-    json_object_set_new(o, "policy",
-                        a->policy ? json_string(a->policy) : json_null());
-    json_object_set_new(o, "escalation", esc);
-    json_object_set_new(o, "acked_by",
-                        a->acked ? json_string(a->acked_by) : json_null());
-    json_object_set_new(o, "acked_at", json_integer(a->acked_at));
-    json_object_set_new(o, "notified", nt);
-    json_object_set_new(o, "history", h);
-    json_object_set_new(
-        o, "alert", a->alert_json ? json_string(a->alert_json) : json_null());
-    return o;
-fail:
-    json_decref(o);
-    json_decref(l);
-    json_decref(h);
-    json_decref(nt);
-    return NULL;
-}
-
-tocsin_err
-tocsin_oncall_alert_json(const struct tocsin_oncall *oc,
-                         const char *fingerprint, char **out)
-{
-    if (!oc || !fingerprint || !out)
-        return TOCSIN_EINVAL;
-    const struct alert *a = find_alert(oc, fingerprint);
-    if (!a)
-        return TOCSIN_ENOENT;
-    json_t *o = alert_to_json(a);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(o);
-    if (!s)
-        return TOCSIN_ENOMEM;
-    *out = s;
-    return TOCSIN_OK;
-}
+/* ---- import (export: oncall_view.c) ---- */
 
 static enum tocsin_esc_status
 esc_status_from(const char *s)
@@ -1425,6 +1396,7 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
     a->esc.round = (int)json_integer_value(json_object_get(e, "round"));
     a->esc.next_at = json_integer_value(json_object_get(e, "next_at"));
     a->esc.acked_at = json_integer_value(json_object_get(e, "acked_at"));
+    a->held = json_is_true(json_object_get(e, "held"));
     snprintf(a->esc.acked_by, sizeof a->esc.acked_by, "%s",
              json_string_value(json_object_get(e, "acked_by"))
                  ? json_string_value(json_object_get(e, "acked_by"))
@@ -1449,7 +1421,7 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
             remember_notified(oc, a, json_string_value(x));
     }
     /* replace a record of the same alert */
-    struct alert *old = find_alert(oc, fp);
+    struct alert *old = oncall_find_alert(oc, fp);
     if (old) {
         leave_groups(oc, old);
         for (size_t j = 0; j < oc->nalerts; j++)
@@ -1461,10 +1433,15 @@ tocsin_oncall_import_alert(struct tocsin_oncall *oc, const char *json,
     }
     oc->alerts[oc->nalerts++] = a;
     if (a->firing) {
+        /* Told somebody already: rejoin as notified (no first
+         * notification again); else it was waiting (group_wait, a
+         * silence, quiet hours) and waits again. */
+        int sent = told(a);
         const struct tocsin_route *r[MAX_ROUTES];
         size_t n = tocsin_route_match(oc->cfg->route, &ls, r, MAX_ROUTES);
         for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
-            join_group(oc, r[j], a, now, 1);
+            join_group(oc, r[j], a, now, sent);
+        stop_if_policy_gone(oc, a, now);
     }
     a = NULL;
     rc = oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
@@ -1492,7 +1469,7 @@ tocsin_oncall_escalation(const struct tocsin_oncall *oc,
                          const char *fingerprint)
 {
     const struct alert *a =
-        oc && fingerprint ? find_alert(oc, fingerprint) : NULL;
+        oc && fingerprint ? oncall_find_alert(oc, fingerprint) : NULL;
     return a ? &a->esc : NULL;
 }
 
@@ -1553,14 +1530,22 @@ tocsin_oncall_gc(struct tocsin_oncall *oc, int64_t now, int64_t keep_s)
 void
 tocsin_note_delivery(const struct tocsin_note *n, char out[33])
 {
-    /* FNV-1a, twice with different seeds, of what makes a note unique. */
+    /* FNV-1a, twice with different seeds, of what makes a note unique: a
+     * group's notification is one per group, receiver and flush (its
+     * number and time) and its first alert (which tells apart the
+     * one-alert notes it is split into for PagerDuty and Opsgenie). */
     uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
-    char buf[64];
-    snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
-             n->round, (long long)n->at);
-    const char *parts[] = {n->fingerprint, buf, n->receiver};
+    char buf[96];
+    if (n->alerts)
+        snprintf(buf, sizeof buf, "|g|%d|%llu|%lld|", (int)n->kind,
+                 (unsigned long long)n->seq, (long long)n->at);
+    else
+        snprintf(buf, sizeof buf, "|%d|%d|%d|%lld|", (int)n->kind, n->step,
+                 n->round, (long long)n->at);
+    const char *parts[] = {n->alerts ? n->group_key : n->fingerprint, buf,
+                           n->receiver, n->alerts ? n->fingerprint : NULL};
     for (int k = 0; k < 2; k++)
-        for (size_t p = 0; p < 3; p++)
+        for (size_t p = 0; p < 4; p++)
             for (const char *c = parts[p]; c && *c; c++) {
                 h[k] ^= (unsigned char)*c;
                 h[k] *= 0x100000001b3ULL;
@@ -1569,142 +1554,78 @@ tocsin_note_delivery(const struct tocsin_note *n, char out[33])
              (unsigned long long)h[1]);
 }
 
-static int
-set_str(json_t *o, const char *k, const char *v)
+static struct group *
+find_group(struct group **v, size_t n, const char *key)
 {
-    return json_object_set_new(o, k, v ? json_string(v) : json_null());
+    for (size_t i = 0; key && i < n; i++)
+        if (strcmp(v[i]->key, key) == 0)
+            return v[i];
+    return NULL;
 }
 
-/* The alert object of a, from the engine's or made from its labels. */
-static json_t *
-alert_object(const struct alert *a)
-{
-    json_t *al = a->alert_json ? json_loads(a->alert_json, 0, NULL) : NULL;
-    if (json_is_object(al))
-        return al;
-    json_decref(al);
-    al = json_object();
-    json_t *l = json_object();
-    char starts[40];
-    tocsin_format_time(a->starts * 1000, starts, sizeof starts);
-    for (size_t i = 0; l && i < a->nl; i++)
-        json_object_set_new(l, a->ln[i], json_string(a->lv[i]));
-    if (!al || !l || json_object_set_new(al, "labels", l) ||
-        set_str(al, "startsAt", starts) || set_str(al, "fingerprint", a->fp)) {
-        json_decref(al);
-        return NULL;
-    }
-    return al;
-}
-
-tocsin_err
-tocsin_oncall_note_body(const struct tocsin_oncall *oc,
-                        const struct tocsin_note *n, const char *external_url,
-                        char **out)
-{
-    if (!oc || !n || !out)
-        return TOCSIN_EINVAL;
-    const struct alert *a = find_alert(oc, n->fingerprint);
-    if (!a)
-        return TOCSIN_ENOENT;
-    if (!external_url)
-        external_url = "";
-    int resolved = n->kind == TOCSIN_NOTE_RESOLVED;
-    const char *status = resolved ? "resolved" : "firing";
-    char ends[40] = "0001-01-01T00:00:00Z", gen[600];
-    if (resolved)
-        tocsin_format_time(a->ends * 1000, ends, sizeof ends);
-    snprintf(gen, sizeof gen, "%s/alerts/%s", external_url, a->fp);
-    struct tocsin_labelset ls = labels_of(a);
-    tocsin_err rc = TOCSIN_ENOMEM;
-    json_t *body = json_object(), *al = alert_object(a), *oc_o = json_object();
-    json_t *ann = NULL, *gl = json_object();
-    if (!body || !al || !oc_o || !gl)
-        goto out;
-    ann = json_object_get(al, "annotations");
-    if (!json_is_object(ann)) {
-        ann = json_object();
-        if (!ann || json_object_set_new(al, "annotations", ann))
-            goto out;
-    }
-    if (set_str(ann, "summary", n->text) || set_str(al, "status", status) ||
-        set_str(al, "endsAt", ends) || set_str(al, "generatorURL", gen) ||
-        set_str(oc_o, "kind", tocsin_note_kind_name(n->kind)) ||
-        set_str(oc_o, "user", n->user) ||
-        json_object_set_new(oc_o, "step", json_integer(n->step)) ||
-        json_object_set_new(oc_o, "round", json_integer(n->round)) ||
-        set_str(oc_o, "acked_by", a->acked ? a->acked_by : NULL))
-        goto out;
-    if (!resolved && !a->acked && oc->cfg->ack_secret) {
-        const char *who = n->user ? n->user : n->receiver;
-        static const char *const actions[] = {"ack", "resolve"};
-        for (int i = 0; i < 2; i++) {
-            char tok[TOCSIN_ACK_TOKEN_MAX], url[TOCSIN_ACK_TOKEN_MAX + 600];
-            if (tocsin_ack_sign(oc->cfg->ack_secret, a->fp, actions[i],
-                                n->at + oc->cfg->ack_ttl_s, who, tok,
-                                sizeof tok) != TOCSIN_OK)
-                continue; /* e.g. a name with '|': no link */
-            snprintf(url, sizeof url, "%s/ack/%s", external_url, tok);
-            if (set_str(oc_o, i ? "resolve_url" : "ack_url", url))
-                goto out;
-        }
-    }
-    if (json_object_set_new(al, "tocsin_oncall", oc_o))
-        goto out;
-    oc_o = NULL;
-    if (set_str(gl, "alertname", tocsin_labels_get(&ls, "alertname")) ||
-        set_str(gl, "topic", tocsin_labels_get(&ls, "topic")))
-        goto out;
-    json_t *arr = json_array();
-    if (json_object_set_new(body, "alerts", arr) || !arr ||
-        set_str(body, "version", "4") ||
-        set_str(body, "groupKey",
-                n->group_key && *n->group_key ? n->group_key : "{}") ||
-        json_object_set_new(body, "truncatedAlerts", json_integer(0)) ||
-        set_str(body, "status", status) ||
-        set_str(body, "receiver", n->receiver) ||
-        json_object_set(body, "groupLabels", gl) ||
-        json_object_set(body, "commonLabels", json_object_get(al, "labels")) ||
-        json_object_set(body, "commonAnnotations", ann) ||
-        set_str(body, "externalURL", external_url) ||
-        json_array_append(arr, al)) {
-        goto out;
-    }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    if (text) {
-        *out = text;
-        rc = TOCSIN_OK;
-    }
-out:
-    json_decref(oc_o);
-    json_decref(gl);
-    json_decref(al);
-    json_decref(body);
-    return rc;
-}
-
+/*
+ * In memory: alerts, escalations, silences and used links stay as they
+ * are; groups are rebuilt from the new route tree, and a group whose key
+ * is unchanged (same route id and group_by values) keeps its timers (a
+ * pending flush stays due when it was) and which of its alerts were sent.
+ * An alert in a new group is sent there if it was told somebody before.
+ * An escalation whose policy is gone stops now.
+ */
 tocsin_err
 tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
                           const struct tocsin_oncall_config *cfg, int64_t now)
 {
     if (!oc || !cfg)
         return TOCSIN_EINVAL;
-    for (size_t i = 0; i < oc->ngroups; i++)
-        group_free(oc->groups[i]);
+    struct group **old = oc->groups;
+    size_t nold = oc->ngroups;
+    oc->groups = NULL;
     oc->ngroups = 0;
     oc->cfg = cfg;
     for (size_t i = 0; i < oc->nalerts; i++) {
         struct alert *a = oc->alerts[i];
         if (!a->firing)
             continue;
-        /* Already told somebody: rejoin as notified (no repeat of the
-         * first notification); else as new, after group_wait. */
-        int sent = a->nnotified > 0 || a->esc.status != TOCSIN_ESC_IDLE;
-        struct tocsin_labelset ls = labels_of(a);
+        stop_if_policy_gone(oc, a, now);
+        struct tocsin_labelset ls = oncall_labels_of(a);
         const struct tocsin_route *r[MAX_ROUTES];
         size_t n = tocsin_route_match(cfg->route, &ls, r, MAX_ROUTES);
-        for (size_t j = 0; j < n && j < MAX_ROUTES; j++)
-            join_group(oc, r[j], a, now, sent);
+        for (size_t j = 0; j < n && j < MAX_ROUTES; j++) {
+            char *key = group_key(oc, r[j], a);
+            struct group *og = find_group(old, nold, key);
+            free(key);
+            int sent = told(a);
+            for (size_t m = 0; og && m < og->nm; m++)
+                if (og->m[m].a == a)
+                    sent = og->m[m].sent;
+            int fresh = og && !find_group(oc->groups, oc->ngroups, og->key);
+            /* In a kept group: joined as sent, then marked as waiting. */
+            struct group *g = join_group(oc, r[j], a, now, og ? 1 : sent);
+            if (!g || !og)
+                continue;
+            if (fresh) { /* first member: the old group's timers */
+                g->flushed = og->flushed;
+                g->last_flush = og->last_flush;
+                g->seq = og->seq;
+                g->dirty = og->dirty;
+                g->next_flush = og->next_flush;
+            }
+            if (!sent) { /* still waiting for its flush */
+                for (size_t m = 0; m < g->nm; m++)
+                    if (g->m[m].a == a)
+                        g->m[m].sent = 0;
+                if (!g->dirty) {
+                    g->dirty = 1;
+                    g->next_flush =
+                        g->flushed
+                            ? g->last_flush + tocsin_route_group_interval(r[j])
+                            : now + tocsin_route_group_wait(r[j]);
+                }
+            }
+        }
     }
+    for (size_t i = 0; i < nold; i++)
+        group_free(old[i]);
+    free(old);
     return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
 }

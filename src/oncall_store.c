@@ -4,6 +4,7 @@
  * connection; owns only its key names.
  */
 #include "tocsin/oncall_store.h"
+#include "tocsin/oncall_view.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -241,22 +242,65 @@ tocsin_oncall_store_load(struct tocsin_oncall_store *st, redisContext *c,
     return rc;
 }
 
-tocsin_err
-tocsin_oncall_store_ack_consume(struct tocsin_oncall_store *st, redisContext *c,
-                                const struct tocsin_ack_claims *cl)
+/* The key of a used link. */
+static int
+ack_key(const struct tocsin_oncall_store *st, const struct tocsin_ack_claims *cl,
+        char *key, size_t n)
 {
-    if (!st || !c || !cl || strlen(cl->id) != 32)
+    if (strlen(cl->id) != 32)
+        return -1;
+    snprintf(key, n, "%s%s", st->ack, cl->id);
+    return 0;
+}
+
+tocsin_err
+tocsin_oncall_store_ack_watch(struct tocsin_oncall_store *st, redisContext *c,
+                              const struct tocsin_ack_claims *cl)
+{
+    char key[300];
+    if (!st || !c || !cl || ack_key(st, cl, key, sizeof key))
         return TOCSIN_EINVAL;
-    char key[300], exat[32];
-    snprintf(key, sizeof key, "%s%s", st->ack, cl->id);
-    snprintf(exat, sizeof exat, "%lld", (long long)cl->expires);
-    const char *argv[] = {"SET", key, cl->alert, "NX", "EXAT", exat};
-    redisReply *r = tocsin_redis_cmd(c, 6, argv, NULL);
+    const char *watch[] = {"WATCH", key}, *exists[] = {"EXISTS", key};
+    redisReply *r = tocsin_redis_cmd(c, 2, watch, NULL);
     if (!r)
         return TOCSIN_EIO;
-    tocsin_err rc = r->type == REDIS_REPLY_STATUS ? TOCSIN_OK
-                    : r->type == REDIS_REPLY_NIL  ? TOCSIN_EINVAL
-                                                  : TOCSIN_EIO;
+    int ok = r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
+    if (!ok)
+        return TOCSIN_EIO;
+    r = tocsin_redis_cmd(c, 2, exists, NULL);
+    if (!r)
+        return TOCSIN_EIO;
+    tocsin_err rc = r->type != REDIS_REPLY_INTEGER ? TOCSIN_EIO
+                    : r->integer                   ? TOCSIN_EINVAL
+                                                   : TOCSIN_OK;
+    freeReplyObject(r);
+    if (rc != TOCSIN_OK)
+        tocsin_oncall_store_unwatch(c);
     return rc;
+}
+
+tocsin_err
+tocsin_oncall_store_ack_append(struct tocsin_oncall_store *st, redisContext *c,
+                               const struct tocsin_ack_claims *cl,
+                               size_t *queued)
+{
+    char key[300], exat[32];
+    if (!st || !c || !cl || !queued || ack_key(st, cl, key, sizeof key))
+        return TOCSIN_EINVAL;
+    snprintf(exat, sizeof exat, "%lld", (long long)cl->expires);
+    const char *argv[] = {"SET", key, cl->alert, "EXAT", exat};
+    if (append(c, 5, argv))
+        return TOCSIN_EIO;
+    (*queued)++;
+    return TOCSIN_OK;
+}
+
+void
+tocsin_oncall_store_unwatch(redisContext *c)
+{
+    const char *argv[] = {"UNWATCH"};
+    redisReply *r = c ? tocsin_redis_cmd(c, 1, argv, NULL) : NULL;
+    if (r)
+        freeReplyObject(r);
 }

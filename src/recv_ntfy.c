@@ -2,8 +2,10 @@
  * recv_ntfy.c: ntfy (docs/publish.md), JSON publishing to the server's
  * root URL: topic, title, message (at most 4,096 bytes), priority by
  * severity, tags, click link, an "Acknowledge" http action pointing at
- * the ack URL, and the alert fingerprint as sequence_id so that the
- * resolved event updates the firing notification (ntfy >= 2.16).  Auth:
+ * the ack URL (a group's message from on call: one per alert, up to the
+ * three actions ntfy allows, most severe first), and the alert
+ * fingerprint as sequence_id so that the resolved event updates the
+ * firing notification (ntfy >= 2.16; not for a group's message).  Auth:
  * Bearer token, or Basic user:password.  Pure.
  */
 #include <openssl/evp.h>
@@ -14,6 +16,8 @@
 
 #define NTFY_MESSAGE_MAX 4096
 #define NTFY_TITLE_MAX   250
+#define NTFY_MAX_ACTIONS 3  /* ntfy refuses more */
+#define NTFY_LABEL_MAX   40
 
 static const int prio_default[TOCSIN_PRIO_NSLOTS] = {5, 4, 4, 3, 2};
 
@@ -80,7 +84,34 @@ recv_ntfy(struct tocsin_request *q, const struct recv_ctx *c)
         (m->alertname[0] &&
          json_array_append_new(tags, json_string(m->alertname))))
         goto out;
-    if (m->link[0]) {
+    /* A group's message: one Acknowledge button per alert, most severe
+     * first, as many as ntfy allows (3); "Open" if room is left. */
+    size_t nack = 0;
+    for (size_t i = 0; m->total > 1 && !m->resolved && i < m->nalerts &&
+                       nack < NTFY_MAX_ACTIONS;
+         i++) {
+        const struct tocsin_message_alert *x = &m->alerts[i];
+        if (!x->ack_url[0] || x->resolved)
+            continue;
+        char label[64];
+        snprintf(label, sizeof label, "Ack %s (%s)",
+                 x->topic[0] ? x->topic : x->fingerprint, x->severity);
+        char *l = tocsin_utf8_ellipsize(label, NTFY_LABEL_MAX,
+                                        TOCSIN_UNIT_CHARS);
+        json_t *a = l ? json_pack("{s:s, s:s, s:s, s:s, s:b}", "action",
+                                  "http", "label", l, "url", x->ack_url,
+                                  "method", "POST", "clear", 0)
+                      : NULL;
+        free(l);
+        if (!a || json_array_append_new(actions, a))
+            goto out;
+        nack++;
+    }
+    if (nack) {
+        free(ack); /* the buttons above replace the single one */
+        ack = NULL;
+    }
+    if (m->link[0] && json_array_size(actions) < NTFY_MAX_ACTIONS) {
         json_t *view = json_pack("{s:s, s:s, s:s}", "action", "view", "label",
                                  "Open", "url", m->link);
         if (!view || json_array_append_new(actions, view))
@@ -113,7 +144,9 @@ recv_ntfy(struct tocsin_request *q, const struct recv_ctx *c)
             (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
             seq[k++] = *p;
     seq[k] = '\0';
-    if (k && recv_set(o, "sequence_id", json_string(seq)))
+    /* Not for a group's message: one alert's resolution would replace
+     * the notification that lists the others. */
+    if (k && m->total <= 1 && recv_set(o, "sequence_id", json_string(seq)))
         goto out;
     if (json_array_size(actions) > 0) {
         int bad = recv_set(o, "actions", actions);

@@ -11,7 +11,7 @@
  * tocsin_ack_sign/verify are pure (OpenSSL only, time is an argument) and
  * thread-safe.  A ledger owns the used tokens' ids until they expire; it
  * is not thread-safe.  The Redis side of one-use across instances is
- * tocsin_oncall_store_ack_consume (oncall_store.h).
+ * tocsin_oncall_store_ack_watch/_append (oncall_store.h).
  */
 #ifndef TOCSIN_ACK_H
 #define TOCSIN_ACK_H

@@ -102,6 +102,25 @@ const struct tocsin_engine *tocsin_ingest_engine(const struct tocsin_ingest *in)
 struct tocsin_oncall *tocsin_ingest_oncall(struct tocsin_ingest *in);
 
 /*
+ * For a reload: take the on-call state out of in (the caller owns it), but
+ * only when everything in it is committed (connected, nothing dirty,
+ * nothing waiting to be queued), so that it can go on under the new
+ * configuration (tocsin_oncall_reconfigure) with its groups' timers; NULL
+ * otherwise (the next ingest rebuilds it from Redis).
+ */
+struct tocsin_oncall *tocsin_ingest_take_oncall(struct tocsin_ingest *in);
+
+/*
+ * Use oc (owned from now on, already reconfigured for in's configuration)
+ * instead of the state in just loaded from Redis.  When in has no on-call
+ * state (not configured, or Redis away), or the loaded state was already
+ * changed (the engine's rebuild fed it events), oc is freed and the state
+ * from Redis goes on.
+ */
+void tocsin_ingest_adopt_oncall(struct tocsin_ingest *in,
+                                struct tocsin_oncall *oc);
+
+/*
  * Turn notes (from tocsin_oncall_ack and the like; emptied, the caller
  * still frees notes->v) into outbox entries and commit them with the
  * on-call state at once (a checkpoint).  TOCSIN_EAGAIN without on call or

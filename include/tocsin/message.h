@@ -46,6 +46,17 @@ char *tocsin_utf8_ellipsize(const char *s, size_t max, enum tocsin_unit unit);
 
 #define TOCSIN_MESSAGE_MAX_SAMPLES 5
 #define TOCSIN_MESSAGE_MAX_TERMS   8
+#define TOCSIN_MESSAGE_MAX_ALERTS  10
+
+/* One alert of a group's notification (on call: several alerts[]). */
+struct tocsin_message_alert {
+    const char *summary;     /* annotations.summary (never NULL) */
+    const char *severity;    /* ("warning") */
+    const char *fingerprint; /* "" if absent */
+    const char *ack_url;     /* its own signed ack link, "" if absent */
+    const char *topic;       /* "" if absent */
+    int resolved;
+};
 
 struct tocsin_message_sample {
     const char *text;    /* "" when absent */
@@ -77,6 +88,13 @@ struct tocsin_message {
     size_t nterms;
     struct tocsin_message_sample samples[TOCSIN_MESSAGE_MAX_SAMPLES];
     size_t nsamples;
+    /* Every alert of the body (the fields above are alerts[0]'s, the most
+     * severe of a group), the first TOCSIN_MESSAGE_MAX_ALERTS of them, and
+     * how many the notification is about (listed + truncatedAlerts):
+     * more than one makes it a group's message. */
+    struct tocsin_message_alert alerts[TOCSIN_MESSAGE_MAX_ALERTS];
+    size_t nalerts;
+    size_t total;
 };
 
 /*
@@ -98,7 +116,8 @@ enum tocsin_markup {
 
 /*
  * The title: the summary, prefixed with "Resolved: " for a resolved event,
- * at most max units (ellipsized).  New string; NULL when out of memory.
+ * at most max units (ellipsized); for a group's message "3 alerts: s1
+ * (critical), s2 (warning), ...".  New string; NULL when out of memory.
  */
 char *tocsin_message_title(const struct tocsin_message *m, size_t max,
                            enum tocsin_unit unit);
@@ -113,8 +132,13 @@ char *tocsin_message_title(const struct tocsin_message *m, size_t max,
  * [link], and, while firing, on call's signed ack link ("Acknowledge:
  * URL") when the body has one (always, TOCSIN_TEXT_LINK or not).  When it
  * does not fit, samples are shortened then dropped, and the description
- * last; the links are kept whenever they fit (the ack link longest).  New
- * string; NULL when out of memory.
+ * last; the links are kept whenever they fit (the ack link longest).
+ *
+ * A group's message instead lists its alerts, one line each ("• summary
+ * (severity)") with the alert's own ack link, then "+N more" for those not
+ * listed; to fit, the open link goes first, then the ack links from the
+ * last alert up (the most severe's is kept longest), then the last lines.
+ * New string; NULL when out of memory.
  */
 char *tocsin_message_text(const struct tocsin_message *m, unsigned what,
                           enum tocsin_markup markup, size_t max_samples,

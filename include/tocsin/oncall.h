@@ -106,16 +106,32 @@ enum tocsin_note_kind {
     TOCSIN_NOTE_RESOLVED = 4,   /* the alert resolved */
 };
 
+/*
+ * A note is about one alert (escalation steps, acknowledgements and
+ * resolutions), or, for a group's notification (FIRING at a flush, REPEAT
+ * at repeat_interval), about every alert of the group that is firing,
+ * unacknowledged and not held: alerts lists them, most severe first
+ * (fingerprint is alerts[0]), as Alertmanager sends one notification per
+ * route, group and receiver.
+ */
 struct tocsin_note {
     enum tocsin_note_kind kind;
     char *receiver;    /* receiver name to deliver to */
     char *user;        /* the person it reaches, or NULL */
-    char *fingerprint; /* the alert */
+    char *fingerprint; /* the alert (a group's: its most severe) */
+    char **alerts;     /* a group's notification: its alerts, else NULL */
+    size_t nalerts;
+    uint64_t seq;      /* a group's notification: its number in the group */
     char *group_key;   /* "<route id>:{label=\"v\",...}" */
-    char *text;        /* one line, e.g. "AirNova: acknowledged by ..." */
+    char *text;        /* one line, e.g. "AirNova: acknowledged by ...",
+                          "3 alerts: AirNova: ... (critical), ..." */
     int step, round;   /* ESCALATION: step index and round; else -1 */
     int64_t at;
 };
+
+/* A group's notification lists at most this many alerts in its body; the
+ * others are counted in truncatedAlerts. */
+#define TOCSIN_NOTE_MAX_ALERTS 25
 
 struct tocsin_notes {
     struct tocsin_note *v;
@@ -226,37 +242,10 @@ struct tocsin_ack_ledger *tocsin_oncall_ledger(struct tocsin_oncall *oc);
 struct tocsin_silences *tocsin_oncall_silences(struct tocsin_oncall *oc);
 void tocsin_oncall_touch_silences(struct tocsin_oncall *oc);
 
-/*
- * The webhook body of note n (caller frees): Alertmanager webhook v4 like
- * tocsin_event_body, with the engine's evidence when the alert came from
- * tocsin_oncall_on_event, annotations.summary set to the note's text, and
- * per alert an object "tocsin_oncall": {kind, user, step, round, acked_by,
- * ack_url, resolve_url}.  Both links are <external_url>/ack/<token> (the
- * token says the action: give it to tocsin_oncall_use_link), signed for
- * the note's person (or receiver), present while the alert is
- * unacknowledged and an ack secret is configured.  TOCSIN_ENOENT when the
- * alert is gone.
- */
-tocsin_err tocsin_oncall_note_body(const struct tocsin_oncall *oc,
-                                   const struct tocsin_note *n,
-                                   const char *external_url, char **out);
 
 /* ---- views (tocsinctl) ---- */
 
-/* `routes test`: which routes and receivers an alert with labels would
- * reach at now, as text (caller frees). */
-tocsin_err tocsin_oncall_routes_test(const struct tocsin_oncall *oc,
-                                     const struct tocsin_labelset *labels,
-                                     int64_t now, char **out);
-
-/* `oncall`: who is on call now and next for each schedule (caller frees). */
-tocsin_err tocsin_oncall_who(const struct tocsin_oncall *oc, int64_t now,
-                             char **out);
-
-/* One alert as JSON (labels, status, escalation, history); caller frees.
- * TOCSIN_ENOENT if unknown. */
-tocsin_err tocsin_oncall_alert_json(const struct tocsin_oncall *oc,
-                                    const char *fingerprint, char **out);
+/* The views (routes test, who, alert JSON, bodies): oncall_view.h. */
 
 /* The number of alerts and the i-th one's fingerprint (borrowed). */
 size_t tocsin_oncall_nalerts(const struct tocsin_oncall *oc);

@@ -8,7 +8,8 @@
  *   <prefix>oncall:silences   hash id -> silence JSON (matchers, starts,
  *                             ends, comment, created_by)
  *   <prefix>oncall:ack:<id>   a used ack link, expiring with the link
- *                             (SET NX EXAT), so a link works once across
+ *                             (SET EXAT, under WATCH, in the transaction
+ *                             of its ack), so a link works once across
  *                             instances
  *
  * An edge module: it does Redis I/O on the connection it is given
@@ -61,13 +62,31 @@ tocsin_err tocsin_oncall_store_load(struct tocsin_oncall_store *st,
                                     int64_t now, size_t *skipped);
 
 /*
- * Record a used link (claims from tocsin_oncall_use_link or
- * tocsin_ack_verify) across instances: TOCSIN_OK the first time,
- * TOCSIN_EINVAL when another instance used it already, TOCSIN_EIO on
- * failure.  Call before acting on a link when several instances run.
+ * A used link is recorded in the same transaction as the acknowledgement
+ * it made, so that a failed commit neither loses the ack nor burns the
+ * link:
+ *
+ *   tocsin_oncall_store_ack_watch   WATCH the link's key and check it is
+ *                                   unused (TOCSIN_EINVAL: used already,
+ *                                   here or by another instance; the
+ *                                   watch is then dropped)
+ *   ... act on the link in memory ...
+ *   MULTI, the on-call changes (tocsin_oncall_store_append),
+ *   tocsin_oncall_store_ack_append (SET key EXAT expiry), EXEC
+ *
+ * EXEC answers nil when another instance used the link in between (the
+ * watch fired): nothing was written, the caller rebuilds from Redis.
+ * TOCSIN_EIO on a connection failure or error reply.
  */
-tocsin_err tocsin_oncall_store_ack_consume(struct tocsin_oncall_store *st,
-                                           redisContext *c,
-                                           const struct tocsin_ack_claims *cl);
+tocsin_err tocsin_oncall_store_ack_watch(struct tocsin_oncall_store *st,
+                                         redisContext *c,
+                                         const struct tocsin_ack_claims *cl);
+tocsin_err tocsin_oncall_store_ack_append(struct tocsin_oncall_store *st,
+                                          redisContext *c,
+                                          const struct tocsin_ack_claims *cl,
+                                          size_t *queued);
+/* Drop a watch (the link was refused after all).  Errors are ignored: a
+ * broken connection is found by the next command. */
+void tocsin_oncall_store_unwatch(redisContext *c);
 
 #endif

@@ -242,6 +242,77 @@ class EscalationAndLinksTest(OncallCase):
         self.assertEqual(self.notes(self.team, "escalation"), [])
         self.assertEqual(d.stop(), 0)
 
+    def test_link_used_only_when_its_ack_commits(self):
+        d = self.oncall_daemon(waits=(600, 600, 600))
+        self.crisis()
+        d.start()
+        first = self.wait_note(d, self.marie, "escalation", 0)
+        fp = first["alerts"][0]["fingerprint"]
+        token = self.link_token(oncall_of(first)["ack_url"])
+        # Redis refuses the checkpoint's writes of the on-call state
+        # (HSET) but would still take a lone SET of the used link.
+        self.r.execute_command("ACL", "SETUSER", "default", "-hset")
+        try:
+            status, page = http(self.base + "/ack/" + token, "POST")
+            self.assertEqual(status, 503, page)
+            self.assertIn("try again", page)
+            self.assertEqual(self.r.keys("tocsin:oncall:ack:*"), [])
+        finally:
+            self.r.execute_command("ACL", "SETUSER", "default", "+@all")
+        stored = json.loads(self.r.hget("tocsin:oncall:alerts", fp))
+        self.assertEqual(stored["escalation"]["status"], "running")
+
+        # Redis takes writes again: the same link works, once.
+        def followed():
+            self.alive(d)
+            status, page = http(self.base + "/ack/" + token, "POST")
+            return status if status != 503 else None
+        self.assertEqual(wait_for(followed, 60, 0.2, what="the link"), 200)
+        ann = self.wait_note(d, self.team, "ack")
+        self.assertEqual(ann["alerts"][0]["fingerprint"], fp)
+        stored = json.loads(self.r.hget("tocsin:oncall:alerts", fp))
+        self.assertEqual(stored["escalation"]["status"], "acked")
+        self.assertEqual(len(self.r.keys("tocsin:oncall:ack:*")), 1)
+        self.assertEqual(http(self.base + "/ack/" + token)[0], 409)
+        self.assertEqual(d.stop(), 0)
+
+    def test_reload_removing_the_policy_stops_its_escalation(self):
+        d = self.oncall_daemon(waits=(3, 600, 600))
+        self.crisis()
+        d.start()
+        first = self.wait_note(d, self.marie, "escalation", 0)
+        fp = first["alerts"][0]["fingerprint"]
+        self.wait_note(d, self.emergency, "escalation", 1)
+        # The route now names another policy; "crisis" is gone.
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace('name = "crisis";', 'name = "calm";')
+                    .replace('escalation = "crisis";',
+                             'escalation = "calm";'))
+        r = d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def stopped():
+            self.alive(d)
+            a = self.oncall_alert(d, fp)
+            return a if a and a["escalation"]["status"] == "exhausted" \
+                else None
+        a = wait_for(stopped, 60, 0.2, what="the escalation stopped")
+        self.assertEqual(a["status"], "firing")
+        self.assertTrue(any("escalation crisis stopped: the policy is no "
+                            "longer configured" in h["text"]
+                            for h in a["history"]), a["history"])
+        self.assertEqual(a["escalation"]["step"], 1)  # where it was
+        # In memory across the reload (it was all committed).
+        wait_for(lambda: "kept in memory across the reload" in d.stderr(),
+                 30, 0.2, what="the reload's log line")
+        # Still acknowledgeable.
+        r = d.ctl("ack", fp, "--by", "Paul")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.notes(self.paul), [])
+        self.assertEqual(d.stop(), 0)
+
     def test_restart_and_reload_mid_escalation_send_each_step_once(self):
         d = self.oncall_daemon(waits=(5, 5, 3))
         self.crisis()
@@ -251,7 +322,8 @@ class EscalationAndLinksTest(OncallCase):
         d.stop(signal.SIGKILL)
         d.start()
         self.wait_note(d, self.emergency, "escalation", 1)
-        # A reload rebuilds the on-call state from Redis: it carries on.
+        # A reload keeps the on-call state (reconfigured in memory, or
+        # rebuilt from Redis if anything was uncommitted): it carries on.
         r = d.ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_note(d, self.paul, "escalation", 2)
@@ -277,6 +349,78 @@ class EscalationAndLinksTest(OncallCase):
             self.assertEqual(sum("escalation step %d/3" % k in t
                                  for t in texts), 1 if k != 3 else 2,
                              texts)
+        self.assertEqual(d.stop(), 0)
+
+
+class GroupedNotificationTest(OncallCase):
+
+    def test_a_group_flush_is_one_notification_listing_its_alerts(self):
+        self.team = self.receiver()
+        self.pd = self.receiver()
+        recv = [{"name": "team", "url": self.team.url,
+                 "extra": " backoff_min_ms = 50; backoff_max_ms = 200;"},
+                {"name": "pd", "url": self.pd.url,
+                 "extra": ' routing_key = "rk";'}]
+        extra = """
+oncall = { ack_secret = "%s"; };
+route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
+          group_interval = 3; repeat_interval = 86400;
+          routes = ( { matchers = ["kind=~\\".+\\""]; receiver = "pd";
+                       continue = true; },
+                     { matchers = ["kind=~\\".+\\""]; } ); };
+""" % ACK_SECRET
+        conf = config(self.redis.url, recv, extra_detection=CATCHUP,
+                      extra=extra)
+        d = self.daemon(conf.replace('{ name = "pd"; type = "webhook";',
+                                     '{ name = "pd"; type = "pagerduty";'))
+        self.base = "http://" + d.sockets["http"]
+        # The same crisis on two topics at once: two volume alerts (and
+        # two negativity ones), a group per alertname.
+        now = now_ms()
+        a = make_crisis_stream(now, crisis_start_min=116, crisis_len_min=4)
+        b = [dict(m, topic="BluePhone", id="B" + m["id"])
+             for m in make_crisis_stream(now, seed=11, crisis_start_min=116,
+                                         crisis_len_min=4)
+             if m["topic"] == "AirNova"]
+        write_stream(self.r, sorted(a + b, key=lambda m: m["ts"]))
+        d.start()
+
+        def grouped():
+            self.alive(d)
+            return [(h, b) for h, b in self.team.accepted()
+                    if b["status"] == "firing" and len(b["alerts"]) >= 2]
+        h, body = wait_for(grouped, 120, 0.1, what="a grouped notification")[0]
+        topics = sorted(al["labels"]["topic"] for al in body["alerts"])
+        self.assertEqual(topics, ["AirNova", "BluePhone"])
+        name = body["commonLabels"]["alertname"]  # volume or negativity
+        self.assertEqual(body["groupKey"], 'root/1:{alertname="%s"}' % name)
+        self.assertNotIn("topic", body["commonLabels"])
+        self.assertEqual(body["truncatedAlerts"], 0)
+        # Every firing note of the group is one delivery; never one note
+        # per alert of a flush.
+        firing = [(h, b) for h, b in self.team.accepted()
+                  if b["status"] == "firing"]
+        ids = [h["x-tocsin-delivery"] for h, _ in firing]
+        self.assertEqual(len(ids), len(set(ids)))
+        # Each alert has its own link; following one acks only that one.
+        links = {al["labels"]["topic"]: oncall_of({"alerts": [al]})["ack_url"]
+                 for al in body["alerts"]}
+        self.assertNotEqual(links["AirNova"], links["BluePhone"])
+        status, page = http(self.base + "/ack/" +
+                            self.link_token(links["BluePhone"]), "POST")
+        self.assertEqual(status, 200, page)
+        fps = {al["labels"]["topic"]: al["fingerprint"]
+               for al in body["alerts"]}
+        self.assertEqual(self.oncall_alert(d, fps["BluePhone"])["acked_by"],
+                         "team")
+        self.assertIsNone(self.oncall_alert(d, fps["AirNova"])["acked_by"])
+        # PagerDuty got the same group as one event per alert (its API
+        # deduplicates per alert): a trigger for each fingerprint.
+        def per_alert():
+            keys = {b.get("dedup_key") for _, b in self.pd.accepted()
+                    if b.get("event_action") == "trigger"}
+            return keys >= set(fps.values())
+        wait_for(per_alert, 60, 0.1, what="a PagerDuty event per alert")
         self.assertEqual(d.stop(), 0)
 
 

@@ -11,6 +11,7 @@
 
 #include "tocsin/config.h"
 #include "tocsin/oncall.h"
+#include "tocsin/oncall_view.h"
 #include "tocsin_test.h"
 
 #define RECEIVERS                                                              \

@@ -284,8 +284,78 @@ test_ack_link_line(void)
     free(body);
 }
 
+/* A group's notification (on call): three alerts, each with its own ack
+ * link, and two more truncated. */
+static const char *group_body =
+    "{\"version\":\"4\",\"status\":\"firing\",\"truncatedAlerts\":2,"
+    "\"alerts\":["
+    "{\"status\":\"firing\",\"fingerprint\":\"f1\",\"labels\":{\"topic\":"
+    "\"acme\",\"severity\":\"critical\"},\"annotations\":{\"summary\":"
+    "\"volume spike on acme\"},\"tocsin_oncall\":{\"ack_url\":"
+    "\"https://t/ack/ONE\"}},"
+    "{\"status\":\"firing\",\"fingerprint\":\"f2\",\"labels\":{\"topic\":"
+    "\"acme\",\"severity\":\"warning\"},\"annotations\":{\"summary\":"
+    "\"negativity on acme\"},\"tocsin_oncall\":{\"ack_url\":"
+    "\"https://t/ack/TWO\"}},"
+    "{\"status\":\"firing\",\"fingerprint\":\"f3\",\"labels\":{\"topic\":"
+    "\"acme\",\"severity\":\"info\"},\"annotations\":{\"summary\":"
+    "\"terms on acme\"},\"tocsin_oncall\":{\"ack_url\":"
+    "\"https://t/ack/THREE\"}}]}";
+
+static void
+test_group_title_and_lines(void)
+{
+    struct tocsin_message m;
+    REQUIRE(tocsin_message_parse(&m, group_body, strlen(group_body)) ==
+            TOCSIN_OK);
+    CHECK(m.nalerts == 3 && m.total == 5);
+    CHECK_STR(m.alerts[1].ack_url, "https://t/ack/TWO");
+    CHECK_STR(m.ack_url, "https://t/ack/ONE"); /* the most severe's */
+    char *t = tocsin_message_title(&m, 200, TOCSIN_UNIT_CHARS);
+    CHECK_STR(t, "5 alerts: volume spike on acme (critical), negativity on "
+                 "acme (warning), terms on acme (info)");
+    free(t);
+    t = tocsin_message_title(&m, 30, TOCSIN_UNIT_CHARS);
+    CHECK(strncmp(t, "5 alerts: volume spike", 22) == 0);
+    free(t);
+    t = tocsin_message_text(&m, 0, TOCSIN_MARKUP_PLAIN, 3, 4096,
+                            TOCSIN_UNIT_BYTES);
+    CHECK_STR(t, "\xe2\x80\xa2 volume spike on acme (critical)\n"
+                 "  Acknowledge: https://t/ack/ONE\n"
+                 "\xe2\x80\xa2 negativity on acme (warning)\n"
+                 "  Acknowledge: https://t/ack/TWO\n"
+                 "\xe2\x80\xa2 terms on acme (info)\n"
+                 "  Acknowledge: https://t/ack/THREE\n"
+                 "+2 more");
+    free(t);
+    t = tocsin_message_text(&m, TOCSIN_TEXT_SUMMARY, TOCSIN_MARKUP_SLACK, 3,
+                            4096, TOCSIN_UNIT_CHARS);
+    CHECK(strncmp(t, "5 alerts\n\xe2\x80\xa2 volume spike on acme (critical) "
+                     "<https://t/ack/ONE|Acknowledge>",
+                  strlen("5 alerts\n\xe2\x80\xa2 volume spike on acme "
+                         "(critical) <https://t/ack/ONE|Acknowledge>")) == 0);
+    free(t);
+    /* short budgets: the last alerts' links go first, the first's stays */
+    t = tocsin_message_text(&m, 0, TOCSIN_MARKUP_MARKDOWN, 3, 150,
+                            TOCSIN_UNIT_CHARS);
+    REQUIRE(t);
+    CHECK(strlen(t) <= 150);
+    CHECK(strstr(t, "(https://t/ack/ONE)") != NULL);
+    CHECK(strstr(t, "THREE") == NULL);
+    free(t);
+    for (size_t max = 0; max < 260; max += 7) {
+        t = tocsin_message_text(&m, 0, TOCSIN_MARKUP_PLAIN, 3, max,
+                                TOCSIN_UNIT_CHARS);
+        REQUIRE(t);
+        CHECK(tocsin_utf8_length(t, strlen(t), TOCSIN_UNIT_CHARS) <= max);
+        free(t);
+    }
+    tocsin_message_fini(&m);
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_prefix_never_cuts_a_character),
              TOCSIN_TEST(test_ellipsize), TOCSIN_TEST(test_reach),
              TOCSIN_TEST(test_ack_link_line), TOCSIN_TEST(test_parse_and_title),
              TOCSIN_TEST(test_text_fits_every_budget),
-             TOCSIN_TEST(test_slack_escapes));
+             TOCSIN_TEST(test_slack_escapes),
+             TOCSIN_TEST(test_group_title_and_lines));

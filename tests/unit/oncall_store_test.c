@@ -35,6 +35,31 @@ make_config(void)
     return cfg;
 }
 
+/* Record a used link as the ingest does: watch, check, then SET in a
+ * transaction.  TOCSIN_EINVAL used already, TOCSIN_EAGAIN the watch fired
+ * (EXEC nil). */
+static tocsin_err
+use_link(struct tocsin_oncall_store *st, redisContext *c,
+         const struct tocsin_ack_claims *cl)
+{
+    tocsin_err rc = tocsin_oncall_store_ack_watch(st, c, cl);
+    if (rc)
+        return rc;
+    size_t queued = 0;
+    redisAppendCommand(c, "MULTI");
+    rc = tocsin_oncall_store_ack_append(st, c, cl, &queued);
+    redisAppendCommand(c, "EXEC");
+    for (size_t i = 0; i < queued + 2; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK)
+            return TOCSIN_EIO;
+        if (i == queued + 1 && ((redisReply *)r)->type != REDIS_REPLY_ARRAY)
+            rc = TOCSIN_EAGAIN;
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
 static void
 test_store_restart_continues(void)
 {
@@ -70,7 +95,7 @@ test_store_restart_continues(void)
                                     sizeof link));
     struct tocsin_ack_claims cl;
     REQUIRE(tocsin_ack_verify("k", link, t0, &cl, NULL) == TOCSIN_OK);
-    CHECK_OK(tocsin_oncall_store_ack_consume(st, c, &cl));
+    CHECK_OK(use_link(st, c, &cl));
     CHECK_OK(tocsin_oncall_store_save(st, c, oc));
     CHECK(tocsin_oncall_ndirty(oc) == 0);
     CHECK_OK(tocsin_oncall_store_save(st, c, oc)); /* nothing to do */
@@ -107,7 +132,7 @@ test_store_restart_continues(void)
     CHECK_STR(n.v[0].receiver, "third");
     tocsin_notes_clear(&n);
     /* the link was used before the restart: refused now */
-    CHECK_ERR(tocsin_oncall_store_ack_consume(st, c, &cl), TOCSIN_EINVAL);
+    CHECK_ERR(tocsin_oncall_store_ack_watch(st, c, &cl), TOCSIN_EINVAL);
     /* a bad record is skipped, not fatal */
     redisReply *r = redisCommand(c, "HSET t:oncall:alerts bad {");
     freeReplyObject(r);
@@ -132,6 +157,55 @@ test_store_restart_continues(void)
     tocsin_oncall_free(oc4);
     tocsin_oncall_store_free(st);
     tocsin_oncall_config_free(cfg);
+}
+
+static int drain(redisContext *c, size_t n);
+
+/* Two instances follow the same link at once: both find it unused, the
+ * first commits, the second's transaction is refused by the watch (and
+ * writes nothing), after which the link is seen as used. */
+static void
+test_store_link_race_between_instances(void)
+{
+    struct tocsin_redis_fixture *f = NULL;
+    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
+    redisContext *a = tocsin_redis_fixture_connect(f);
+    redisContext *b = tocsin_redis_fixture_connect(f);
+    REQUIRE(a && b);
+    struct tocsin_oncall_store *st = NULL;
+    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
+    REQUIRE(st);
+    int64_t t0 = (int64_t)time(NULL);
+    char link[TOCSIN_ACK_TOKEN_MAX];
+    REQUIRE(tocsin_ack_sign("k", "fp", "ack", t0 + 600, "marie", link,
+                            sizeof link) == TOCSIN_OK);
+    struct tocsin_ack_claims cl;
+    REQUIRE(tocsin_ack_verify("k", link, t0, &cl, NULL) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_store_ack_watch(st, b, &cl)); /* b looks ... */
+    CHECK_OK(use_link(st, a, &cl));                      /* a commits */
+    size_t queued = 0;
+    redisAppendCommand(b, "MULTI");
+    redisAppendCommand(b, "HSET t:oncall:alerts fp acked-by-b");
+    CHECK_OK(tocsin_oncall_store_ack_append(st, b, &cl, &queued));
+    redisAppendCommand(b, "EXEC");
+    CHECK(drain(b, queued + 3) == REDIS_REPLY_NIL); /* refused */
+    redisReply *r = redisCommand(a, "HEXISTS t:oncall:alerts fp");
+    REQUIRE(r);
+    CHECK(r->integer == 0); /* b's ack was not written either */
+    freeReplyObject(r);
+    CHECK_ERR(tocsin_oncall_store_ack_watch(st, b, &cl), TOCSIN_EINVAL);
+    CHECK_ERR(use_link(st, a, &cl), TOCSIN_EINVAL);
+    /* a link never used, abandoned after the watch: unwatch, still usable */
+    REQUIRE(tocsin_ack_sign("k", "fp2", "ack", t0 + 600, "paul", link,
+                            sizeof link) == TOCSIN_OK);
+    REQUIRE(tocsin_ack_verify("k", link, t0, &cl, NULL) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_store_ack_watch(st, b, &cl));
+    tocsin_oncall_store_unwatch(b);
+    CHECK_OK(use_link(st, b, &cl));
+    redisFree(a);
+    redisFree(b);
+    tocsin_oncall_store_free(st);
+    tocsin_redis_fixture_stop(f);
 }
 
 /* Read n pipelined replies; the type of the last one. */
@@ -227,4 +301,5 @@ test_store_append_in_caller_transaction(void)
 }
 
 TOCSIN_TESTS(TOCSIN_TEST(test_store_restart_continues),
+             TOCSIN_TEST(test_store_link_race_between_instances),
              TOCSIN_TEST(test_store_append_in_caller_transaction))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "tocsin/oncall.h"
+#include "tocsin/oncall_view.h"
 #include "tocsin_test.h"
 
 static struct tocsin_oncall_config *cfg;
@@ -628,6 +629,484 @@ test_reconfigure_keeps_state(void)
     teardown();
 }
 
+/* Count of notes of kind k. */
+static size_t
+count(const struct tocsin_notes *n, enum tocsin_note_kind k)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n->n; i++)
+        c += n->v[i].kind == k;
+    return c;
+}
+
+/* fp fires critical at t0 and reaches step one (Marie) at t0 + 30; the
+ * next step is due at t0 + 330. */
+static struct tocsin_oncall *
+escalating(int64_t t0)
+{
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    CHECK_OK(
+        fire(oc, "fp", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "ntfy-marie"));
+    tocsin_notes_clear(&n);
+    return oc;
+}
+
+static void
+test_silence_holds_escalation_and_expiry_resumes_same_step(void)
+{
+    setup();
+    int64_t t0 = at(12, 14, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "hush", m, 1,
+                                 t0 + 100, t0 + 1000, "on it", "lea", NULL,
+                                 NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n)); /* step two due: held */
+    CHECK(n.n == 0);
+    CHECK(history_has(oc, "fp", "escalation held by silence hush (on it)"));
+    CHECK(tocsin_oncall_escalation(oc, "fp")->step == 0);
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 1000); /* the silence's end */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 999, &n));
+    CHECK(n.n == 0);
+    /* it ends: resumes at step one, whose 300 s wait starts again */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1000, &n));
+    CHECK(n.n == 0);
+    CHECK(history_has(oc, "fp",
+                      "escalation resumed at step 1/3, next step in 300 s"));
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 1300);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1299, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1300, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    CHECK(n.v[0].step == 1);
+    tocsin_notes_clear(&n);
+    /* a silence that ends before the next step is due changes nothing */
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "brief", m, 1,
+                                 t0 + 1400, t0 + 1500, "", "lea", NULL, NULL,
+                                 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1450, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1600, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 3); /* step three */
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+static void
+test_silence_expired_by_hand_resumes(void)
+{
+    setup();
+    int64_t t0 = at(12, 15, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s", m, 1, t0,
+                                 t0 + 86400, "", "lea", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 0);
+    /* the state (held) survives an export and import */
+    char *js = NULL;
+    CHECK_OK(tocsin_oncall_alert_json(oc, "fp", &js));
+    REQUIRE(js);
+    CHECK(strstr(js, "\"held\":true") != NULL);
+    free(js);
+    CHECK_OK(tocsin_silences_expire(tocsin_oncall_silences(oc), "s", t0 + 500));
+    tocsin_oncall_touch_silences(oc);
+    CHECK(tocsin_oncall_next_due(oc) <= t0 + 500);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 500, &n));
+    CHECK(n.n == 0);
+    CHECK(history_has(oc, "fp", "escalation resumed at step 1/3"));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 800, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+static void
+test_inhibition_holds_escalation_and_resumes(void)
+{
+    setup();
+    const char *src[] = {"alertname=\"Outage\""};
+    const char *tgt[] = {"alertname=\"MentionVolumeSpike\""}, *eq[] = {"topic"};
+    REQUIRE(tocsin_inhibit_add(cfg->inhibit, src, 1, tgt, 1, eq, 1, NULL, 0) ==
+            TOCSIN_OK);
+    int64_t t0 = at(12, 16, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    CHECK_OK(fire(oc, "out", "Outage", "AirNova", "info", 1, t0 + 100, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK(history_has(oc, "fp", "escalation held by inhibition"));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 480, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    /* the source resolves: resumes, step two 300 s later */
+    CHECK_OK(fire(oc, "out", "Outage", "AirNova", "info", 0, t0 + 500, &n));
+    tocsin_notes_clear(&n);
+    CHECK(tocsin_oncall_next_due(oc) <= t0 + 500);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 500, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK(history_has(oc, "fp", "escalation resumed at step 1/3"));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 799, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 800, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 1 &&
+          note(&n, TOCSIN_NOTE_ESCALATION, "emergency"));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+static void
+test_ack_during_silence_ends_escalation(void)
+{
+    setup();
+    int64_t t0 = at(12, 17, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s", m, 1, t0,
+                                 t0 + 1000, "", "lea", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_ack(oc, "fp", "marie", t0 + 400, &n));
+    CHECK(note(&n, TOCSIN_NOTE_ACK, "team-chat") != NULL);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1000, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 100000, &n));
+    CHECK(n.n == 0);
+    CHECK(tocsin_oncall_escalation(oc, "fp")->status == TOCSIN_ESC_ACKED);
+    CHECK(!history_has(oc, "fp", "resumed"));
+    CHECK(tocsin_oncall_next_due(oc) > t0 + 100000);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* A reload that removes the policy of a running escalation: it stops at
+ * once (written in the history), the alert stays firing and can be
+ * acked. */
+static void
+test_reconfigure_policy_removed_stops_escalation(void)
+{
+    setup();
+    int64_t t0 = at(13, 12, 0, 0);
+    struct tocsin_oncall *oc = escalating(t0);
+    struct tocsin_notes n = {0};
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    setup();
+    for (size_t i = 0; i < cfg->npolicies; i++)
+        tocsin_escalation_free(cfg->policies[i]);
+    cfg->npolicies = 0;
+    tocsin_route_free(cfg->route);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    rs.receiver = "team-chat";
+    rs.group_wait_s = 30;
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 100));
+    tocsin_oncall_config_free(old);
+    /* stopped at the reload */
+    CHECK(tocsin_oncall_escalation(oc, "fp")->status == TOCSIN_ESC_EXHAUSTED);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    CHECK(history_has(oc, "fp", "escalation crisis stopped: the policy is "
+                                "no longer configured"));
+    CHECK(tocsin_oncall_escalation(oc, "fp")->status == TOCSIN_ESC_EXHAUSTED);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 100000, &n));
+    CHECK(count(&n, TOCSIN_NOTE_ESCALATION) == 0);
+    tocsin_notes_clear(&n);
+    CHECK(tocsin_oncall_next_due(oc) > t0 + 100000 - 1);
+    CHECK_OK(tocsin_oncall_ack(oc, "fp", "paul", t0 + 100001, &n));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* A reload while a group waits for its group_wait (or group_interval):
+ * the flush stays due when it was, nothing is lost or sent twice; the
+ * same from Redis (export and import, as after a restart). */
+static void
+test_reconfigure_keeps_pending_flush(void)
+{
+    setup();
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(13, 14, 0, 0);
+    CHECK_OK(fire(oc, "w1", "NegativityShift", "Calm", "warning", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    CHECK(n.n == 1); /* w1 to team-chat */
+    tocsin_notes_clear(&n);
+    CHECK_OK(fire(oc, "w2", "NegativityShift", "Calm", "warning", 1, t0 + 40,
+                  &n)); /* waits for group_interval: t0 + 30 + 300 */
+    char *j1 = NULL, *j2 = NULL;
+    CHECK_OK(tocsin_oncall_alert_json(oc, "w1", &j1));
+    CHECK_OK(tocsin_oncall_alert_json(oc, "w2", &j2));
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    setup();
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 50));
+    tocsin_oncall_config_free(old);
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 330);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 329, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    REQUIRE(n.n == 1);
+    CHECK_STR(n.v[0].receiver, "team-chat");
+    CHECK(n.v[0].kind == TOCSIN_NOTE_FIRING);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    /* rebuilt from Redis: w2 had not been sent, it is sent (once) */
+    struct tocsin_oncall *oc2 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc2, cfg) == TOCSIN_OK);
+    CHECK_OK(tocsin_oncall_import_alert(oc2, j1, t0 + 50));
+    CHECK_OK(tocsin_oncall_import_alert(oc2, j2, t0 + 50));
+    free(j1);
+    free(j2);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 50 + 300, &n));
+    REQUIRE(n.n == 1);
+    CHECK(strstr(n.v[0].text, "Calm") != NULL);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 3600, &n));
+    CHECK(n.n == 0);
+    tocsin_oncall_free(oc2);
+    teardown();
+}
+
+/* setup(), with one route instead: to team-chat, grouped by topic. */
+static void
+group_by_topic(int wait_s)
+{
+    setup();
+    tocsin_route_free(cfg->route);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    const char *gb[] = {"topic"};
+    rs.receiver = "team-chat";
+    rs.group_by = gb;
+    rs.ngroup_by = 1;
+    rs.group_by_set = 1;
+    rs.group_wait_s = wait_s;
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+}
+
+/* A route grouping by topic: a flush sends ONE notification per group and
+ * receiver listing every alert of the group (most severe first, each with
+ * its own ack link), under one delivery id per group notification. */
+static void
+test_group_flush_is_one_notification(void)
+{
+    group_by_topic(30);
+    tocsin_inhibit_free(cfg->inhibit);
+    cfg->inhibit = NULL;
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(14, 10, 0, 0);
+    CHECK_OK(fire(oc, "a1", "NegativityShift", "AirNova", "warning", 1, t0, &n));
+    CHECK_OK(
+        fire(oc, "a2", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(fire(oc, "a3", "TermBurst", "AirNova", "info", 1, t0, &n));
+    CHECK_OK(fire(oc, "b1", "TermBurst", "Other", "info", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 2); /* one per group */
+    const struct tocsin_note *g = NULL;
+    for (size_t i = 0; i < n.n; i++)
+        if (n.v[i].nalerts == 3)
+            g = &n.v[i];
+    REQUIRE(g);
+    CHECK(g->kind == TOCSIN_NOTE_FIRING);
+    CHECK_STR(g->receiver, "team-chat");
+    CHECK_STR(g->fingerprint, "a2"); /* the most severe */
+    CHECK_STR(g->alerts[0], "a2");
+    CHECK_STR(g->alerts[1], "a1");
+    CHECK_STR(g->alerts[2], "a3");
+    CHECK_STR(g->text, "3 alerts: AirNova: MentionVolumeSpike (critical), "
+                       "AirNova: NegativityShift (warning), AirNova: "
+                       "TermBurst (info)");
+    CHECK(history_has(oc, "a1", "notified: sent to team-chat (with 2 other "
+                                "alerts)"));
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, g, "http://x", &body));
+    REQUIRE(body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    json_t *arr = json_object_get(o, "alerts");
+    REQUIRE(json_array_size(arr) == 3);
+    CHECK_STR(json_string_value(json_object_get(o, "status")), "firing");
+    CHECK(json_integer_value(json_object_get(o, "truncatedAlerts")) == 0);
+    CHECK_STR(json_string_value(json_object_get(o, "groupKey")),
+              "root:{topic=\"AirNova\"}");
+    json_t *cl = json_object_get(o, "commonLabels");
+    CHECK(json_object_size(cl) == 1);
+    CHECK_STR(json_string_value(json_object_get(cl, "topic")), "AirNova");
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(o, "groupLabels"), "topic")),
+              "AirNova");
+    const char *urls[3];
+    for (size_t i = 0; i < 3; i++) {
+        json_t *al = json_array_get(arr, i);
+        CHECK_STR(json_string_value(json_object_get(al, "fingerprint")),
+                  g->alerts[i]);
+        json_t *t = json_object_get(al, "tocsin_oncall");
+        urls[i] = json_string_value(json_object_get(t, "ack_url"));
+        REQUIRE(urls[i]);
+    }
+    CHECK(strcmp(urls[0], urls[1]) != 0 && strcmp(urls[1], urls[2]) != 0);
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(json_array_get(arr, 1), "annotations"),
+                  "summary")),
+              "AirNova: NegativityShift");
+    /* each link acknowledges its own alert */
+    enum tocsin_ack_verdict v;
+    struct tocsin_ack_claims c;
+    struct tocsin_notes n2 = {0};
+    CHECK_OK(tocsin_oncall_use_link(oc, strstr(urls[2], "/ack/") + 5, t0 + 40,
+                                    &n2, &c, &v));
+    CHECK_STR(c.alert, "a3");
+    tocsin_notes_clear(&n2);
+    json_decref(o);
+    char d1[33], d2[33];
+    tocsin_note_delivery(g, d1);
+    tocsin_notes_clear(&n);
+    /* a new alert joins: after group_interval, one notification listing
+     * the group's unacknowledged alerts, under a new delivery id */
+    CHECK_OK(fire(oc, "a4", "NegativityShift", "AirNova", "critical", 1,
+                  t0 + 60, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 329, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    REQUIRE(n.n == 1);
+    CHECK(n.v[0].nalerts == 3); /* a2, a4, a1 (a3 was acknowledged) */
+    CHECK(n.v[0].seq == 2);
+    CHECK(strncmp(n.v[0].text, "3 alerts: ", 10) == 0);
+    tocsin_note_delivery(&n.v[0], d2);
+    CHECK(strcmp(d1, d2) != 0);
+    tocsin_notes_clear(&n);
+    /* repeat_interval: one notification again */
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330 + 4 * 3600, &n));
+    REQUIRE(n.n == 2); /* this group and the other one */
+    for (size_t i = 0; i < n.n; i++)
+        CHECK(n.v[i].kind == TOCSIN_NOTE_REPEAT);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* More alerts than a body lists: truncatedAlerts counts the rest. */
+static void
+test_group_body_truncated(void)
+{
+    group_by_topic(0);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(14, 11, 0, 0);
+    for (int i = 0; i < TOCSIN_NOTE_MAX_ALERTS + 5; i++) {
+        char fp[16], name[32];
+        snprintf(fp, sizeof fp, "x%d", i);
+        snprintf(name, sizeof name, "Burst%d", i);
+        CHECK_OK(fire(oc, fp, name, "Big", "info", 1, t0, &n));
+    }
+    CHECK_OK(tocsin_oncall_tick(oc, t0, &n));
+    REQUIRE(n.n == 1);
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "", &body));
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    CHECK(json_array_size(json_object_get(o, "alerts")) ==
+          TOCSIN_NOTE_MAX_ALERTS);
+    CHECK(json_integer_value(json_object_get(o, "truncatedAlerts")) == 5);
+    json_decref(o);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
+/* An alert resolved since the group's last notification is listed in the
+ * next one, as resolved (after the firing ones), then no more. */
+static void
+test_group_lists_resolved_since_last_flush(void)
+{
+    group_by_topic(30);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(14, 12, 0, 0);
+    CHECK_OK(
+        fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1, t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 2);
+    tocsin_notes_clear(&n);
+    /* r1 resolves: told at once, to whoever was notified */
+    CHECK_OK(fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 0,
+                  t0 + 60, &n));
+    CHECK(n.n == 1 && note(&n, TOCSIN_NOTE_RESOLVED, "team-chat"));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    CHECK(n.n == 0); /* nothing new to flush */
+    /* r3 joins: the next notification lists r3, r2 firing and r1 resolved */
+    CHECK_OK(fire(oc, "r3", "TermBurst", "AirNova", "critical", 1, t0 + 400,
+                  &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 400 + 300, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3);
+    CHECK_STR(n.v[0].alerts[0], "r3");
+    CHECK_STR(n.v[0].alerts[1], "r2");
+    CHECK_STR(n.v[0].alerts[2], "r1");
+    CHECK(strstr(n.v[0].text, "AirNova: MentionVolumeSpike (critical, "
+                              "resolved)") != NULL);
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "", &body));
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    CHECK_STR(json_string_value(json_object_get(o, "status")), "firing");
+    json_t *r1 = json_array_get(json_object_get(o, "alerts"), 2);
+    CHECK_STR(json_string_value(json_object_get(r1, "status")), "resolved");
+    CHECK(json_object_get(json_object_get(r1, "tocsin_oncall"), "ack_url") ==
+          NULL);
+    json_decref(o);
+    tocsin_notes_clear(&n);
+    /* and only once */
+    CHECK_OK(fire(oc, "r4", "TermBurst", "AirNova", "info", 1, t0 + 800, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 700 + 300, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(strcmp(n.v[0].alerts[i], "r1") != 0);
+    tocsin_notes_clear(&n);
+    /* r1 fires again (a new episode) and is forgotten later: no dangling
+     * member */
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 0,
+                  t0 + 1100, &n));
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1,
+                  t0 + 1200, &n));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 1500, &n));
+    REQUIRE(n.n == 1);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_gc(oc, t0 + 10 * 86400, 86400);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 10 * 86400, &n));
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
@@ -636,4 +1115,13 @@ TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_silence_matches_and_expires),
              TOCSIN_TEST(test_inhibition),
              TOCSIN_TEST(test_restart_mid_escalation_continues),
-             TOCSIN_TEST(test_ack_links))
+             TOCSIN_TEST(test_ack_links),
+             TOCSIN_TEST(test_silence_holds_escalation_and_expiry_resumes_same_step),
+             TOCSIN_TEST(test_silence_expired_by_hand_resumes),
+             TOCSIN_TEST(test_inhibition_holds_escalation_and_resumes),
+             TOCSIN_TEST(test_ack_during_silence_ends_escalation),
+             TOCSIN_TEST(test_reconfigure_policy_removed_stops_escalation),
+             TOCSIN_TEST(test_reconfigure_keeps_pending_flush),
+             TOCSIN_TEST(test_group_flush_is_one_notification),
+             TOCSIN_TEST(test_group_body_truncated),
+             TOCSIN_TEST(test_group_lists_resolved_since_last_flush))

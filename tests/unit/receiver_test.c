@@ -427,6 +427,62 @@ test_oncall_ack_link(void)
     free(body);
 }
 
+/* A group's message from on call: ntfy gets one Acknowledge button per
+ * alert (three at most, most severe first) and no sequence_id; Pushover's
+ * emergency callback acknowledges the most severe; a chat lists them. */
+static void
+test_oncall_group_message(void)
+{
+    const char *body =
+        "{\"version\":\"4\",\"status\":\"firing\",\"truncatedAlerts\":0,"
+        "\"externalURL\":\"http://t\",\"alerts\":["
+        "{\"status\":\"firing\",\"fingerprint\":\"f1\",\"labels\":{\"topic\":"
+        "\"acme\",\"severity\":\"critical\"},\"annotations\":{\"summary\":"
+        "\"acme: volume 9x\"},\"tocsin_oncall\":{\"ack_url\":\"http://t/ack/1\"}},"
+        "{\"status\":\"firing\",\"fingerprint\":\"f2\",\"labels\":{\"topic\":"
+        "\"acme\",\"severity\":\"warning\"},\"annotations\":{\"summary\":"
+        "\"acme: 60% negative\"},\"tocsin_oncall\":{\"ack_url\":\"http://t/ack/2\"}},"
+        "{\"status\":\"firing\",\"fingerprint\":\"f3\",\"labels\":{\"topic\":"
+        "\"bolt\",\"severity\":\"info\"},\"annotations\":{\"summary\":"
+        "\"bolt: terms\"},\"tocsin_oncall\":{\"ack_url\":\"http://t/ack/3\"}},"
+        "{\"status\":\"firing\",\"fingerprint\":\"f4\",\"labels\":{\"topic\":"
+        "\"bolt\",\"severity\":\"info\"},\"annotations\":{\"summary\":"
+        "\"bolt: more\"},\"tocsin_oncall\":{\"ack_url\":\"http://t/ack/4\"}}]}";
+    struct tocsin_receiver_config r =
+        rcfg(TOCSIN_RECEIVER_NTFY, "https://ntfy.example/");
+    r.topic = "crisis";
+    json_t *j = NULL;
+    struct tocsin_request *q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    json_t *acts = json_object_get(j, "actions");
+    CHECK(json_array_size(acts) == 3);
+    CHECK_STR(jstr(j, "actions.0.label"), "Ack acme (critical)");
+    CHECK_STR(jstr(j, "actions.0.url"), "http://t/ack/1");
+    CHECK_STR(jstr(j, "actions.1.url"), "http://t/ack/2");
+    CHECK_STR(jstr(j, "actions.2.url"), "http://t/ack/3");
+    CHECK(json_object_get(j, "sequence_id") == NULL);
+    CHECK(strncmp(jstr(j, "title"), "4 alerts: acme: volume 9x (critical)",
+                  36) == 0);
+    CHECK(strstr(jstr(j, "message"), "Acknowledge: http://t/ack/4") != NULL);
+    json_decref(j);
+    tocsin_request_free(q);
+
+    r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
+    r.token = "apptoken";
+    r.user = "userkey";
+    q = build(&r, body, 0, NULL);
+    REQUIRE(q);
+    CHECK(strstr(q->body, "&callback=http%3A%2F%2Ft%2Fack%2F1&") != NULL);
+    tocsin_request_free(q);
+
+    r = rcfg(TOCSIN_RECEIVER_SLACK, "https://hooks.slack.com/services/T/B/X");
+    q = build(&r, body, 0, &j);
+    REQUIRE(q && j);
+    CHECK(strstr(q->body, "<http://t/ack/2|Acknowledge>") != NULL);
+    json_decref(j);
+    tocsin_request_free(q);
+}
+
 /* On call's poll of a Pushover emergency: reads the kept receipt; an
  * acknowledgement in the app waits for the main thread, once. */
 static void
@@ -682,6 +738,7 @@ TOCSIN_TESTS(TOCSIN_TEST(test_webhook_unchanged_and_signed),
              TOCSIN_TEST(test_telegram),
              TOCSIN_TEST(test_pushover_emergency_and_cancel),
              TOCSIN_TEST(test_oncall_ack_link),
+             TOCSIN_TEST(test_oncall_group_message),
              TOCSIN_TEST(test_pushover_poll_takes_app_acks),
              TOCSIN_TEST(test_discord_mattermost_teams_gotify),
              TOCSIN_TEST(test_opsgenie_create_and_close),
