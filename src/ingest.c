@@ -1912,11 +1912,11 @@ tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
                        struct tocsin_ack_claims *claims)
 {
     *verdict = TOCSIN_ACK_MALFORMED;
-    if (!in->oc || !in->rc)
-        return TOCSIN_EAGAIN;
-    const char *secret = in->cfg->oncall->ack_secret;
+    const char *secret = in->cfg->oncall ? in->cfg->oncall->ack_secret : NULL;
     if (!secret)
         return TOCSIN_EINVAL;
+    /* The signature is checked first: a bad link gets its verdict even
+     * while Redis is away or the state is being rebuilt. */
     int64_t now = now_ms / 1000;
     struct tocsin_ack_claims cl;
     tocsin_err err = tocsin_ack_verify(secret, token, now, &cl, verdict);
@@ -1924,6 +1924,8 @@ tocsin_ingest_use_link(struct tocsin_ingest *in, const char *token,
         return err;
     if (claims)
         *claims = cl;
+    if (!in->oc || !in->rc)
+        return TOCSIN_EAGAIN;
     /* One use across instances (and across restarts of this one): watch
      * the link's key, check it is unused, act in memory, then commit the
      * ack, its announcements and the used-link record in one transaction.

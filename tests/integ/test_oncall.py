@@ -240,6 +240,22 @@ class EscalationAndLinksTest(OncallCase):
         self.assertEqual(self.notes(self.paul), [])
         self.assertEqual(len(self.notes(self.emergency, "escalation")), 1)
         self.assertEqual(self.notes(self.team, "escalation"), [])
+
+        # Redis away: bad links still get their verdict, a good one is
+        # asked to come back (and is not spent).
+        self.redis.stop()
+        wait_for(lambda: http(self.base + "/-/ready")[0] == 503, 30, 0.2,
+                 what="tocsind to notice redis is gone")
+        self.assertEqual(http(self.base + "/ack/not-a-token")[0], 404)
+        self.assertEqual(http(self.base + "/ack/" + forged)[0], 403)
+        self.assertEqual(http(self.base + "/ack/" + expired)[0], 410)
+        status, page = http(self.base + "/ack/" + fresh)
+        self.assertEqual(status, 503, page)
+        self.assertIn("try again", page)
+        self.redis.start()
+        wait_for(lambda: http(self.base + "/-/ready")[0] == 200, 30, 0.2,
+                 what="tocsind back with redis")
+        self.assertEqual(http(self.base + "/ack/" + fresh)[0], 409)
         self.assertEqual(d.stop(), 0)
 
     def test_link_used_only_when_its_ack_commits(self):
