@@ -43,6 +43,8 @@
 #define NCUSUM          (NEXACT + TOCSIN_NEWIN) /* the negativity CUSUM */
 #define NWIN            (NCUSUM + 1) /* plus the long ones and the CUSUM */
 #define MAX_WIN         15
+#define LASTS_FRACTION  0.25 /* see negativity_lasts */
+#define LASTS_WIN       3    /* buckets: back to usual within minutes */
 /* The ring holds the longest window's closed buckets, every open one and
  * the slot cleared ahead for the next: no more (16 bytes a slot). */
 #define RING            (MAX_WIN + OPEN_MAX + 1)
@@ -692,6 +694,33 @@ maybe_fire(struct tocsin_engine *e, struct topic *t,
     }
 }
 
+/*
+ * A negativity shift is not over while the negative share of the last
+ * LASTS_WIN buckets is still more than a quarter of the way from the usual
+ * share to the one the alert saw (its shift counted up to the 25 points
+ * the CUSUM looks for: the alert's own window may be a short one with an
+ * extreme share).  A weak, lasting shift's evidence comes and goes around
+ * the thresholds: judged on significance alone, it resolved and fired
+ * again two or three times in one crisis.
+ */
+static int
+negativity_lasts(const struct tocsin_engine *e, const struct topic *t,
+                 const struct alert_state *a, int64_t b)
+{
+    double k = 0, n = 0;
+    for (int i = 0; i < LASTS_WIN; i++) {
+        const struct bucket *bk = &t->s.ring[slot(b - i)];
+        k += bk->neg;
+        n += bk->scored;
+    }
+    if (a->scored <= 0 || n <= 0)
+        return 0;
+    double shift = (double)a->negatives / a->scored - a->neg_base;
+    if (shift > e->dp.cusum_shift)
+        shift = e->dp.cusum_shift;
+    return shift > 0 && k / n > a->neg_base + LASTS_FRACTION * shift;
+}
+
 /* After a closed bucket: count calm buckets, resolve, or announce late. */
 static void
 lifecycle_closed(struct tocsin_engine *e, struct topic *t,
@@ -712,6 +741,9 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
      * fired it: the CUSUM run says whether the shift is over. */
     if (kind == TOCSIN_ALERT_NEGATIVITY &&
         v->win_score[NCUSUM] >= e->o.resolve_score)
+        calm = 0;
+    if (kind == TOCSIN_ALERT_NEGATIVITY && calm &&
+        negativity_lasts(e, t, a, floor_div(at_ms, e->o.bucket_ms) - 1))
         calm = 0;
     a->calm = calm ? a->calm + 1 : 0;
     if (!a->announced && is_recent(e, at_ms) &&

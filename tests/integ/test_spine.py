@@ -88,9 +88,15 @@ class SpineTest(TocsinCase):
         write_stream(self.r, self.mentions)
         d.start()
         self.wait_all_read()
-        wait_for(lambda: sum(1 for e in events(self.rcv)
-                             if e[0] == "resolved") >= 1, 30,
-                 what="a resolved event")
+
+        def all_resolved():
+            evs = events(self.rcv)
+            fired = {e[1] for e in evs if e[0] == "firing"}
+            return fired and fired == {e[1] for e in evs
+                                       if e[0] == "resolved"}
+        # A negativity shift resolves once the last 5 buckets' share is
+        # back near usual: the last buckets close on the wall clock.
+        wait_for(all_resolved, 120, what="every alert resolved")
         time.sleep(1.0)  # anything extra would arrive now
         evs = events(self.rcv)
         kinds = {}

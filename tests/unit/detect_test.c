@@ -370,8 +370,9 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
 /* `per_min` mentions a minute, evenly spread, `usual` negative; from
  * `shift_min` on, `share` negative at the same volume. */
 static void
-feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
-           int64_t shift_min, double usual, double share)
+feed_shift_until(struct tocsin_engine *e, int per_min, int64_t mins,
+                 int64_t shift_min, int64_t shift_end, double usual,
+                 double share)
 {
     struct tocsin_mention m;
     memset(&m, 0, sizeof m);
@@ -386,10 +387,33 @@ feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
         x = x * 1103515245u + 12345u;
         double u = (double)(x >> 8) / (double)(1u << 24);
         m.ts_ms = DAY0 + i * (MIN / per_min);
-        m.sentiment =
-            u < (i / per_min >= shift_min ? share : usual) ? -0.7 : 0.4;
+        int64_t minute = i / per_min;
+        int shifted = minute >= shift_min && minute < shift_end;
+        m.sentiment = u < (shifted ? share : usual) ? -0.7 : 0.4;
         CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
     }
+}
+
+static void
+feed_shift(struct tocsin_engine *e, int per_min, int64_t mins,
+           int64_t shift_min, double usual, double share)
+{
+    feed_shift_until(e, per_min, mins, shift_min, INT64_MAX, usual, share);
+}
+
+static void
+test_a_weak_lasting_negativity_shift_pages_once(void)
+{
+    /* 12 % -> 25 % negative for 3 hours at 20 a minute: the evidence
+     * comes and goes around the thresholds (judged on it alone, the alert
+     * resolved and fired again); one page, resolved once it ends. */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed_shift_until(e, 20, 12 * 60, 6 * 60, 9 * 60, 0.12, 0.25);
+    CHECK(s.fired[TOCSIN_ALERT_NEGATIVITY] == 1);
+    CHECK(s.resolved[TOCSIN_ALERT_NEGATIVITY] == 1);
+    CHECK(s.resolved_ms[TOCSIN_ALERT_NEGATIVITY] >= DAY0 + 9 * 60 * MIN);
+    tocsin_engine_free(e);
 }
 
 static void
@@ -641,6 +665,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_negativity_cusum_fires_early_and_once),
     TOCSIN_TEST(test_a_topic_usually_40_percent_negative_stays_quiet),
     TOCSIN_TEST(test_a_lasting_burst_pages_once),
+    TOCSIN_TEST(test_a_weak_lasting_negativity_shift_pages_once),
     TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
