@@ -735,8 +735,13 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     note_peak(a, v);
     /* Calm is judged on the window that fired: a burst caught in one
      * bucket is over when single buckets are calm again, a slow build-up
-     * caught over 15 buckets when those are. */
-    int calm = v->win_score[a->win] < e->o.resolve_score;
+     * caught over 15 buckets when those are.  Not on fewer than 5 buckets:
+     * on a small topic a single bucket often holds fewer mentions than
+     * the floor, and looked calm while the burst went on at 10x. */
+    double ws = v->win_score[a->win];
+    if (a->win < 1 && v->win_score[1] > ws)
+        ws = v->win_score[1];
+    int calm = ws < e->o.resolve_score;
     /* A negative share still shifted keeps its alert, whichever window
      * fired it: the CUSUM run says whether the shift is over. */
     if (kind == TOCSIN_ALERT_NEGATIVITY &&

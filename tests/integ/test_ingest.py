@@ -29,7 +29,7 @@ class IngestReadAheadTest(TocsinCase):
 
     def setup_stream(self, flat, batch):
         now = int(time.time() * 1000)
-        self.mentions = make_crisis_stream(now, crisis_start_min=106,
+        self.mentions = make_crisis_stream(now, crisis_start_min=100,
                                            crisis_len_min=4)
         self.rcv = self.receiver()
         conf = config(self.redis.url,

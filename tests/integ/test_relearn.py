@@ -43,7 +43,7 @@ class RelearnTest(TocsinCase):
 
     def setup_daemon(self):
         self.end = int(time.time() * 1000) + 200000
-        self.mentions = make_crisis_stream(self.end, crisis_start_min=106,
+        self.mentions = make_crisis_stream(self.end, crisis_start_min=100,
                                            crisis_len_min=4)
         self.rcv = self.receiver()
         conf = config(self.redis.url,

@@ -67,7 +67,7 @@ class SpineTest(TocsinCase):
 
     def crisis_setup(self, statuses=None, batch=1000, **kw):
         self.now = now_ms()
-        self.mentions = make_crisis_stream(self.now, crisis_start_min=106,
+        self.mentions = make_crisis_stream(self.now, crisis_start_min=100,
                                            crisis_len_min=4, **kw)
         self.rcv = self.receiver(statuses=statuses, secret=SECRET)
         conf = config(self.redis.url,

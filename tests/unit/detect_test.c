@@ -498,6 +498,32 @@ test_a_lasting_burst_pages_once(void)
     tocsin_engine_free(e);
 }
 
+/* 0.7 a minute, and from the second day on 10x for an hour in an uneven
+ * pattern: a minute of 12, five of 5, one of 9, one of 12. */
+static double
+small_burst_at_1d(int64_t minute)
+{
+    if (minute < 1440 || minute >= 1500)
+        return 0.7;
+    static const double pattern[8] = {12, 5, 5, 5, 5, 5, 9, 12};
+    return pattern[minute % 8];
+}
+
+static void
+test_a_small_topic_s_lasting_burst_pages_once(void)
+{
+    /* Single buckets of the burst often hold fewer mentions than the
+     * floor: they once looked calm mid-burst, and the alert resolved and
+     * fired again. */
+    struct seen s = {0};
+    struct tocsin_engine *e = engine(&s);
+    feed(e, "small", 0, 1600, small_burst_at_1d);
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 1);
+    CHECK(s.resolved[TOCSIN_ALERT_VOLUME] == 1);
+    CHECK(s.resolved_ms[TOCSIN_ALERT_VOLUME] >= DAY0 + 1500 * MIN);
+    tocsin_engine_free(e);
+}
+
 static void
 test_score_rows_mark_the_start_of_a_burst_once(void)
 {
@@ -666,6 +692,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_a_topic_usually_40_percent_negative_stays_quiet),
     TOCSIN_TEST(test_a_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_weak_lasting_negativity_shift_pages_once),
+    TOCSIN_TEST(test_a_small_topic_s_lasting_burst_pages_once),
     TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
