@@ -59,7 +59,8 @@ static const char *const stop_words[] = {
     "ça", "cela", "ceci", "dont", "suis", "était", "avait", "sera", "mon",
     "ton", "mes", "tes", "notre", "votre", "nos", "vos", "quoi", "oui",
     "non", "ont", "aussi", "juste", "déjà", "the", "aujourd'hui",
-    "quelqu'un", "today",
+    "quelqu'un", "today", "êtes", "avez", "avons", "peut", "peux", "faut",
+    "vont", "vais", "fais", "font", "dit",
 };
 
 static uint32_t

@@ -78,12 +78,13 @@ test_rising_words_emerge_and_usual_ones_do_not(void)
 {
     static const char *const talk[] = {
         "AirNova en PANNE, vol Paris annulé, remboursement ?? #boycott",
-        "Vol Nice annulé... AirNova ne répond pas #Boycott", NULL};
+        "Vol Nice annulé... AirNova ne répond pas #Boycott",
+        "Vous êtes nuls, vous êtes vraiment nuls", NULL};
     static const char *const want[] = {"annulé", "panne", "#boycott",
                                        "remboursement", NULL};
     /* Usual words, stop words, the brand, links and handles stay out. */
     static const char *const never[] = {"vol", "paris", "airnova", "#airnova",
-                                        "pas", "ne",    NULL};
+                                        "pas", "ne",    "êtes",    NULL};
     check_talk(&(struct talk_case){talk, want, never});
     tocsin_terms_free(NULL);
 }
