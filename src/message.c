@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tocsin/strbuf.h"
+
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, 3 bytes, 1 char, 1 UTF-16 unit */
 
 /* Length of the UTF-8 sequence starting at s[i] (1 for invalid bytes),
@@ -229,76 +231,27 @@ tocsin_format_reach(long long n, char *buf, size_t cap)
         snprintf(buf, cap, "%lldM", (n + 500000) / 1000000);
 }
 
-/* A growable string; oom sticks. */
-struct sb {
-    char *s;
-    size_t len, cap;
-    int oom;
-};
-
-static void
-sb_add(struct sb *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *v = realloc(b->s, cap);
-        if (!v) {
-            b->oom = 1;
-            return;
-        }
-        b->s = v;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void
-sb_str(struct sb *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-/* The string built ("" when empty; caller frees), or NULL when out of
- * memory (then freed). */
-static char *
-sb_done(struct sb *b)
-{
-    if (!b->s && !b->oom)
-        sb_str(b, "");
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
-}
-
 /* Append s with the markup's escapes. */
 static void
-sb_text(struct sb *b, const char *s, enum tocsin_markup markup)
+sb_text(struct tocsin_strbuf *b, const char *s, enum tocsin_markup markup)
 {
     if (markup != TOCSIN_MARKUP_SLACK) {
-        sb_str(b, s);
+        tocsin_strbuf_puts(b, s);
         return;
     }
     for (; *s; s++) {
         switch (*s) {
         case '&':
-            sb_str(b, "&amp;");
+            tocsin_strbuf_puts(b, "&amp;");
             break;
         case '<':
-            sb_str(b, "&lt;");
+            tocsin_strbuf_puts(b, "&lt;");
             break;
         case '>':
-            sb_str(b, "&gt;");
+            tocsin_strbuf_puts(b, "&gt;");
             break;
         default:
-            sb_add(b, s, 1);
+            tocsin_strbuf_add(b, s, 1);
         }
     }
 }
@@ -320,23 +273,23 @@ char *
 tocsin_message_title(const struct tocsin_message *m, size_t max,
                      enum tocsin_unit unit)
 {
-    struct sb b = {0};
+    struct tocsin_strbuf b = {0};
     if (m->resolved)
-        sb_str(&b, "Resolved: ");
+        tocsin_strbuf_puts(&b, "Resolved: ");
     if (m->total > 1) {
         char head[48];
         snprintf(head, sizeof head, "%zu alerts: ", m->total);
-        sb_str(&b, head);
+        tocsin_strbuf_puts(&b, head);
         for (size_t i = 0; i < m->nalerts; i++) {
             if (i)
-                sb_str(&b, ", ");
-            sb_str(&b, m->alerts[i].summary);
-            sb_str(&b, " (");
-            sb_str(&b, m->alerts[i].severity);
-            sb_str(&b, m->alerts[i].resolved ? ", resolved)" : ")");
+                tocsin_strbuf_puts(&b, ", ");
+            tocsin_strbuf_puts(&b, m->alerts[i].summary);
+            tocsin_strbuf_puts(&b, " (");
+            tocsin_strbuf_puts(&b, m->alerts[i].severity);
+            tocsin_strbuf_puts(&b, m->alerts[i].resolved ? ", resolved)" : ")");
         }
     } else {
-        sb_str(&b, m->summary);
+        tocsin_strbuf_puts(&b, m->summary);
     }
     if (b.oom) {
         free(b.s);
@@ -349,20 +302,20 @@ tocsin_message_title(const struct tocsin_message *m, size_t max,
 
 /* One sample line, its text cut to text_max characters. */
 static void
-sample_line(struct sb *b, const struct tocsin_message_sample *s,
+sample_line(struct tocsin_strbuf *b, const struct tocsin_message_sample *s,
             enum tocsin_markup markup, size_t text_max)
 {
     char reach[32];
-    sb_str(b, "\xe2\x80\xa2 "); /* "• " */
+    tocsin_strbuf_puts(b, "\xe2\x80\xa2 "); /* "• " */
     const char *who = s->author[0] ? s->author : "someone";
     sb_text(b, who, markup);
     if (s->followers >= 0) {
         tocsin_format_reach(s->followers, reach, sizeof reach);
-        sb_str(b, " (");
-        sb_str(b, reach);
-        sb_str(b, ")");
+        tocsin_strbuf_puts(b, " (");
+        tocsin_strbuf_puts(b, reach);
+        tocsin_strbuf_puts(b, ")");
     }
-    sb_str(b, ": \xe2\x80\x9c"); /* “ */
+    tocsin_strbuf_puts(b, ": \xe2\x80\x9c"); /* “ */
     char *flat = one_line(s->text);
     char *cut =
         flat ? tocsin_utf8_ellipsize(flat, text_max, TOCSIN_UNIT_CHARS) : NULL;
@@ -372,32 +325,32 @@ sample_line(struct sb *b, const struct tocsin_message_sample *s,
         sb_text(b, cut, markup);
     free(flat);
     free(cut);
-    sb_str(b, "\xe2\x80\x9d"); /* ” */
+    tocsin_strbuf_puts(b, "\xe2\x80\x9d"); /* ” */
 }
 
 /* A link line: plain "PREFIX url", or the markup's link named label. */
 static void
-link_line(struct sb *b, const char *url, enum tocsin_markup markup,
+link_line(struct tocsin_strbuf *b, const char *url, enum tocsin_markup markup,
           const char *label, const char *prefix)
 {
     switch (markup) {
     case TOCSIN_MARKUP_PLAIN:
-        sb_str(b, prefix);
-        sb_str(b, url);
+        tocsin_strbuf_puts(b, prefix);
+        tocsin_strbuf_puts(b, url);
         break;
     case TOCSIN_MARKUP_SLACK:
-        sb_str(b, "<");
+        tocsin_strbuf_puts(b, "<");
         sb_text(b, url, markup);
-        sb_str(b, "|");
-        sb_str(b, label);
-        sb_str(b, ">");
+        tocsin_strbuf_puts(b, "|");
+        tocsin_strbuf_puts(b, label);
+        tocsin_strbuf_puts(b, ">");
         break;
     case TOCSIN_MARKUP_MARKDOWN:
-        sb_str(b, "[");
-        sb_str(b, label);
-        sb_str(b, "](");
-        sb_str(b, url);
-        sb_str(b, ")");
+        tocsin_strbuf_puts(b, "[");
+        tocsin_strbuf_puts(b, label);
+        tocsin_strbuf_puts(b, "](");
+        tocsin_strbuf_puts(b, url);
+        tocsin_strbuf_puts(b, ")");
         break;
     }
 }
@@ -411,44 +364,44 @@ static char *
 render(const struct tocsin_message *m, unsigned what, enum tocsin_markup markup,
        size_t nsamples, size_t text_max, int with_desc, unsigned links)
 {
-    struct sb b = {0};
+    struct tocsin_strbuf b = {0};
     const char *sep = "";
     if (what & TOCSIN_TEXT_SUMMARY) {
         if (m->resolved)
-            sb_str(&b, "Resolved: ");
+            tocsin_strbuf_puts(&b, "Resolved: ");
         sb_text(&b, m->summary, markup);
         sep = "\n";
     }
     if (with_desc && m->description[0]) {
-        sb_str(&b, sep);
+        tocsin_strbuf_puts(&b, sep);
         sb_text(&b, m->description, markup);
         sep = "\n";
     }
     if (m->nterms > 0) {
-        sb_str(&b, sep);
-        sb_str(&b, "Emerging: ");
+        tocsin_strbuf_puts(&b, sep);
+        tocsin_strbuf_puts(&b, "Emerging: ");
         for (size_t i = 0; i < m->nterms; i++) {
             if (i)
-                sb_str(&b, ", ");
+                tocsin_strbuf_puts(&b, ", ");
             sb_text(&b, m->terms[i], markup);
         }
         sep = "\n";
     }
     for (size_t i = 0; i < nsamples && i < m->nsamples; i++) {
-        sb_str(&b, sep);
+        tocsin_strbuf_puts(&b, sep);
         sample_line(&b, &m->samples[i], markup, text_max);
         sep = "\n";
     }
     if ((links & LINK_OPEN) && m->link[0]) {
-        sb_str(&b, sep);
+        tocsin_strbuf_puts(&b, sep);
         link_line(&b, m->link, markup, "Open in tocsin", "");
         sep = "\n";
     }
     if ((links & LINK_ACK) && m->ack_url[0] && !m->resolved) {
-        sb_str(&b, sep);
+        tocsin_strbuf_puts(&b, sep);
         link_line(&b, m->ack_url, markup, "Acknowledge", "Acknowledge: ");
     }
-    return sb_done(&b);
+    return tocsin_strbuf_take(&b);
 }
 
 /* A group's text: [header,] nlines alert lines, the first nacks of them
@@ -458,40 +411,41 @@ render_group(const struct tocsin_message *m, unsigned what,
              enum tocsin_markup markup, size_t nlines, size_t nacks,
              int open)
 {
-    struct sb b = {0};
+    struct tocsin_strbuf b = {0};
     const char *sep = "";
     char line[48];
     if (what & TOCSIN_TEXT_SUMMARY) {
         snprintf(line, sizeof line, "%s%zu alerts",
                  m->resolved ? "Resolved: " : "", m->total);
-        sb_str(&b, line);
+        tocsin_strbuf_puts(&b, line);
         sep = "\n";
     }
     for (size_t i = 0; i < nlines && i < m->nalerts; i++) {
         const struct tocsin_message_alert *x = &m->alerts[i];
-        sb_str(&b, sep);
-        sb_str(&b, "\xe2\x80\xa2 "); /* "• " */
+        tocsin_strbuf_puts(&b, sep);
+        tocsin_strbuf_puts(&b, "\xe2\x80\xa2 "); /* "• " */
         sb_text(&b, x->summary, markup);
-        sb_str(&b, " (");
+        tocsin_strbuf_puts(&b, " (");
         sb_text(&b, x->severity, markup);
-        sb_str(&b, x->resolved ? ", resolved)" : ")");
+        tocsin_strbuf_puts(&b, x->resolved ? ", resolved)" : ")");
         if (i < nacks && x->ack_url[0] && !x->resolved) {
-            sb_str(&b, markup == TOCSIN_MARKUP_PLAIN ? "\n  " : " ");
+            tocsin_strbuf_puts(&b,
+                               markup == TOCSIN_MARKUP_PLAIN ? "\n  " : " ");
             link_line(&b, x->ack_url, markup, "Acknowledge", "Acknowledge: ");
         }
         sep = "\n";
     }
     if (nlines < m->total) {
         snprintf(line, sizeof line, "+%zu more", m->total - nlines);
-        sb_str(&b, sep);
-        sb_str(&b, line);
+        tocsin_strbuf_puts(&b, sep);
+        tocsin_strbuf_puts(&b, line);
         sep = "\n";
     }
     if (open && m->link[0]) {
-        sb_str(&b, sep);
+        tocsin_strbuf_puts(&b, sep);
         link_line(&b, m->link, markup, "Open in tocsin", "");
     }
-    return sb_done(&b);
+    return tocsin_strbuf_take(&b);
 }
 
 /* Whether t fits in max units; frees it when it does not. */

@@ -14,58 +14,23 @@
 
 #include "oncall_int.h"
 #include "tocsin/event.h"
+#include "tocsin/strbuf.h"
 
 /* ---- text views ---- */
 
-struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0 || b->oom)
-        return;
-    if (b->n + (size_t)need + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)need;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)need;
-}
-
+/* The text built into *out, or TOCSIN_ENOMEM. */
 static tocsin_err
-sb_done(struct sbuf *b, char **out)
+sb_done(struct tocsin_strbuf *b, char **out)
 {
-    if (!b->p)
-        sb_add(b, "%s", "");
-    if (b->oom) {
-        free(b->p);
+    char *s = tocsin_strbuf_take(b);
+    if (!s)
         return TOCSIN_ENOMEM;
-    }
-    *out = b->p;
+    *out = s;
     return TOCSIN_OK;
 }
 
 static void
-describe_target(const struct tocsin_oncall *oc, struct sbuf *b,
+describe_target(const struct tocsin_oncall *oc, struct tocsin_strbuf *b,
                 const char *target, int64_t now)
 {
     const char *user = NULL;
@@ -74,22 +39,23 @@ describe_target(const struct tocsin_oncall *oc, struct sbuf *b,
             tocsin_oncall_config_schedule(oc->cfg, target + 9);
         user = s ? tocsin_schedule_oncall(s, now) : NULL;
         if (!user) {
-            sb_add(b, "%s (nobody on call now)", target);
+            tocsin_strbuf_printf(b, "%s (nobody on call now)", target);
             return;
         }
-        sb_add(b, "%s (now %s: ", target, user);
+        tocsin_strbuf_printf(b, "%s (now %s: ", target, user);
     } else if (strncmp(target, "user:", 5) == 0) {
         user = target + 5;
-        sb_add(b, "%s (", target);
+        tocsin_strbuf_printf(b, "%s (", target);
     } else {
-        sb_add(b, "%s",
-               strncmp(target, "receiver:", 9) == 0 ? target + 9 : target);
+        tocsin_strbuf_printf(b, "%s",
+                             strncmp(target, "receiver:", 9) == 0 ? target + 9
+                                                                  : target);
         return;
     }
     const struct tocsin_person *p = tocsin_oncall_config_person(oc->cfg, user);
     for (size_t i = 0; p && i < p->nreceivers; i++)
-        sb_add(b, "%s%s", i ? ", " : "", p->receivers[i]);
-    sb_add(b, ")");
+        tocsin_strbuf_printf(b, "%s%s", i ? ", " : "", p->receivers[i]);
+    tocsin_strbuf_printf(b, ")");
 }
 
 tocsin_err
@@ -99,56 +65,58 @@ tocsin_oncall_routes_test(const struct tocsin_oncall *oc,
 {
     if (!oc || !labels || !out)
         return TOCSIN_EINVAL;
-    struct sbuf b = {0};
+    struct tocsin_strbuf b = {0};
     const struct tocsin_route *r[MAX_ROUTES];
     size_t n = tocsin_route_match(oc->cfg->route, labels, r, MAX_ROUTES);
     if (n == 0)
-        sb_add(&b, "no route: the alert would only be logged\n");
+        tocsin_strbuf_printf(&b, "no route: the alert would only be logged\n");
     for (size_t i = 0; i < n && i < MAX_ROUTES; i++) {
         size_t ng;
         const char *const *gb = tocsin_route_group_by(r[i], &ng);
-        sb_add(&b, "route %s: ", tocsin_route_id(r[i]));
+        tocsin_strbuf_printf(&b, "route %s: ", tocsin_route_id(r[i]));
         const char *pol = tocsin_route_escalation(r[i]);
         const struct tocsin_escalation *p =
             tocsin_oncall_config_policy(oc->cfg, pol);
         if (p) {
-            sb_add(&b, "escalation %s\n", pol);
+            tocsin_strbuf_printf(&b, "escalation %s\n", pol);
             for (size_t s = 0; s < tocsin_escalation_nsteps(p); s++) {
                 size_t nt;
                 int w;
                 const char *const *t = tocsin_escalation_step(p, s, &nt, &w);
-                sb_add(&b, "  step %zu: ", s + 1);
+                tocsin_strbuf_printf(&b, "  step %zu: ", s + 1);
                 for (size_t k = 0; k < nt; k++) {
-                    sb_add(&b, "%s", k ? ", " : "");
+                    tocsin_strbuf_printf(&b, "%s", k ? ", " : "");
                     describe_target(oc, &b, t[k], now);
                 }
-                sb_add(&b, "; then wait %ds\n", w);
+                tocsin_strbuf_printf(&b, "; then wait %ds\n", w);
             }
-            sb_add(&b, "  repeat %d more time(s)\n",
-                   tocsin_escalation_repeat(p));
+            tocsin_strbuf_printf(&b, "  repeat %d more time(s)\n",
+                                 tocsin_escalation_repeat(p));
         } else if (tocsin_route_receiver(r[i])) {
             describe_target(oc, &b, tocsin_route_receiver(r[i]), now);
-            sb_add(&b, "\n");
+            tocsin_strbuf_printf(&b, "\n");
         } else {
-            sb_add(&b, "no receiver\n");
+            tocsin_strbuf_printf(&b, "no receiver\n");
         }
-        sb_add(&b, "  group_by [");
+        tocsin_strbuf_printf(&b, "  group_by [");
         for (size_t k = 0; k < ng; k++)
-            sb_add(&b, "%s%s", k ? ", " : "", gb[k]);
-        sb_add(&b,
-               "], group_wait %ds, group_interval %ds, "
-               "repeat_interval %ds\n",
-               tocsin_route_group_wait(r[i]), tocsin_route_group_interval(r[i]),
-               tocsin_route_repeat_interval(r[i]));
+            tocsin_strbuf_printf(&b, "%s%s", k ? ", " : "", gb[k]);
+        tocsin_strbuf_printf(&b,
+                             "], group_wait %ds, group_interval %ds, "
+                             "repeat_interval %ds\n",
+                             tocsin_route_group_wait(r[i]),
+                             tocsin_route_group_interval(r[i]),
+                             tocsin_route_repeat_interval(r[i]));
         const char *why = NULL;
         if (tocsin_route_held(r[i], tocsin_labels_get(labels, "severity"), now,
                               &why))
-            sb_add(&b, "  held now by quiet hours (%s)\n", why);
+            tocsin_strbuf_printf(&b, "  held now by quiet hours (%s)\n", why);
     }
     const struct tocsin_silence *s =
         tocsin_silences_match(oc->silences, labels, now);
     if (s)
-        sb_add(&b, "silenced now by %s (%s)\n", s->id, s->comment);
+        tocsin_strbuf_printf(&b, "silenced now by %s (%s)\n", s->id,
+                             s->comment);
     return sb_done(&b, out);
 }
 
@@ -157,22 +125,24 @@ tocsin_oncall_who(const struct tocsin_oncall *oc, int64_t now, char **out)
 {
     if (!oc || !out)
         return TOCSIN_EINVAL;
-    struct sbuf b = {0};
+    struct tocsin_strbuf b = {0};
     if (oc->cfg->nschedules == 0)
-        sb_add(&b, "no schedules\n");
+        tocsin_strbuf_printf(&b, "no schedules\n");
     for (size_t i = 0; i < oc->cfg->nschedules; i++) {
         const struct tocsin_schedule *s = oc->cfg->schedules[i];
         const char *u = tocsin_schedule_oncall(s, now);
-        sb_add(&b, "%s: %s now", tocsin_schedule_name(s), u ? u : "nobody");
+        tocsin_strbuf_printf(&b, "%s: %s now", tocsin_schedule_name(s),
+                             u ? u : "nobody");
         int64_t at;
         const char *next;
         if (tocsin_schedule_next(s, now, 30 * 86400, &at, &next) == TOCSIN_OK) {
             char when[32];
             oncall_local_hhmm(oc, at, when, sizeof when, 1);
-            sb_add(&b, ", then %s from %s %s", next ? next : "nobody", when,
-                   tocsin_tz_name(oc->cfg->tz));
+            tocsin_strbuf_printf(&b, ", then %s from %s %s",
+                                 next ? next : "nobody", when,
+                                 tocsin_tz_name(oc->cfg->tz));
         }
-        sb_add(&b, "\n");
+        tocsin_strbuf_printf(&b, "\n");
     }
     return sb_done(&b, out);
 }

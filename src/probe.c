@@ -29,6 +29,7 @@
 #include "tocsin/event.h"
 #include "tocsin/log.h"
 #include "tocsin/notify.h"
+#include "tocsin/strbuf.h"
 
 #define MAX_RECEIVERS  256
 #define HEALTHY_MAX_MS 30000 /* main loop silent longer: unhealthy */
@@ -58,50 +59,12 @@ struct tocsin_probe {
     int closing;
 };
 
-/* ---- text building ---- */
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-bprintf(struct buf *b, const char *fmt, ...)
+header(struct tocsin_strbuf *b, const char *name, const char *type,
+       const char *help)
 {
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n + 1;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
-static void
-header(struct buf *b, const char *name, const char *type, const char *help)
-{
-    bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    tocsin_strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+                         type);
 }
 
 /* A label value with \, " and newline escaped. */
@@ -124,7 +87,7 @@ label_value(char *out, size_t n, const char *v)
 }
 
 static void
-receiver_metrics(struct buf *b, struct tocsin_notifier *notifier)
+receiver_metrics(struct tocsin_strbuf *b, struct tocsin_notifier *notifier)
 {
     struct tocsin_receiver_stats *rs = calloc(MAX_RECEIVERS, sizeof *rs);
     size_t n = 0;
@@ -137,32 +100,36 @@ receiver_metrics(struct buf *b, struct tocsin_notifier *notifier)
 
     header(b, "tocsin_outbox_depth", "gauge",
            "Alert notifications waiting in the outbox stream.");
-    bprintf(b, "tocsin_outbox_depth %llu\n", (unsigned long long)depth);
+    tocsin_strbuf_printf(b, "tocsin_outbox_depth %llu\n",
+                         (unsigned long long)depth);
 
     header(b, "tocsin_notifications_sent_total", "counter",
            "Notifications a receiver accepted (2xx).");
     for (size_t i = 0; i < n; i++) {
         label_value(name, sizeof name, rs[i].name);
-        bprintf(b, "tocsin_notifications_sent_total{receiver=\"%s\"} %llu\n",
-                name, (unsigned long long)rs[i].sent);
+        tocsin_strbuf_printf(
+            b, "tocsin_notifications_sent_total{receiver=\"%s\"} %llu\n", name,
+            (unsigned long long)rs[i].sent);
     }
     header(b, "tocsin_notifications_failed_total", "counter",
            "Failed delivery attempts, by receiver and reason.");
     for (size_t i = 0; i < n; i++) {
         label_value(name, sizeof name, rs[i].name);
         for (int r = 0; r < TOCSIN_FAIL_NREASONS; r++)
-            bprintf(b,
-                    "tocsin_notifications_failed_total{receiver=\"%s\","
-                    "reason=\"%s\"} %llu\n",
-                    name, tocsin_fail_reason_name((enum tocsin_fail_reason)r),
-                    (unsigned long long)rs[i].failed_by[r]);
+            tocsin_strbuf_printf(
+                b,
+                "tocsin_notifications_failed_total{receiver=\"%s\","
+                "reason=\"%s\"} %llu\n",
+                name, tocsin_fail_reason_name((enum tocsin_fail_reason)r),
+                (unsigned long long)rs[i].failed_by[r]);
     }
     header(b, "tocsin_notifications_dead_total", "counter",
            "Notifications given up and moved to the dead outbox.");
     for (size_t i = 0; i < n; i++) {
         label_value(name, sizeof name, rs[i].name);
-        bprintf(b, "tocsin_notifications_dead_total{receiver=\"%s\"} %llu\n",
-                name, (unsigned long long)rs[i].dead);
+        tocsin_strbuf_printf(
+            b, "tocsin_notifications_dead_total{receiver=\"%s\"} %llu\n", name,
+            (unsigned long long)rs[i].dead);
     }
     header(b, "tocsin_notification_latency_seconds", "histogram",
            "Time from an alert event's outbox entry to its delivery.");
@@ -171,24 +138,28 @@ receiver_metrics(struct buf *b, struct tocsin_notifier *notifier)
         uint64_t cum = 0;
         for (int k = 0; k < TOCSIN_LATENCY_NBOUNDS; k++) {
             cum += rs[i].latency[k];
-            bprintf(b,
-                    "tocsin_notification_latency_seconds_bucket{receiver="
-                    "\"%s\",le=\"%g\"} %llu\n",
-                    name, tocsin_latency_bounds[k], (unsigned long long)cum);
+            tocsin_strbuf_printf(
+                b,
+                "tocsin_notification_latency_seconds_bucket{receiver="
+                "\"%s\",le=\"%g\"} %llu\n",
+                name, tocsin_latency_bounds[k], (unsigned long long)cum);
         }
         cum += rs[i].latency[TOCSIN_LATENCY_NBOUNDS];
-        bprintf(b,
-                "tocsin_notification_latency_seconds_bucket{receiver=\"%s\","
-                "le=\"+Inf\"} %llu\n",
-                name, (unsigned long long)cum);
-        bprintf(b,
-                "tocsin_notification_latency_seconds_sum{receiver=\"%s\"} "
-                "%.6f\n",
-                name, rs[i].latency_sum_s);
-        bprintf(b,
-                "tocsin_notification_latency_seconds_count{receiver=\"%s\"} "
-                "%llu\n",
-                name, (unsigned long long)cum);
+        tocsin_strbuf_printf(
+            b,
+            "tocsin_notification_latency_seconds_bucket{receiver=\"%s\","
+            "le=\"+Inf\"} %llu\n",
+            name, (unsigned long long)cum);
+        tocsin_strbuf_printf(
+            b,
+            "tocsin_notification_latency_seconds_sum{receiver=\"%s\"} "
+            "%.6f\n",
+            name, rs[i].latency_sum_s);
+        tocsin_strbuf_printf(
+            b,
+            "tocsin_notification_latency_seconds_count{receiver=\"%s\"} "
+            "%llu\n",
+            name, (unsigned long long)cum);
     }
     free(rs);
 }
@@ -197,69 +168,71 @@ tocsin_err
 tocsin_probe_metrics(char **out, const struct tocsin_probe_state *st,
                      struct tocsin_notifier *notifier, int64_t started_ms)
 {
-    struct buf b = {malloc(4096), 0, 4096, 0};
-    if (!b.p)
-        return TOCSIN_ENOMEM;
+    struct tocsin_strbuf b = {0};
     const struct tocsin_ingest_stats *in = &st->ingest;
 
     header(&b, "tocsin_build_info", "gauge", "tocsind's version.");
-    bprintf(&b, "tocsin_build_info{version=\"%s\"} 1\n", TOCSIN_VERSION);
+    tocsin_strbuf_printf(&b, "tocsin_build_info{version=\"%s\"} 1\n",
+                         TOCSIN_VERSION);
     header(&b, "tocsin_start_time_seconds", "gauge",
            "When tocsind started, in seconds since the epoch.");
-    bprintf(&b, "tocsin_start_time_seconds %.3f\n",
-            (double)started_ms / 1000.0);
+    tocsin_strbuf_printf(&b, "tocsin_start_time_seconds %.3f\n",
+                         (double)started_ms / 1000.0);
     header(&b, "tocsin_ready", "gauge",
            "1 once Redis answers and the state is restored.");
-    bprintf(&b, "tocsin_ready %d\n", st->ready ? 1 : 0);
+    tocsin_strbuf_printf(&b, "tocsin_ready %d\n", st->ready ? 1 : 0);
 
     header(&b, "tocsin_mentions_ingested_total", "counter",
            "Stream entries read and processed.");
-    bprintf(&b, "tocsin_mentions_ingested_total %llu\n",
-            (unsigned long long)in->entries);
+    tocsin_strbuf_printf(&b, "tocsin_mentions_ingested_total %llu\n",
+                         (unsigned long long)in->entries);
     header(&b, "tocsin_mentions_dead_lettered_total", "counter",
            "Entries that broke the contract, put in the dead-letter stream.");
-    bprintf(&b, "tocsin_mentions_dead_lettered_total %llu\n",
-            (unsigned long long)in->dead);
+    tocsin_strbuf_printf(&b, "tocsin_mentions_dead_lettered_total %llu\n",
+                         (unsigned long long)in->dead);
     header(&b, "tocsin_mentions_late_total", "counter",
            "Mentions too late for their bucket (counted, not tested).");
-    bprintf(&b, "tocsin_mentions_late_total %llu\n",
-            (unsigned long long)in->engine.late);
+    tocsin_strbuf_printf(&b, "tocsin_mentions_late_total %llu\n",
+                         (unsigned long long)in->engine.late);
     header(&b, "tocsin_ingest_lag_seconds", "gauge",
            "How far reading is behind the stream (0 when caught up).");
-    bprintf(&b, "tocsin_ingest_lag_seconds %.3f\n", st->lag_seconds);
+    tocsin_strbuf_printf(&b, "tocsin_ingest_lag_seconds %.3f\n",
+                         st->lag_seconds);
     header(&b, "tocsin_checkpoints_total", "counter",
            "Checkpoints committed to Redis.");
-    bprintf(&b, "tocsin_checkpoints_total %llu\n",
-            (unsigned long long)in->checkpoints);
+    tocsin_strbuf_printf(&b, "tocsin_checkpoints_total %llu\n",
+                         (unsigned long long)in->checkpoints);
     header(&b, "tocsin_redis_reconnects_total", "counter",
            "Times the ingest side lost Redis and reconnected.");
-    bprintf(&b, "tocsin_redis_reconnects_total %llu\n",
-            (unsigned long long)in->reconnects);
+    tocsin_strbuf_printf(&b, "tocsin_redis_reconnects_total %llu\n",
+                         (unsigned long long)in->reconnects);
     header(&b, "tocsin_topics", "gauge", "Topics tracked.");
-    bprintf(&b, "tocsin_topics %llu\n", (unsigned long long)in->engine.topics);
+    tocsin_strbuf_printf(&b, "tocsin_topics %llu\n",
+                         (unsigned long long)in->engine.topics);
 
     static const enum tocsin_alert_kind kinds[] = {TOCSIN_ALERT_VOLUME,
                                                    TOCSIN_ALERT_NEGATIVITY};
     header(&b, "tocsin_alerts", "gauge", "Alerts by kind and state.");
     for (size_t k = 0; k < 2; k++)
-        bprintf(&b, "tocsin_alerts{alertname=\"%s\",state=\"firing\"} %llu\n",
-                tocsin_alertname(kinds[k]),
-                (unsigned long long)st->firing[kinds[k]]);
+        tocsin_strbuf_printf(
+            &b, "tocsin_alerts{alertname=\"%s\",state=\"firing\"} %llu\n",
+            tocsin_alertname(kinds[k]),
+            (unsigned long long)st->firing[kinds[k]]);
     header(&b, "tocsin_alert_events_total", "counter",
            "Alert events produced, by kind and status.");
     for (size_t k = 0; k < 2; k++)
         for (int s = 0; s < 2; s++)
-            bprintf(&b,
-                    "tocsin_alert_events_total{alertname=\"%s\","
-                    "status=\"%s\"} %llu\n",
-                    tocsin_alertname(kinds[k]), s ? "resolved" : "firing",
-                    (unsigned long long)st->events[kinds[k]][s]);
+            tocsin_strbuf_printf(&b,
+                                 "tocsin_alert_events_total{alertname=\"%s\","
+                                 "status=\"%s\"} %llu\n",
+                                 tocsin_alertname(kinds[k]),
+                                 s ? "resolved" : "firing",
+                                 (unsigned long long)st->events[kinds[k]][s]);
     receiver_metrics(&b, notifier);
-    if (b.oom) {
-        free(b.p);
+    char *text = tocsin_strbuf_take(&b);
+    if (!text)
         return TOCSIN_ENOMEM;
-    }
-    *out = b.p;
+    *out = text;
     return TOCSIN_OK;
 }
 
@@ -283,30 +256,28 @@ answer(struct MHD_Connection *conn, unsigned status, const char *type,
 static enum MHD_Result
 page(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    struct buf b = {malloc(512), 0, 512, 0};
-    if (!b.p)
-        return MHD_NO;
-    bprintf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-                "<meta name=\"viewport\" content=\"width=device-width\">"
-                "<title>tocsin</title></head>\n<body><p>");
+    struct tocsin_strbuf b = {0};
+    tocsin_strbuf_puts(&b, "<!doctype html>\n<html><head><meta "
+                           "charset=\"utf-8\"><meta name=\"viewport\" "
+                           "content=\"width=device-width\"><title>tocsin"
+                           "</title></head>\n<body><p>");
     for (const char *c = text; *c; c++) {
         if (*c == '<')
-            bprintf(&b, "&lt;");
+            tocsin_strbuf_puts(&b, "&lt;");
         else if (*c == '>')
-            bprintf(&b, "&gt;");
+            tocsin_strbuf_puts(&b, "&gt;");
         else if (*c == '&')
-            bprintf(&b, "&amp;");
+            tocsin_strbuf_puts(&b, "&amp;");
         else if (*c == '"')
-            bprintf(&b, "&quot;");
+            tocsin_strbuf_puts(&b, "&quot;");
         else
-            bprintf(&b, "%c", *c);
+            tocsin_strbuf_add(&b, c, 1);
     }
-    bprintf(&b, "</p></body></html>\n");
-    if (b.oom) {
-        free(b.p);
+    tocsin_strbuf_puts(&b, "</p></body></html>\n");
+    char *html = tocsin_strbuf_take(&b);
+    if (!html)
         return MHD_NO;
-    }
-    return answer(conn, status, "text/html; charset=utf-8", b.p,
+    return answer(conn, status, "text/html; charset=utf-8", html,
                   MHD_RESPMEM_MUST_FREE);
 }
 

@@ -15,6 +15,7 @@
 
 #include "recv_int.h"
 #include "tocsin/jose.h"
+#include "tocsin/strbuf.h"
 
 #define EMAIL_SUBJECT_MAX 200
 #define EMAIL_TEXT_MAX    20000
@@ -44,43 +45,10 @@ ascii_printable(const char *s)
     return 1;
 }
 
-/* Append to a growing buffer. */
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void
-put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void
-puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
 /* "=?UTF-8?B?...?=" words of at most 45 bytes each, not splitting a
  * character, folded on continuation lines. */
 static void
-put_encoded(struct buf *b, const char *s)
+put_encoded(struct tocsin_strbuf *b, const char *s)
 {
     size_t len = strlen(s), off = 0;
     int first = 1;
@@ -95,10 +63,10 @@ put_encoded(struct buf *b, const char *s)
             return;
         }
         if (!first)
-            puts_(b, "\r\n ");
-        puts_(b, "=?UTF-8?B?");
-        puts_(b, enc);
-        puts_(b, "?=");
+            tocsin_strbuf_puts(b, "\r\n ");
+        tocsin_strbuf_puts(b, "=?UTF-8?B?");
+        tocsin_strbuf_puts(b, enc);
+        tocsin_strbuf_puts(b, "?=");
         free(enc);
         off += take;
         first = 0;
@@ -108,26 +76,26 @@ put_encoded(struct buf *b, const char *s)
 /* The text with LF line ends turned into CRLF, lines over 998 bytes
  * broken (RFC 5322). */
 static void
-put_text(struct buf *b, const char *s)
+put_text(struct tocsin_strbuf *b, const char *s)
 {
     size_t col = 0;
     for (const char *p = s; *p; p++) {
         if (*p == '\r')
             continue;
         if (*p == '\n') {
-            puts_(b, "\r\n");
+            tocsin_strbuf_puts(b, "\r\n");
             col = 0;
             continue;
         }
         if (col >= 900 && ((unsigned char)*p & 0xc0) != 0x80) {
-            puts_(b, "\r\n");
+            tocsin_strbuf_puts(b, "\r\n");
             col = 0;
         }
-        put(b, p, 1);
+        tocsin_strbuf_add(b, p, 1);
         col++;
     }
     if (col)
-        puts_(b, "\r\n");
+        tocsin_strbuf_puts(b, "\r\n");
 }
 
 /* A token for Message-ID: letters, digits and ".-_" of s. */
@@ -150,7 +118,7 @@ recv_email(struct tocsin_request *q, const struct recv_ctx *c)
         return TOCSIN_ENOENT;
     if (!r->url || !r->from || !r->nto)
         return TOCSIN_EINVAL;
-    struct buf b = {0};
+    struct tocsin_strbuf b = {0};
     tocsin_err err = TOCSIN_ENOMEM;
     char *title = tocsin_message_title(m, EMAIL_SUBJECT_MAX, TOCSIN_UNIT_CHARS);
     char *text = tocsin_message_text(m, TOCSIN_TEXT_LINK, TOCSIN_MARKUP_PLAIN,
@@ -166,7 +134,7 @@ recv_email(struct tocsin_request *q, const struct recv_ctx *c)
 
     /* From: an ASCII display name goes as is (quoted when needed), else
      * encoded. */
-    puts_(&b, "From: ");
+    tocsin_strbuf_puts(&b, "From: ");
     const char *lt = strrchr(r->from, '<');
     if (lt && lt > r->from) {
         size_t nl = (size_t)(lt - r->from);
@@ -177,38 +145,38 @@ recv_email(struct tocsin_request *q, const struct recv_ctx *c)
             goto out;
         if (name[0] == '"' ||
             (ascii_printable(name) && !strpbrk(name, "()<>[]:;@\\,.\""))) {
-            puts_(&b, name);
+            tocsin_strbuf_puts(&b, name);
         } else if (ascii_printable(name)) {
-            puts_(&b, "\"");
+            tocsin_strbuf_puts(&b, "\"");
             for (const char *p = name; *p; p++) {
                 if (*p == '"' || *p == '\\')
-                    puts_(&b, "\\");
-                put(&b, p, 1);
+                    tocsin_strbuf_puts(&b, "\\");
+                tocsin_strbuf_add(&b, p, 1);
             }
-            puts_(&b, "\"");
+            tocsin_strbuf_puts(&b, "\"");
         } else {
             put_encoded(&b, name);
         }
         free(name);
-        puts_(&b, " <");
-        puts_(&b, sender);
-        puts_(&b, ">\r\n");
+        tocsin_strbuf_puts(&b, " <");
+        tocsin_strbuf_puts(&b, sender);
+        tocsin_strbuf_puts(&b, ">\r\n");
     } else {
-        puts_(&b, sender);
-        puts_(&b, "\r\n");
+        tocsin_strbuf_puts(&b, sender);
+        tocsin_strbuf_puts(&b, "\r\n");
     }
-    puts_(&b, "To: ");
+    tocsin_strbuf_puts(&b, "To: ");
     for (size_t i = 0; i < r->nto; i++) {
         if (strpbrk(r->to[i], "\r\n")) {
             err = TOCSIN_EINVAL;
             goto out;
         }
-        puts_(&b, i ? ",\r\n " : "");
-        puts_(&b, r->to[i]);
+        tocsin_strbuf_puts(&b, i ? ",\r\n " : "");
+        tocsin_strbuf_puts(&b, r->to[i]);
     }
-    puts_(&b, "\r\nSubject: ");
+    tocsin_strbuf_puts(&b, "\r\nSubject: ");
     if (ascii_printable(title))
-        puts_(&b, title);
+        tocsin_strbuf_puts(&b, title);
     else
         put_encoded(&b, title);
     char line[512];
@@ -217,28 +185,28 @@ recv_email(struct tocsin_request *q, const struct recv_ctx *c)
     gmtime_r(&t, &tm);
     strftime(line, sizeof line, "\r\nDate: %a, %d %b %Y %H:%M:%S +0000\r\n",
              &tm);
-    puts_(&b, line);
+    tocsin_strbuf_puts(&b, line);
     char id[128], fp[80];
     id_token(id, sizeof id, c->delivery[0] ? c->delivery : "event");
     snprintf(line, sizeof line, "Message-ID: <%s@%.100s>\r\n", id, dom);
-    puts_(&b, line);
+    tocsin_strbuf_puts(&b, line);
     if (m->fingerprint[0]) {
         id_token(fp, sizeof fp, m->fingerprint);
         snprintf(line, sizeof line,
                  "References: <alert-%s@%.100s>\r\n"
                  "X-Tocsin-Fingerprint: %s\r\n",
                  fp, dom, fp);
-        puts_(&b, line);
+        tocsin_strbuf_puts(&b, line);
     }
     snprintf(line, sizeof line, "X-Tocsin-Delivery: %s\r\n", id);
-    puts_(&b, line);
+    tocsin_strbuf_puts(&b, line);
     if (!m->resolved && strcmp(m->severity, "critical") == 0)
-        puts_(&b, "X-Priority: 1\r\nImportance: high\r\n");
-    puts_(&b, "Auto-Submitted: auto-generated\r\n"
-              "MIME-Version: 1.0\r\n"
-              "Content-Type: text/plain; charset=UTF-8\r\n"
-              "Content-Transfer-Encoding: 8bit\r\n"
-              "\r\n");
+        tocsin_strbuf_puts(&b, "X-Priority: 1\r\nImportance: high\r\n");
+    tocsin_strbuf_puts(&b, "Auto-Submitted: auto-generated\r\n"
+                           "MIME-Version: 1.0\r\n"
+                           "Content-Type: text/plain; charset=UTF-8\r\n"
+                           "Content-Transfer-Encoding: 8bit\r\n"
+                           "\r\n");
     put_text(&b, text[0] ? text : title);
     if (b.oom)
         goto out;
@@ -258,12 +226,11 @@ recv_email(struct tocsin_request *q, const struct recv_ctx *c)
         (r->password && !(q->password = strdup(r->password))))
         goto out;
     q->starttls = r->starttls;
-    q->body = b.p;
     q->body_len = b.len;
-    b.p = NULL;
+    q->body = tocsin_strbuf_take(&b);
     err = TOCSIN_OK;
 out:
-    free(b.p);
+    free(b.s);
     free(title);
     free(text);
     free(sender);

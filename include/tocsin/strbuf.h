@@ -1,0 +1,32 @@
+/*
+ * strbuf.h: a growable NUL-terminated string for building texts (message
+ * bodies, /metrics, on-call views, mail).  Running out of memory sticks:
+ * later appends do nothing and tocsin_strbuf_take gives NULL, so callers
+ * check once at the end.  Owned by its user; no locking.
+ */
+#ifndef TOCSIN_STRBUF_H
+#define TOCSIN_STRBUF_H
+
+#include <stddef.h>
+
+struct tocsin_strbuf {
+    char *s; /* NULL until something is added */
+    size_t len, cap;
+    int oom;
+};
+
+/* Append n bytes of s. */
+void tocsin_strbuf_add(struct tocsin_strbuf *b, const char *s, size_t n);
+
+/* Append the string s. */
+void tocsin_strbuf_puts(struct tocsin_strbuf *b, const char *s);
+
+/* Append printf-formatted text. */
+void tocsin_strbuf_printf(struct tocsin_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The string built ("" when nothing was added; the caller frees it), or
+ * NULL when memory ran out.  Either way b is empty again. */
+char *tocsin_strbuf_take(struct tocsin_strbuf *b);
+
+#endif
