@@ -54,13 +54,7 @@ class IngestReadAheadTest(TocsinCase):
         total = len(self.mentions)
         for fraction in (0.3, 0.7):
             d.start()
-
-            def read_enough():
-                for g in self.r.xinfo_groups("mentions"):
-                    return g["entries-read"] and \
-                        g["entries-read"] >= fraction * total
-                return False
-            wait_for(read_enough, 30, step=0.002, what="progress")
+            self.wait_read(fraction, total)
             # SIGTERM commits what was processed; a batch read ahead and
             # not processed stays pending and is read again at restart.
             self.assertEqual(d.stop(), 0)

@@ -11,7 +11,6 @@ clock during a test: the state then depends on the entries only, and a
 rebuilt state can be compared with the one an uninterrupted run saved.
 """
 
-import json
 import os
 import socket
 import struct
@@ -19,7 +18,7 @@ import time
 import unittest
 
 from test_spine import by_delivery as raw_by_delivery
-from test_spine import replay_lines
+from test_spine import check_one_delivery_per_event, replay_lines
 from tocsin_harness import (TocsinCase, config, make_crisis_stream, wait_for,
                             write_stream)
 
@@ -162,12 +161,7 @@ class RelearnTest(TocsinCase):
         write_stream(self.r, self.mentions)
         total = len(self.mentions)
         d.start()
-
-        def read_enough():
-            for g in self.r.xinfo_groups("mentions"):
-                return g["entries-read"] and g["entries-read"] >= 0.8 * total
-            return False
-        wait_for(read_enough, 30, step=0.002, what="progress")
+        self.wait_read(0.8, total)
         d.kill()
         # More entries read by this consumer and not acked when it died.
         got = self.r.xreadgroup("tocsin", "test", {"mentions": ">"},
@@ -184,15 +178,7 @@ class RelearnTest(TocsinCase):
                       log)
         self.assertRegex(log, r"rebuilt 3 topics from \d+ entries "
                          r"\(\d+ used, %d pending" % pending)
-        per_event = {}
-        for delivery, bodies in by_delivery(self.rcv).items():
-            self.assertEqual(len(set(bodies)), 1)
-            b = json.loads(bodies[0])
-            key = (b["status"], b["alerts"][0]["labels"]["alertname"],
-                   b["alerts"][0]["startsAt"])
-            per_event.setdefault(key, set()).add(delivery)
-        for key, ids in per_event.items():
-            self.assertEqual(len(ids), 1, key)
+        check_one_delivery_per_event(self, by_delivery(self.rcv))
         live = sorted(b[0] for b in by_delivery(self.rcv).values())
         self.assertEqual(live, replayed)
 

@@ -45,6 +45,21 @@ def by_delivery(receiver):
     return seen
 
 
+def check_one_delivery_per_event(tc, deliveries):
+    """Each alert event (status, alertname, startsAt) went out under one
+    delivery id, always with the same bytes: deliveries maps a delivery
+    id to the bodies accepted for it."""
+    per_event = {}
+    for delivery, bodies in deliveries.items():
+        tc.assertEqual(len(set(bodies)), 1)
+        b = json.loads(bodies[0])
+        key = (b["status"], b["alerts"][0]["labels"]["alertname"],
+               b["alerts"][0]["startsAt"])
+        per_event.setdefault(key, set()).add(delivery)
+    for key, ids in per_event.items():
+        tc.assertEqual(len(ids), 1, key)
+
+
 def events(receiver):
     """Unique accepted events, in arrival order, as (status, alertname,
     topic, raw body)."""
@@ -242,13 +257,7 @@ class SpineTest(TocsinCase):
         kills = 0
         for fraction in (0.25, 0.6, 0.85):
             d.start()
-
-            def read_enough():
-                for g in self.r.xinfo_groups("mentions"):
-                    return g["entries-read"] and \
-                        g["entries-read"] >= fraction * total
-                return False
-            wait_for(read_enough, 30, step=0.002, what="progress")
+            self.wait_read(fraction, total)
             d.kill()
             kills += 1
         d.start()
@@ -261,15 +270,7 @@ class SpineTest(TocsinCase):
         self.assertEqual(d.stop(), 0)
         # Each event reached the receiver under one delivery id, with the
         # bytes replay gives: nothing counted twice or missed.
-        per_event = {}
-        for delivery, bodies in by_delivery(self.rcv).items():
-            self.assertEqual(len(set(bodies)), 1)
-            b = json.loads(bodies[0])
-            key = (b["status"], b["alerts"][0]["labels"]["alertname"],
-                   b["alerts"][0]["startsAt"])
-            per_event.setdefault(key, set()).add(delivery)
-        for key, ids in per_event.items():
-            self.assertEqual(len(ids), 1, key)
+        check_one_delivery_per_event(self, by_delivery(self.rcv))
         live = sorted(e[3].decode() for e in events(self.rcv))
         self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
                                                    self.dir)))

@@ -370,6 +370,16 @@ class TocsinCase(unittest.TestCase):
         self.daemons.append(d)
         return d
 
+    def wait_read(self, fraction, total, stream="mentions"):
+        """Wait (polling fast) until the first group of stream has read
+        fraction * total entries: to stop a daemon mid-stream."""
+        def read_enough():
+            for g in self.r.xinfo_groups(stream):
+                return g["entries-read"] and \
+                    g["entries-read"] >= fraction * total
+            return False
+        wait_for(read_enough, 30, step=0.002, what="progress")
+
     def group_done(self, stream="mentions", group="tocsin"):
         """True when the group has read everything and acked it."""
         for d in self.daemons:
