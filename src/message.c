@@ -34,17 +34,12 @@ seq_len(const unsigned char *s, size_t i, size_t len, size_t *units,
             n = 1;
             break;
         }
-    switch (unit) {
-    case TOCSIN_UNIT_BYTES:
-        *units = n;
-        break;
-    case TOCSIN_UNIT_CHARS:
+    /* Bytes unless told otherwise: *units is always written. */
+    *units = n;
+    if (unit == TOCSIN_UNIT_CHARS)
         *units = 1;
-        break;
-    case TOCSIN_UNIT_UTF16:
+    else if (unit == TOCSIN_UNIT_UTF16)
         *units = n == 4 ? 2 : 1;
-        break;
-    }
     return n;
 }
 

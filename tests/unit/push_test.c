@@ -134,6 +134,17 @@ header(const struct tocsin_request *q, const char *name)
     return NULL;
 }
 
+/* The token of an "authorization: bearer <token>" header, or "" when
+ * the header is missing or has another scheme. */
+static const char *
+bearer(const struct tocsin_request *q)
+{
+    const char *v = header(q, "authorization");
+    if (!v || strncasecmp(v, "bearer ", 7) != 0)
+        return "";
+    return v + 7;
+}
+
 static struct tocsin_request *
 build_at(const struct tocsin_receiver_config *r, const char *body, int64_t now)
 {
@@ -592,12 +603,12 @@ test_apns_request_and_token_life(void)
     /* Reused for 20 minutes and more, signed again after 50. */
     q = build_at(&r, body, NOW + 21 * 60000LL);
     REQUIRE(q);
-    CHECK_STR(header(q, "authorization") + 7, tok1);
+    CHECK_STR(bearer(q), tok1);
     tocsin_request_free(q);
     q = build_at(&r, body, NOW + 51 * 60000LL);
     REQUIRE(q);
-    CHECK(strcmp(header(q, "authorization") + 7, tok1) != 0);
-    char *tok2 = strdup(header(q, "authorization") + 7);
+    CHECK(strcmp(bearer(q), tok1) != 0);
+    char *tok2 = strdup(bearer(q));
     tocsin_request_free(q);
     /* ExpiredProviderToken: retried with a new token. */
     const char *ex = "{\"reason\":\"ExpiredProviderToken\"}";
@@ -605,7 +616,7 @@ test_apns_request_and_token_life(void)
           TOCSIN_VERDICT_RETRY);
     q = build_at(&r, body, NOW + 52 * 60000LL);
     REQUIRE(q);
-    CHECK(strcmp(header(q, "authorization") + 7, tok2) != 0);
+    CHECK(strcmp(bearer(q), tok2) != 0);
     tocsin_request_free(q);
     /* 410 Unregistered: given up, with a clear reason; 429 retried. */
     const char *gone = "{\"reason\":\"Unregistered\",\"timestamp\":1}";
