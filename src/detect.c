@@ -284,6 +284,29 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
         normalise_season(b);
 }
 
+/* The noise, from a count clipped far above the level's clip, so that
+ * bursts that did not page widen it.  Learned once the level means
+ * something (the first buckets' expectation is still climbing from
+ * zero). */
+void
+tocsin_baseline_learn_dispersion(struct tocsin_baseline *b,
+                                 const struct tocsin_detect_params *p,
+                                 double c, double E)
+{
+    if (b->n < DISP_START)
+        return;
+    double d = tocsin_baseline_dispersion(b);
+    if (b->n >= 30) {
+        double dcap = E + 20.0 * sqrt(d * E) + 5.0;
+        c = c < dcap ? c : dcap;
+    }
+    double r = (c - E) * (c - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
+    double a1 = 1.0 / (b->n - DISP_START + 1.0);
+    double ad = p->a_disp > a1 ? p->a_disp : a1;
+    double nd = d + ad * (r - d);
+    b->disp = (float)(nd < 1.0 ? 1.0 : (nd > DISP_MAX ? DISP_MAX : nd));
+}
+
 void
 tocsin_baseline_learn(struct tocsin_baseline *b,
                       const struct tocsin_detect_params *p, int64_t bucket_idx,
@@ -304,15 +327,12 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
         b->ewk[k] = (float)(keep * b->ewk[k] + neg);
         b->ewn[k] = (float)(keep * b->ewn[k] + scored);
     }
-    /* The levels learn from clipped counts; the dispersion from counts
-     * clipped much higher, so that real bursts widen the noise. */
-    double sd = sqrt(d * E);
-    double c_level = c, c_disp = c;
+    /* The levels learn from clipped counts (the dispersion from counts
+     * clipped much higher, see tocsin_baseline_learn_dispersion). */
+    double c_level = c;
     if (b->n >= 30) {
-        double cap = E + 4.0 * sd + 2.0;
-        double dcap = E + 20.0 * sd + 5.0;
+        double cap = E + 4.0 * sqrt(d * E) + 2.0;
         c_level = c < cap ? c : cap;
-        c_disp = c < dcap ? c : dcap;
     }
     double slow_w = vol_firing ? 0.25 : 1.0;
     double a0 = 1.0 / (b->n + 1.0);
@@ -323,18 +343,8 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
         learn_season(b, p, bucket_idx, c_level, slow_w, as);
     else
         b->slow += slow_w * as * (c_level - b->slow);
-    /* The noise is learned once the level means something (the first
-     * buckets' expectation is still climbing from zero), and not while a
-     * volume alert fires: a crisis is not noise, and learning it as noise
-     * resolved a 10x burst after ten minutes and fired it again. */
-    if (b->n >= DISP_START && !(flags & TOCSIN_LEARN_VOL_ALERT)) {
-        double r =
-            (c_disp - E) * (c_disp - E) / (E > EXP_FLOOR ? E : EXP_FLOOR);
-        double a1 = 1.0 / (b->n - DISP_START + 1.0);
-        double ad = p->a_disp > a1 ? p->a_disp : a1;
-        double nd = d + ad * (r - d);
-        b->disp = (float)(nd < 1.0 ? 1.0 : (nd > DISP_MAX ? DISP_MAX : nd));
-    }
+    if (!(flags & TOCSIN_LEARN_NO_DISP))
+        tocsin_baseline_learn_dispersion(b, p, c, E);
     double nw = neg_firing || vol_firing ? 0.25 : 1.0;
     double an = p->a_neg * nw;
     b->neg_ew = (1.0 - an) * b->neg_ew + an * neg / p->a_neg;

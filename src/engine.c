@@ -49,6 +49,8 @@
  * the slot cleared ahead for the next: no more (16 bytes a slot). */
 #define RING            (MAX_WIN + OPEN_MAX + 1)
 #define PARTIAL_PREV    2 /* closed buckets added to the open one */
+#define DISP_LAG        6 /* buckets: past the 5-bucket window, see learn() */
+_Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
 #define HOT_SAMPLES     TOCSIN_ENGINE_MAX_SAMPLES
 #define BUCKET_SAMPLES  3
 #define TEXT_MAX        560
@@ -906,9 +908,7 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
       const struct evidence *neg)
 {
     int vol_alert = t->s.alert[TOCSIN_ALERT_VOLUME].firing;
-    unsigned flags = 0;
-    if (vol_alert)
-        flags |= TOCSIN_LEARN_VOL_ALERT;
+    unsigned flags = TOCSIN_LEARN_NO_DISP;
     if (vol_alert || vol->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_VOL_HOT;
     if (t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
@@ -916,6 +916,20 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
         flags |= TOCSIN_LEARN_NEG_HOT;
     tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg,
                           bk->scored, bk->exp, flags);
+    /* The noise is learned DISP_LAG buckets late, once the bucket has
+     * left the short windows, and not while a volume alert fires: a
+     * crisis is not noise (learned while firing, a 10x burst resolved
+     * after ten minutes and fired again), and the first buckets of a
+     * burst, learned at once, widened the noise before the next ones were
+     * tested (17 mentions against 0.5 expected on a small topic did not
+     * page).  A spike that paged and is over by then is learned: it is
+     * the topic's noise, as its own tail also learns. */
+    int64_t x = b - DISP_LAG;
+    if (!vol_alert && t->s.nclosed >= (uint32_t)DISP_LAG) {
+        const struct bucket *xb = &t->s.ring[slot(x)];
+        tocsin_baseline_learn_dispersion(&t->s.base, &e->dp, xb->count,
+                                         xb->exp);
+    }
 }
 
 static int

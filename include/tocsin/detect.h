@@ -132,19 +132,27 @@ double tocsin_baseline_neg_share(const struct tocsin_baseline *b);
 enum {
     TOCSIN_LEARN_VOL_HOT = 1,   /* volume elevated or alerting: learn slowly */
     TOCSIN_LEARN_NEG_HOT = 2,   /* the same for the negative share */
-    TOCSIN_LEARN_VOL_ALERT = 4, /* a volume alert fires: not noise */
+    TOCSIN_LEARN_NO_DISP = 4,   /* not the noise: see below */
 };
 
 /*
  * Learn a closed bucket: count, negatives, scored, and the expectation it
  * was predicted with.  flags (TOCSIN_LEARN_*): a hot topic learns its
- * levels slowly; while a volume alert fires the dispersion is not learned
- * (a crisis is not the topic's noise).
+ * levels slowly; with TOCSIN_LEARN_NO_DISP the dispersion is not learned
+ * from this bucket (a crisis is not the topic's noise; the engine learns
+ * it later, with tocsin_baseline_learn_dispersion, once the bucket is
+ * known not to be the start of one).
  */
 void tocsin_baseline_learn(struct tocsin_baseline *b,
                            const struct tocsin_detect_params *p,
                            int64_t bucket_idx, double count, double neg,
                            double scored, double expected, unsigned flags);
+
+/* Learn the dispersion alone from a closed bucket's count and the
+ * expectation it was predicted with. */
+void tocsin_baseline_learn_dispersion(struct tocsin_baseline *b,
+                                      const struct tocsin_detect_params *p,
+                                      double count, double expected);
 
 /* Volume score of X observed where E was expected, with variance V. */
 double tocsin_volume_score(const struct tocsin_detect_params *p, double X,

@@ -526,6 +526,39 @@ test_a_small_topic_s_lasting_burst_pages_once(void)
     check_burst_pages_once(small_burst_at_1d, 1440, 1500, 1600);
 }
 
+/* A topic of about one mention every 20 minutes, counted in 5-minute
+ * buckets (as on NAB), then 7 and 10 mentions in two buckets.  Learned as
+ * noise at once, the first of them (under the floor of 10) widened the
+ * dispersion before the next was tested, and the burst never paged. */
+static void
+test_a_burst_s_first_bucket_is_not_learned_as_noise(void)
+{
+    struct seen s = {0};
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    o.bucket_ms = 5 * MIN;
+    o.lateness_ms = 0;
+    struct tocsin_engine_hooks h = {on_event, NULL, &s};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    uint32_t x = 777;
+    int64_t b, start = 3 * 288 + 120; /* Friday 10:00 */
+    for (b = 0; b < start; b++) {
+        x = x * 1103515245u + 12345u;
+        uint32_t u = (x >> 16) % 100, n = u < 78 ? 0 : u < 95 ? 1 : 2;
+        if (n)
+            add_count(e, "pharmacy", DAY0 + b * 5 * MIN + 60000, n);
+    }
+    add_count(e, "pharmacy", DAY0 + start * 5 * MIN + 60000, 7);
+    add_count(e, "pharmacy", DAY0 + (start + 1) * 5 * MIN + 60000, 10);
+    for (b = start + 2; b < start + 12; b++)
+        add_count(e, "pharmacy", DAY0 + b * 5 * MIN + 60000, 1);
+    /* Paged on the 5-bucket window, within 15 minutes of the first. */
+    CHECK(s.fired[TOCSIN_ALERT_VOLUME] == 1);
+    CHECK(s.first_ms[TOCSIN_ALERT_VOLUME] <= DAY0 + (start + 3) * 5 * MIN);
+    tocsin_engine_free(e);
+}
+
 static void
 test_score_rows_mark_the_start_of_a_burst_once(void)
 {
@@ -695,6 +728,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_a_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_weak_lasting_negativity_shift_pages_once),
     TOCSIN_TEST(test_a_small_topic_s_lasting_burst_pages_once),
+    TOCSIN_TEST(test_a_burst_s_first_bucket_is_not_learned_as_noise),
     TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
     TOCSIN_TEST(test_cascades_widen_the_noise),
