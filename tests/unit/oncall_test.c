@@ -1272,6 +1272,118 @@ test_group_state_survives_restart(void)
     teardown();
 }
 
+/* A store that writes only the groups marked changed (as oncall_store
+ * does), checked after each step against every group's record: a change
+ * left unmarked would leave a record stale. */
+struct mirror {
+    char *key[16], *rec[16];
+    size_t n;
+};
+
+static void
+mirror_sync(struct mirror *mi, struct tocsin_oncall *oc)
+{
+    for (size_t i = 0; i < tocsin_oncall_ngroups_dirty(oc); i++) {
+        const char *k = tocsin_oncall_group_dirty_at(oc, i);
+        size_t j;
+        for (j = 0; j < mi->n && strcmp(mi->key[j], k) != 0; j++)
+            ;
+        char *rec = NULL;
+        tocsin_err e = tocsin_oncall_group_json(oc, k, &rec);
+        if (j == mi->n && e == TOCSIN_OK) { /* HSET, new */
+            REQUIRE(mi->n < 16);
+            mi->key[mi->n] = strdup(k);
+            mi->rec[mi->n++] = rec;
+        } else if (e == TOCSIN_OK) { /* HSET */
+            free(mi->rec[j]);
+            mi->rec[j] = rec;
+        } else if (j < mi->n) { /* HDEL */
+            CHECK_ERR(e, TOCSIN_ENOENT);
+            free(mi->key[j]);
+            free(mi->rec[j]);
+            mi->key[j] = mi->key[--mi->n];
+            mi->rec[j] = mi->rec[mi->n];
+        }
+    }
+    tocsin_oncall_clear_dirty(oc);
+    CHECK(mi->n == tocsin_oncall_ngroups(oc));
+    for (size_t i = 0; i < tocsin_oncall_ngroups(oc); i++) {
+        const char *k = tocsin_oncall_group_at(oc, i);
+        char *rec = NULL;
+        CHECK_OK(tocsin_oncall_group_json(oc, k, &rec));
+        size_t j;
+        for (j = 0; j < mi->n && strcmp(mi->key[j], k) != 0; j++)
+            ;
+        CHECK(j < mi->n && rec && strcmp(mi->rec[j], rec) == 0);
+        free(rec);
+    }
+}
+
+static void
+test_group_changes_are_all_marked(void)
+{
+    group_by_topic(30);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    struct mirror mi = {0};
+    int64_t t0 = at(16, 12, 0, 0);
+    CHECK_OK(fire(oc, "a", "NegativityShift", "AirNova", "warning", 1, t0, &n));
+    CHECK_OK(fire(oc, "b", "TermBurst", "AirNova", "info", 1, t0, &n));
+    CHECK_OK(fire(oc, "c", "TermBurst", "Other", "info", 1, t0, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n)); /* flushes */
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "a", "NegativityShift", "AirNova", "warning", 0, t0 + 40,
+                  &n)); /* resolved: gone */
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "d", "TermBurst", "AirNova", "info", 1, t0 + 50, &n));
+    mirror_sync(&mi, oc);
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s", m, 1, t0,
+                                 t0 + 600, "c", "me", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc); /* the group looks again at once */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 60, &n)); /* held: due at its end */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_resolve(oc, "b", "me", t0 + 70, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "c", "TermBurst", "Other", "critical", 1, t0 + 80,
+                  &n)); /* relabelled */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 600, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_ack(oc, "d", "me", t0 + 700, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 600 + 4 * 3600, &n)); /* repeats */
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "a", "NegativityShift", "AirNova", "warning", 1,
+                  t0 + 20000, &n)); /* fires again */
+    mirror_sync(&mi, oc);
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    group_by_topic(10);
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 20001));
+    tocsin_oncall_config_free(old);
+    mirror_sync(&mi, oc);
+    CHECK_OK(
+        fire(oc, "c", "TermBurst", "Other", "critical", 0, t0 + 20002, &n));
+    CHECK_OK(fire(oc, "d", "TermBurst", "AirNova", "info", 0, t0 + 20003, &n));
+    mirror_sync(&mi, oc);
+    tocsin_oncall_gc(oc, t0 + 10 * 86400, 86400); /* groups emptied go */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 10 * 86400, &n));
+    mirror_sync(&mi, oc);
+    CHECK(n.n > 0);
+    tocsin_notes_clear(&n);
+    for (size_t i = 0; i < mi.n; i++) {
+        free(mi.key[i]);
+        free(mi.rec[i]);
+    }
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
@@ -1290,4 +1402,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_group_flush_is_one_notification),
              TOCSIN_TEST(test_group_body_truncated),
              TOCSIN_TEST(test_group_lists_resolved_since_last_flush),
-             TOCSIN_TEST(test_group_state_survives_restart))
+             TOCSIN_TEST(test_group_state_survives_restart),
+             TOCSIN_TEST(test_group_changes_are_all_marked))
