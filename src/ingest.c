@@ -1680,8 +1680,7 @@ tocsin_ingest_checkpoint(struct tocsin_ingest *in, int64_t now_ms)
 static int
 checkpoint_due(const struct tocsin_ingest *in, int64_t now_ms)
 {
-    if (in->oc && (tocsin_oncall_ndirty(in->oc) > 0 ||
-                   tocsin_oncall_silences_dirty(in->oc)))
+    if (in->oc && tocsin_oncall_unsaved(in->oc))
         return 1;
     return in->ncmds > 0 || in->unacked >= ACK_FLUSH ||
            now_ms - in->last_checkpoint_ms >= in->cfg->redis.checkpoint_ms;
@@ -1847,7 +1846,7 @@ tocsin_ingest_take_oncall(struct tocsin_ingest *in)
 {
     struct tocsin_oncall *oc = in->oc;
     if (!oc || !in->rc || in->failed || in->notes.n > 0 ||
-        tocsin_oncall_ndirty(oc) > 0 || tocsin_oncall_silences_dirty(oc))
+        tocsin_oncall_unsaved(oc))
         return NULL;
     in->oc = NULL;
     return oc;
@@ -1857,7 +1856,9 @@ void
 tocsin_ingest_adopt_oncall(struct tocsin_ingest *in, struct tocsin_oncall *oc)
 {
     /* The state just loaded must be untouched: if the rebuild of the
-     * engine already fed it events, it is the one to go on with. */
+     * engine already fed it events, it is the one to go on with.  (Its
+     * groups may be marked: records of routes gone, dropped at the load;
+     * oc's reconfiguration marked those keys too.) */
     if (!in->oc || in->notes.n > 0 || tocsin_oncall_ndirty(in->oc) > 0 ||
         tocsin_oncall_silences_dirty(in->oc)) {
         tocsin_oncall_free(oc);

@@ -256,25 +256,43 @@ tocsin_oncall_free(struct tocsin_oncall *oc)
     for (size_t i = 0; i < oc->ndirty; i++)
         free(oc->dirty[i]);
     free(oc->dirty);
+    for (size_t i = 0; i < oc->ngdirty; i++)
+        free(oc->gdirty[i]);
+    free(oc->gdirty);
     tocsin_silences_free(oc->silences);
     tocsin_ack_ledger_free(oc->ledger);
     free(oc);
 }
 
+/* Add s to the set *v of *n strings (the names of what to save). */
 static void
-mark_dirty(struct tocsin_oncall *oc, const char *fp)
+mark_in(struct tocsin_oncall *oc, char ***v, size_t *n, const char *s)
 {
-    for (size_t i = 0; i < oc->ndirty; i++)
-        if (strcmp(oc->dirty[i], fp) == 0)
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*v)[i], s) == 0)
             return;
-    char **v = realloc(oc->dirty, (oc->ndirty + 1) * sizeof *v);
-    if (!v) {
+    char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv) {
         oc->oom = 1;
         return;
     }
-    oc->dirty = v;
-    if ((v[oc->ndirty] = xstrdup(oc, fp)))
-        oc->ndirty++;
+    *v = nv;
+    if ((nv[*n] = xstrdup(oc, s)))
+        (*n)++;
+}
+
+static void
+mark_dirty(struct tocsin_oncall *oc, const char *fp)
+{
+    mark_in(oc, &oc->dirty, &oc->ndirty, fp);
+}
+
+/* g changed (timers, members, count) or is about to go: saved (or
+ * deleted) with the next checkpoint. */
+static void
+touch_group(struct tocsin_oncall *oc, const struct group *g)
+{
+    mark_in(oc, &oc->gdirty, &oc->ngdirty, g->key);
 }
 
 struct alert *
@@ -529,6 +547,15 @@ told(const struct alert *a)
 }
 
 static struct group *
+find_group(struct group **v, size_t n, const char *key)
+{
+    for (size_t i = 0; key && i < n; i++)
+        if (strcmp(v[i]->key, key) == 0)
+            return v[i];
+    return NULL;
+}
+
+static struct group *
 join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
            struct alert *a, int64_t now, int sent)
 {
@@ -564,8 +591,10 @@ join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
     }
     for (size_t i = 0; i < g->nm; i++)
         if (g->m[i].a == a) {
-            if (!sent && !g->m[i].sent)
+            if (!sent && !g->m[i].sent && !g->dirty) {
                 g->dirty = 1;
+                touch_group(oc, g);
+            }
             return g;
         }
     struct member *m = realloc(g->m, (g->nm + 1) * sizeof *m);
@@ -575,6 +604,7 @@ join_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
     }
     g->m = m;
     m[g->nm++] = (struct member){a, sent, 0};
+    touch_group(oc, g);
     if (!sent) {
         if (g->flushed) {
             int64_t t = g->last_flush + tocsin_route_group_interval(r);
@@ -601,14 +631,18 @@ leave_groups_but(struct tocsin_oncall *oc, const struct alert *a,
         for (size_t m = 0; m < g->nm; m++)
             if (g->m[m].a != a)
                 g->m[j++] = g->m[m];
+        if (j != g->nm)
+            touch_group(oc, g);
         g->nm = j;
     }
     size_t j = 0; /* drop empty groups */
     for (size_t i = 0; i < oc->ngroups; i++) {
-        if (oc->groups[i]->nm == 0)
+        if (oc->groups[i]->nm == 0) {
+            touch_group(oc, oc->groups[i]); /* deleted from the store */
             group_free(oc->groups[i]);
-        else
+        } else {
             oc->groups[j++] = oc->groups[i];
+        }
     }
     oc->ngroups = j;
 }
@@ -631,6 +665,7 @@ retire_from_groups(struct tocsin_oncall *oc, const struct alert *a)
         size_t j = 0;
         for (size_t m = 0; m < g->nm; m++) {
             if (g->m[m].a == a) {
+                touch_group(oc, g);
                 if (!g->m[m].sent || !told_here)
                     continue;
                 g->m[m].gone = 1;
@@ -754,8 +789,10 @@ end_alert(struct tocsin_oncall *oc, struct alert *a, const char *who,
     for (size_t i = 0; i < oc->nalerts; i++) /* it may have inhibited */
         oc->alerts[i]->hold_next = INT64_MIN;
     for (size_t i = 0; i < oc->ngroups; i++)
-        if (oc->groups[i]->dirty && oc->groups[i]->next_flush > now)
+        if (oc->groups[i]->dirty && oc->groups[i]->next_flush > now) {
             oc->groups[i]->next_flush = now;
+            touch_group(oc, oc->groups[i]);
+        }
     char text[640];
     if (who) {
         hist_add(oc, a, now, "resolved by %s", display_name(oc, who));
@@ -1034,6 +1071,7 @@ flush(struct tocsin_oncall *oc, struct group *g, int64_t now,
     g->last_flush = now;
     g->dirty = pending;
     g->next_flush = pending ? recheck : now;
+    touch_group(oc, g);
 }
 
 static void
@@ -1042,6 +1080,7 @@ repeat(struct tocsin_oncall *oc, struct group *g, int64_t now,
 {
     const char *rcv = tocsin_route_receiver(g->route);
     g->last_flush = now;
+    touch_group(oc, g);
     if (tocsin_route_escalation(g->route) || !rcv)
         return;
     struct alert **v = calloc(g->nm ? g->nm : 1, sizeof *v);
@@ -1322,8 +1361,10 @@ tocsin_oncall_touch_silences(struct tocsin_oncall *oc)
         return;
     oc->silences_dirty = 1;
     for (size_t i = 0; i < oc->ngroups; i++) /* look again at once */
-        if (oc->groups[i]->dirty)
+        if (oc->groups[i]->dirty) {
             oc->groups[i]->next_flush = INT64_MIN;
+            touch_group(oc, oc->groups[i]);
+        }
     for (size_t i = 0; i < oc->nalerts; i++)
         oc->alerts[i]->hold_next = INT64_MIN;
 }
@@ -1452,6 +1493,157 @@ out:
     return rc;
 }
 
+/* The route of a group record: the one with id rid that puts a (of the
+ * record's members) in group key under the current configuration. */
+static const struct tocsin_route *
+route_of_member(struct tocsin_oncall *oc, struct alert *a, const char *rid,
+                const char *key)
+{
+    struct tocsin_labelset ls = oncall_labels_of(a);
+    const struct tocsin_route *r[MAX_ROUTES];
+    size_t n = tocsin_route_match(oc->cfg->route, &ls, r, MAX_ROUTES);
+    for (size_t j = 0; j < n && j < MAX_ROUTES; j++) {
+        if (strcmp(tocsin_route_id(r[j]), rid) != 0)
+            continue;
+        char *k = group_key(oc, r[j], a);
+        int same = k && strcmp(k, key) == 0;
+        free(k);
+        if (same)
+            return r[j];
+    }
+    return NULL;
+}
+
+/* A new, empty group (its timers are the caller's to set). */
+static struct group *
+new_group(struct tocsin_oncall *oc, const struct tocsin_route *r,
+          const char *key)
+{
+    struct group **v = realloc(oc->groups, (oc->ngroups + 1) * sizeof *v);
+    struct group *g = calloc(1, sizeof *g);
+    if (v)
+        oc->groups = v;
+    if (!v || !g || !(g->key = strdup(key))) {
+        free(g);
+        oc->oom = 1;
+        return NULL;
+    }
+    g->route = r;
+    v[oc->ngroups++] = g;
+    return g;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * The record was made by tocsin_oncall_group_json after (or in the same
+ * transaction as) its alerts' records, which tocsin_oncall_import_alert
+ * has restored first: their firing alerts have joined the groups of the
+ * current routes (as sent when somebody was told).  The record puts back
+ * what the alerts do not say: the timers, the count, which members were
+ * sent, and the members resolved since the last notification.
+ */
+tocsin_err
+tocsin_oncall_import_group(struct tocsin_oncall *oc, const char *json,
+                           int64_t now)
+{
+    if (!oc || !json)
+        return TOCSIN_EINVAL;
+    json_t *o = json_loads(json, 0, NULL), *ms = json_object_get(o, "members");
+    const char *key = json_string_value(json_object_get(o, "key"));
+    const char *rid = json_string_value(json_object_get(o, "route"));
+    json_t *rcv = json_object_get(o, "receiver");
+    json_int_t ver = json_integer_value(json_object_get(o, "version"));
+    tocsin_err rc = TOCSIN_EPROTO;
+    if (!key || !rid || !json_is_array(ms) || ver < 1 ||
+        ver > TOCSIN_ONCALL_GROUP_VERSION ||
+        !(json_is_string(rcv) || json_is_null(rcv)))
+        goto out;
+    struct group *g = find_group(oc->groups, oc->ngroups, key);
+    const struct tocsin_route *r = g ? g->route : NULL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(ms, i, x)
+    {
+        const char *fp = json_string_value(json_object_get(x, "fingerprint"));
+        struct alert *a = fp ? oncall_find_alert(oc, fp) : NULL;
+        if (!r && a && !a->firing &&
+            json_is_true(json_object_get(x, "resolved")))
+            r = route_of_member(oc, a, rid, key);
+    }
+    rc = TOCSIN_ENOENT;
+    /* Its route is gone (or now sends elsewhere): the alerts stay in the
+     * groups the current routes gave them. */
+    if (!r || strcmp(tocsin_route_id(r), rid) != 0 ||
+        !same_str(tocsin_route_receiver(r), json_string_value(rcv)) ||
+        !same_str(tocsin_route_escalation(r),
+                  json_string_value(json_object_get(o, "escalation"))))
+        goto drop;
+    if (!g && !(g = new_group(oc, r, key))) {
+        rc = TOCSIN_ENOMEM;
+        goto out;
+    }
+    json_array_foreach(ms, i, x)
+    {
+        const char *fp = json_string_value(json_object_get(x, "fingerprint"));
+        struct alert *a = fp ? oncall_find_alert(oc, fp) : NULL;
+        if (!a)
+            continue; /* forgotten since */
+        int sent = json_is_true(json_object_get(x, "sent"));
+        if (!a->firing) { /* resolved since the last notification */
+            if (!json_is_true(json_object_get(x, "resolved")) ||
+                !route_of_member(oc, a, rid, key))
+                continue;
+            size_t m;
+            for (m = 0; m < g->nm && g->m[m].a != a; m++)
+                ;
+            if (m < g->nm)
+                continue;
+            struct member *v = realloc(g->m, (g->nm + 1) * sizeof *v);
+            if (!v) {
+                rc = TOCSIN_ENOMEM;
+                goto out;
+            }
+            g->m = v;
+            v[g->nm++] = (struct member){a, 1, 1};
+            continue;
+        }
+        for (size_t m = 0; m < g->nm; m++) /* joined by its alert */
+            if (g->m[m].a == a)
+                g->m[m].sent = sent;
+    }
+    g->flushed = json_is_true(json_object_get(o, "flushed"));
+    g->dirty = json_is_true(json_object_get(o, "pending"));
+    g->last_flush = json_integer_value(json_object_get(o, "last_flush"));
+    g->next_flush = json_integer_value(json_object_get(o, "next_flush"));
+    g->seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+    for (size_t m = 0; m < g->nm && !g->dirty; m++)
+        if (!g->m[m].sent && g->m[m].a->firing) { /* not in the record */
+            g->dirty = 1;
+            g->next_flush = g->flushed
+                                ? g->last_flush + tocsin_route_group_interval(r)
+                                : now + tocsin_route_group_wait(r);
+        }
+    if (g->nm == 0) {
+        leave_groups_but(oc, NULL, NULL, 0); /* drops it, deletes the record */
+        goto out;
+    }
+    rc = oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
+    goto out;
+drop:
+    if (g) /* rebuilt from its alerts: saved again so */
+        touch_group(oc, g);
+    else
+        mark_in(oc, &oc->gdirty, &oc->ngdirty, key); /* deleted */
+out:
+    json_decref(o);
+    return rc;
+}
+
 size_t
 tocsin_oncall_nalerts(const struct tocsin_oncall *oc)
 {
@@ -1499,7 +1691,40 @@ tocsin_oncall_clear_dirty(struct tocsin_oncall *oc)
     for (size_t i = 0; i < oc->ndirty; i++)
         free(oc->dirty[i]);
     oc->ndirty = 0;
+    for (size_t i = 0; i < oc->ngdirty; i++)
+        free(oc->gdirty[i]);
+    oc->ngdirty = 0;
     oc->silences_dirty = 0;
+}
+
+int
+tocsin_oncall_unsaved(const struct tocsin_oncall *oc)
+{
+    return oc && (oc->ndirty > 0 || oc->ngdirty > 0 || oc->silences_dirty);
+}
+
+size_t
+tocsin_oncall_ngroups_dirty(const struct tocsin_oncall *oc)
+{
+    return oc ? oc->ngdirty : 0;
+}
+
+const char *
+tocsin_oncall_group_dirty_at(const struct tocsin_oncall *oc, size_t i)
+{
+    return oc && i < oc->ngdirty ? oc->gdirty[i] : NULL;
+}
+
+size_t
+tocsin_oncall_ngroups(const struct tocsin_oncall *oc)
+{
+    return oc ? oc->ngroups : 0;
+}
+
+const char *
+tocsin_oncall_group_at(const struct tocsin_oncall *oc, size_t i)
+{
+    return oc && i < oc->ngroups ? oc->groups[i]->key : NULL;
 }
 
 void
@@ -1552,15 +1777,6 @@ tocsin_note_delivery(const struct tocsin_note *n, char out[33])
             }
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)h[0],
              (unsigned long long)h[1]);
-}
-
-static struct group *
-find_group(struct group **v, size_t n, const char *key)
-{
-    for (size_t i = 0; key && i < n; i++)
-        if (strcmp(v[i]->key, key) == 0)
-            return v[i];
-    return NULL;
 }
 
 /*
@@ -1624,8 +1840,12 @@ tocsin_oncall_reconfigure(struct tocsin_oncall *oc,
             }
         }
     }
-    for (size_t i = 0; i < nold; i++)
+    for (size_t i = 0; i < nold; i++) {
+        touch_group(oc, old[i]); /* saved again, or deleted */
         group_free(old[i]);
+    }
     free(old);
+    for (size_t i = 0; i < oc->ngroups; i++)
+        touch_group(oc, oc->groups[i]);
     return oc->oom ? TOCSIN_ENOMEM : TOCSIN_OK;
 }

@@ -66,8 +66,10 @@ struct tocsin_oncall {
     size_t ngroups;
     struct tocsin_silences *silences;
     struct tocsin_ack_ledger *ledger;
-    char **dirty;
+    char **dirty; /* fingerprints of alerts changed since the last save */
     size_t ndirty;
+    char **gdirty; /* keys of groups changed (or gone) since then */
+    size_t ngdirty;
     int silences_dirty;
     int oom;
 };

@@ -1,5 +1,6 @@
 /*
- * oncall_store.c: on-call alerts, silences and used ack links in Redis.
+ * oncall_store.c: on-call alerts, groups, silences and used ack links in
+ * Redis.
  * Runs on the thread that owns the tocsin_oncall, on a borrowed hiredis
  * connection; owns only its key names.
  */
@@ -15,7 +16,7 @@
 #include "tocsin/redis.h"
 
 struct tocsin_oncall_store {
-    char alerts[256], silences[256], ack[256];
+    char alerts[256], groups[256], silences[256], ack[256];
 };
 
 tocsin_err
@@ -31,6 +32,7 @@ tocsin_oncall_store_new(struct tocsin_oncall_store **out, const char *prefix)
     if (!st)
         return TOCSIN_ENOMEM;
     snprintf(st->alerts, sizeof st->alerts, "%soncall:alerts", prefix);
+    snprintf(st->groups, sizeof st->groups, "%soncall:groups", prefix);
     snprintf(st->silences, sizeof st->silences, "%soncall:silences", prefix);
     snprintf(st->ack, sizeof st->ack, "%soncall:ack:", prefix);
     *out = st;
@@ -66,6 +68,28 @@ append(redisContext *c, int argc, const char **argv)
     return redisAppendCommandArgv(c, argc, argv, NULL) == REDIS_OK ? 0 : -1;
 }
 
+/* Queue HSET key name <record> (or HDEL key name when there is none). */
+static int
+append_record(redisContext *c, const char *key, const char *name, tocsin_err e,
+              char *json, size_t *queued)
+{
+    int bad;
+    if (e == TOCSIN_OK) {
+        const char *argv[] = {"HSET", key, name, json};
+        bad = append(c, 4, argv);
+        free(json);
+    } else if (e == TOCSIN_ENOENT) {
+        const char *argv[] = {"HDEL", key, name};
+        bad = append(c, 3, argv);
+    } else {
+        return -1;
+    }
+    if (bad)
+        return -1;
+    (*queued)++;
+    return 0;
+}
+
 /* Queue the HSET/HDEL commands of what changed (no MULTI/EXEC); adds
  * the number queued to *queued.  -1 when a command could not be queued
  * (the connection is then unusable) or built (out of memory). */
@@ -73,25 +97,21 @@ static int
 append_changes(struct tocsin_oncall_store *st, redisContext *c,
                struct tocsin_oncall *oc, size_t *queued)
 {
-    size_t nd = tocsin_oncall_ndirty(oc);
-    for (size_t i = 0; i < nd; i++) {
+    for (size_t i = 0; i < tocsin_oncall_ndirty(oc); i++) {
         const char *fp = tocsin_oncall_dirty_at(oc, i);
         char *json = NULL;
         tocsin_err e = tocsin_oncall_alert_json(oc, fp, &json);
-        int bad;
-        if (e == TOCSIN_OK) {
-            const char *argv[] = {"HSET", st->alerts, fp, json};
-            bad = append(c, 4, argv);
-            free(json);
-        } else if (e == TOCSIN_ENOENT) {
-            const char *argv[] = {"HDEL", st->alerts, fp};
-            bad = append(c, 3, argv);
-        } else {
+        if (append_record(c, st->alerts, fp, e, json, queued))
             return -1;
-        }
-        if (bad)
+    }
+    /* A group's record goes with its alerts' (same transaction): a
+     * restart finds both as they were. */
+    for (size_t i = 0; i < tocsin_oncall_ngroups_dirty(oc); i++) {
+        const char *key = tocsin_oncall_group_dirty_at(oc, i);
+        char *json = NULL;
+        tocsin_err e = tocsin_oncall_group_json(oc, key, &json);
+        if (append_record(c, st->groups, key, e, json, queued))
             return -1;
-        (*queued)++;
     }
     if (tocsin_oncall_silences_dirty(oc)) {
         struct tocsin_silences *s = tocsin_oncall_silences(oc);
@@ -130,7 +150,7 @@ tocsin_oncall_store_save(struct tocsin_oncall_store *st, redisContext *c,
 {
     if (!st || !c || !oc)
         return TOCSIN_EINVAL;
-    if (tocsin_oncall_ndirty(oc) == 0 && !tocsin_oncall_silences_dirty(oc))
+    if (!tocsin_oncall_unsaved(oc))
         return TOCSIN_OK;
     tocsin_err rc = TOCSIN_OK;
     size_t queued = 0;
@@ -192,10 +212,13 @@ out:
     return rc;
 }
 
-/* HGETALL key, calling fn on each value; counts failures in *bad. */
+enum record { SILENCE, ALERT, GROUP };
+
+/* HGETALL key, loading each value as a record of kind; counts failures in
+ * *bad. */
 static tocsin_err
 load_hash(redisContext *c, const char *key, struct tocsin_oncall *oc,
-          int64_t now, int silences, size_t *bad)
+          int64_t now, enum record kind, size_t *bad)
 {
     const char *argv[] = {"HGETALL", key};
     redisReply *r = tocsin_redis_cmd(c, 2, argv, NULL);
@@ -212,9 +235,18 @@ load_hash(redisContext *c, const char *key, struct tocsin_oncall *oc,
             (*bad)++;
             continue;
         }
-        if (silences
-                ? load_silence(oc, v->str) != 0
-                : tocsin_oncall_import_alert(oc, v->str, now) != TOCSIN_OK) {
+        tocsin_err e =
+            kind == SILENCE
+                ? (load_silence(oc, v->str) ? TOCSIN_EPROTO : TOCSIN_OK)
+            : kind == ALERT ? tocsin_oncall_import_alert(oc, v->str, now)
+                            : tocsin_oncall_import_group(oc, v->str, now);
+        if (e == TOCSIN_ENOENT) { /* a group of an older configuration */
+            tocsin_log_info("ONCALL-STORE",
+                            "group %s is not one of the routes now: dropped",
+                            r->element[i - 1]->type == REDIS_REPLY_STRING
+                                ? r->element[i - 1]->str
+                                : "?");
+        } else if (e != TOCSIN_OK) {
             tocsin_log_warn("ONCALL-STORE", "skipping a bad record in %s", key);
             (*bad)++;
         }
@@ -231,14 +263,17 @@ tocsin_oncall_store_load(struct tocsin_oncall_store *st, redisContext *c,
     if (!st || !c || !oc)
         return TOCSIN_EINVAL;
     size_t bad = 0;
-    tocsin_err rc = load_hash(c, st->silences, oc, now, 1, &bad);
+    tocsin_err rc = load_hash(c, st->silences, oc, now, SILENCE, &bad);
     if (rc == TOCSIN_OK)
-        rc = load_hash(c, st->alerts, oc, now, 0, &bad);
+        rc = load_hash(c, st->alerts, oc, now, ALERT, &bad);
     if (rc == TOCSIN_OK) {
         tocsin_oncall_clear_dirty(oc); /* just loaded: nothing to write */
-        if (skipped)
-            *skipped = bad;
+        /* Groups after their alerts; those dropped are marked changed,
+         * so the next save deletes (or rewrites) their records. */
+        rc = load_hash(c, st->groups, oc, now, GROUP, &bad);
     }
+    if (rc == TOCSIN_OK && skipped)
+        *skipped = bad;
     return rc;
 }
 

@@ -216,6 +216,41 @@ tocsin_oncall_alert_json(const struct tocsin_oncall *oc,
     return TOCSIN_OK;
 }
 
+tocsin_err
+tocsin_oncall_group_json(const struct tocsin_oncall *oc, const char *key,
+                         char **out)
+{
+    if (!oc || !key || !out)
+        return TOCSIN_EINVAL;
+    const struct group *g = NULL;
+    for (size_t i = 0; i < oc->ngroups && !g; i++)
+        if (strcmp(oc->groups[i]->key, key) == 0)
+            g = oc->groups[i];
+    if (!g)
+        return TOCSIN_ENOENT;
+    json_t *ms = json_array();
+    for (size_t i = 0; ms && i < g->nm; i++)
+        json_array_append_new(ms, json_pack("{s:s,s:b,s:b}", "fingerprint",
+                                            g->m[i].a->fp, "sent", g->m[i].sent,
+                                            "resolved", g->m[i].gone));
+    const char *rcv = tocsin_route_receiver(g->route);
+    const char *esc = tocsin_route_escalation(g->route);
+    json_t *o = json_pack(
+        "{s:i,s:s,s:s,s:o,s:o,s:b,s:b,s:I,s:I,s:I,s:o}", "version",
+        TOCSIN_ONCALL_GROUP_VERSION, "key", g->key, "route",
+        tocsin_route_id(g->route), "receiver",
+        rcv ? json_string(rcv) : json_null(), "escalation",
+        esc ? json_string(esc) : json_null(), "flushed", g->flushed, "pending",
+        g->dirty, "last_flush", (json_int_t)g->last_flush, "next_flush",
+        (json_int_t)g->next_flush, "seq", (json_int_t)g->seq, "members", ms);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!s)
+        return TOCSIN_ENOMEM;
+    *out = s;
+    return TOCSIN_OK;
+}
+
 /* ---- bodies ---- */
 
 static int

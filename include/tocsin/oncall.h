@@ -259,14 +259,47 @@ tocsin_oncall_escalation(const struct tocsin_oncall *oc,
 /* ---- persistence (oncall_store.c) ---- */
 
 /* Restore an alert from tocsin_oncall_alert_json's text: it rejoins its
- * groups as already notified, its escalation continues where it was. */
+ * groups as already notified (if somebody was told), its escalation
+ * continues where it was.  Import every alert before the groups. */
 tocsin_err tocsin_oncall_import_alert(struct tocsin_oncall *oc,
                                       const char *json, int64_t now);
+
+/* The version of tocsin_oncall_group_json's records; a record of a later
+ * version is refused (TOCSIN_EPROTO), fields it does not know are
+ * ignored. */
+#define TOCSIN_ONCALL_GROUP_VERSION 1
+
+/*
+ * Restore a group from tocsin_oncall_group_json's text, once every stored
+ * alert was imported: its timers (a pending flush stays due when it was),
+ * its notification count (seq, so delivery ids stay unique), which of its
+ * alerts were sent, and those resolved since its last notification (the
+ * next one lists them).  TOCSIN_ENOENT when the group is not one of the
+ * current configuration's (its route is gone or sends elsewhere, or none
+ * of its alerts is left): it is dropped, its alerts stay in the groups of
+ * the routes they match now, and its key is listed as changed so the
+ * store deletes (or rewrites) the record.  TOCSIN_EPROTO for a record
+ * that does not parse or is of a later version.
+ */
+tocsin_err tocsin_oncall_import_group(struct tocsin_oncall *oc,
+                                      const char *json, int64_t now);
+
+/* The groups (keys "<route id>:{label=\"v\",...}", borrowed). */
+size_t tocsin_oncall_ngroups(const struct tocsin_oncall *oc);
+const char *tocsin_oncall_group_at(const struct tocsin_oncall *oc, size_t i);
+
+/* Keys of groups changed (or gone) since the last clear (borrowed). */
+size_t tocsin_oncall_ngroups_dirty(const struct tocsin_oncall *oc);
+const char *tocsin_oncall_group_dirty_at(const struct tocsin_oncall *oc,
+                                         size_t i);
 
 /* Fingerprints of alerts changed since the last clear (borrowed). */
 size_t tocsin_oncall_ndirty(const struct tocsin_oncall *oc);
 const char *tocsin_oncall_dirty_at(const struct tocsin_oncall *oc, size_t i);
 int tocsin_oncall_silences_dirty(const struct tocsin_oncall *oc);
+/* Whether anything (alerts, groups, silences) changed since the last
+ * clear. */
+int tocsin_oncall_unsaved(const struct tocsin_oncall *oc);
 void tocsin_oncall_clear_dirty(struct tocsin_oncall *oc);
 
 /* Forget resolved alerts that ended more than keep_s before now (and

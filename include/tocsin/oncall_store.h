@@ -5,6 +5,10 @@
  * Keys (prefix is redis.prefix, default "tocsin:"):
  *   <prefix>oncall:alerts     hash fingerprint -> alert JSON (labels,
  *                             status, escalation position, ack, history)
+ *   <prefix>oncall:groups     hash group key -> group JSON (route,
+ *                             receiver, timers, seq, members sent or
+ *                             resolved since its last notification),
+ *                             written in the transaction of its alerts
  *   <prefix>oncall:silences   hash id -> silence JSON (matchers, starts,
  *                             ends, comment, created_by)
  *   <prefix>oncall:ack:<id>   a used ack link, expiring with the link
@@ -34,8 +38,8 @@ tocsin_err tocsin_oncall_store_new(struct tocsin_oncall_store **out,
 void tocsin_oncall_store_free(struct tocsin_oncall_store *st);
 
 /*
- * Write what changed in oc since the last save (alerts changed or
- * forgotten; the silences when touched) in one MULTI/EXEC, then clear
+ * Write what changed in oc since the last save (alerts and groups changed
+ * or gone; the silences when touched) in one MULTI/EXEC, then clear
  * oc's dirty marks.  TOCSIN_EIO on a connection failure or error reply
  * (the marks stay, so the next save retries).
  */
@@ -55,8 +59,10 @@ tocsin_err tocsin_oncall_store_append(struct tocsin_oncall_store *st,
                                       redisContext *c, struct tocsin_oncall *oc,
                                       size_t *queued);
 
-/* Load every stored alert and silence into oc (at start).  A record that
- * does not parse is skipped and counted in *skipped (may be NULL). */
+/* Load every stored silence, alert and group into oc (at start, and
+ * when the state is rebuilt after a lost connection).  A record that does
+ * not parse is skipped and counted in *skipped (may be NULL); a group
+ * whose route is gone is dropped (logged, not counted). */
 tocsin_err tocsin_oncall_store_load(struct tocsin_oncall_store *st,
                                     redisContext *c, struct tocsin_oncall *oc,
                                     int64_t now, size_t *skipped);

@@ -24,6 +24,12 @@ tocsin_err tocsin_oncall_who(const struct tocsin_oncall *oc, int64_t now,
 tocsin_err tocsin_oncall_alert_json(const struct tocsin_oncall *oc,
                                     const char *fingerprint, char **out);
 
+/* One group as JSON (the record tocsin_oncall_import_group reads:
+ * version, key, route id, receiver, escalation, timers, seq, members with
+ * sent/resolved); caller frees.  TOCSIN_ENOENT if there is no group key. */
+tocsin_err tocsin_oncall_group_json(const struct tocsin_oncall *oc,
+                                    const char *key, char **out);
+
 /*
  * The webhook body of note n (caller frees): Alertmanager webhook v4 like
  * tocsin_event_body, with the engine's evidence when the alert came from

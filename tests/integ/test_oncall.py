@@ -440,6 +440,109 @@ route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
         self.assertEqual(d.stop(), 0)
 
 
+class GroupRestartTest(OncallCase):
+
+    def test_group_flush_survives_kill_at_its_time_listing_the_resolved(self):
+        """Two volume alerts in one group: AirNova's is sent (the silence
+        added makes the group look at once), BluePhone's waits for the
+        silence to end (the group's flush is due then).
+        AirNova's is resolved by its link, tocsind is killed (-9) and
+        started again: the group flushes when it was due, not group_wait
+        after the restart, listing BluePhone and AirNova (resolved) once,
+        under a new delivery id."""
+        wait = 60  # group_wait: what a group rebuilt at the restart waits
+        self.team = self.receiver()
+        recv = [{"name": "team", "url": self.team.url,
+                 "extra": " backoff_min_ms = 50; backoff_max_ms = 200;"}]
+        extra = """
+oncall = { ack_secret = "%s"; };
+route = { receiver = "team"; group_by = ["alertname"]; group_wait = %d;
+          group_interval = 5; repeat_interval = 86400; };
+""" % (ACK_SECRET, wait)
+        d = self.daemon(config(self.redis.url, recv, extra_detection=CATCHUP,
+                               extra=extra))
+        self.base = "http://" + d.sockets["http"]
+        now = now_ms()
+        a = make_crisis_stream(now, crisis_start_min=116, crisis_len_min=4)
+        b = [dict(m, topic="BluePhone", id="B" + m["id"])
+             for m in make_crisis_stream(now, seed=11, crisis_start_min=116,
+                                         crisis_len_min=4)
+             if m["topic"] == "AirNova"]
+        write_stream(self.r, sorted(a + b, key=lambda m: m["ts"]))
+        d.start()
+        self.wait_ready(d)
+
+        def volume_alerts():
+            self.alive(d)
+            fps = {al["labels"]["topic"]: al["fingerprint"]
+                   for al in self.ctl_json(d, "alerts").get("oncall", [])
+                   if al["labels"].get("alertname") == "MentionVolumeSpike"}
+            return fps if len(fps) == 2 else None
+        fps = wait_for(volume_alerts, 120, 0.1, what="two volume alerts")
+        r = d.ctl("--json", "silence", "add", 'topic="BluePhone"',
+                  "--duration", "30s", "--comment", "hold",
+                  "--author", "test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        [sil] = self.ctl_json(d, "silence", "query")["silences"]
+        ends = sil["ends"]
+
+        def volume_notes():
+            return [(h, b) for h, b in self.team.accepted()
+                    if oncall_of(b).get("kind") == "firing" and
+                    b["commonLabels"].get("alertname") ==
+                    "MentionVolumeSpike"]
+
+        def first():
+            self.alive(d)
+            return volume_notes()
+        [(h1, m1)] = wait_for(first, 120, 0.1, what="the group's first note")
+        self.assertEqual([al["fingerprint"] for al in m1["alerts"]],
+                         [fps["AirNova"]])
+        status, page = http(self.base + "/ack/" + self.link_token(
+            oncall_of(m1)["resolve_url"]), "POST")
+        self.assertEqual(status, 200, page)
+        # Saved with the alerts: BluePhone's flush waits for the silence,
+        # AirNova is listed in it as resolved.
+        key = 'root:{alertname="MentionVolumeSpike"}'
+
+        def saved():
+            self.alive(d)
+            rec = json.loads(self.r.hget("tocsin:oncall:groups", key))
+            return rec if rec["next_flush"] == ends else None
+        rec = wait_for(saved, 30, 0.05, what="the group saved")
+        self.assertTrue(rec["pending"])
+        self.assertEqual(rec["seq"], 1)
+        self.assertIn({"fingerprint": fps["AirNova"], "sent": True,
+                       "resolved": True}, rec["members"])
+        self.assertIn({"fingerprint": fps["BluePhone"], "sent": False,
+                       "resolved": False}, rec["members"])
+        d.stop(signal.SIGKILL)
+        restarted = time.time()
+        self.assertLess(restarted + 10, ends)  # the flush is still ahead
+        d.start()
+
+        def second():
+            self.alive(d)
+            return [(h, b) for h, b in volume_notes()
+                    if h["x-tocsin-delivery"] != h1["x-tocsin-delivery"]]
+        [(h2, m2)] = wait_for(second, 150, 0.1, what="the group's next note")
+        self.assertEqual([(al["fingerprint"], al["status"])
+                          for al in m2["alerts"]],
+                         [(fps["BluePhone"], "firing"),
+                          (fps["AirNova"], "resolved")])
+        self.assertNotEqual(h1["x-tocsin-delivery"], h2["x-tocsin-delivery"])
+        # Sent when the silence ended (the flush's original time), not
+        # group_wait after the restart.
+        hist = self.oncall_alert(d, fps["BluePhone"])["history"]
+        [sent_at] = [x["at"] for x in hist
+                     if x["text"].startswith("notified: sent to team")]
+        self.assertGreaterEqual(sent_at, ends)
+        self.assertLess(sent_at, restarted + wait)
+        ids = [h["x-tocsin-delivery"] for h, _ in self.team.accepted()]
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertEqual(d.stop(), 0)
+
+
 class PushoverAppAckTest(OncallCase):
 
     def test_emergency_acknowledged_in_the_app_stops_the_escalation(self):

@@ -257,7 +257,7 @@ test_store_append_in_caller_transaction(void)
     size_t queued = 0;
     redisAppendCommand(c, "MULTI");
     CHECK_OK(tocsin_oncall_store_append(st, c, oc, &queued));
-    CHECK(queued == 3); /* HSET alert, DEL + HSET silences */
+    CHECK(queued == 4); /* HSET alert, HSET group, DEL + HSET silences */
     redisAppendCommand(c, "DISCARD");
     CHECK(drain(c, queued + 2) == REDIS_REPLY_STATUS);
     redisReply *r = redisCommand(c, "EXISTS t:oncall:alerts");
@@ -300,6 +300,88 @@ test_store_append_in_caller_transaction(void)
     tocsin_oncall_config_free(cfg);
 }
 
+/* A group's timers, count and resolved members are saved with its alerts
+ * and come back with them: the flush due before the restart happens when
+ * it was due and lists the alert resolved before it; a record of a route
+ * that is gone is dropped and deleted by the next save. */
+static void
+test_store_groups_survive_restart(void)
+{
+    struct tocsin_redis_fixture *f = NULL;
+    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
+    redisContext *c = tocsin_redis_fixture_connect(f);
+    REQUIRE(c);
+    struct tocsin_oncall_config *cfg = NULL;
+    REQUIRE(tocsin_oncall_config_new(&cfg) == TOCSIN_OK);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    const char *gb[] = {"topic"};
+    rs.receiver = "team";
+    rs.group_by = gb;
+    rs.ngroup_by = 1;
+    rs.group_by_set = 1;
+    rs.group_wait_s = 30;
+    rs.group_interval_s = 300;
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    struct tocsin_oncall_store *st = NULL;
+    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
+    REQUIRE(st);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    struct tocsin_label l1[] = {{"topic", "AirNova"}, {"severity", "critical"}};
+    struct tocsin_label l2[] = {{"topic", "AirNova"}, {"severity", "warning"}};
+    struct tocsin_labelset crit = {l1, 2}, warn = {l2, 2};
+    int64_t t0 = 1800000000;
+    CHECK_OK(tocsin_oncall_on_alert(oc, "r1", &crit, 1, "vol", t0, &n));
+    CHECK_OK(tocsin_oncall_on_alert(oc, "r2", &warn, 1, "neg", t0, &n));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 1 && n.v[0].seq == 1);
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_store_save(st, c, oc));
+    CHECK_OK(tocsin_oncall_on_alert(oc, "r1", &crit, 0, NULL, t0 + 60, &n));
+    CHECK_OK(tocsin_oncall_on_alert(oc, "r3", &warn, 1, "terms", t0 + 100, &n));
+    tocsin_notes_clear(&n);
+    CHECK_OK(tocsin_oncall_store_save(st, c, oc));
+    CHECK(!tocsin_oncall_unsaved(oc));
+    tocsin_oncall_free(oc); /* the daemon dies */
+    redisReply *r = redisCommand(c, "HEXISTS t:oncall:groups %s",
+                                 "root:{topic=\"AirNova\"}");
+    REQUIRE(r);
+    CHECK(r->integer == 1);
+    freeReplyObject(r);
+    /* a record of an older configuration's route */
+    r = redisCommand(c, "HSET t:oncall:groups %s %s", "root/7:{}",
+                     "{\"version\":1,\"key\":\"root/7:{}\",\"route\":"
+                     "\"root/7\",\"receiver\":\"x\",\"members\":[{"
+                     "\"fingerprint\":\"r2\",\"sent\":true}]}");
+    freeReplyObject(r);
+
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    size_t skipped = 99;
+    CHECK_OK(tocsin_oncall_store_load(st, c, oc, t0 + 200, &skipped));
+    CHECK(skipped == 0);
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 330);
+    CHECK_OK(tocsin_oncall_store_save(st, c, oc)); /* deletes the old one */
+    r = redisCommand(c, "HEXISTS t:oncall:groups %s", "root/7:{}");
+    REQUIRE(r);
+    CHECK(r->integer == 0);
+    freeReplyObject(r);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 329, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 330, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3);
+    CHECK(n.v[0].seq == 2);
+    CHECK_STR(n.v[0].alerts[2], "r1"); /* resolved, listed last */
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc);
+    redisFree(c);
+    tocsin_redis_fixture_stop(f);
+    tocsin_oncall_store_free(st);
+    tocsin_oncall_config_free(cfg);
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_store_restart_continues),
              TOCSIN_TEST(test_store_link_race_between_instances),
-             TOCSIN_TEST(test_store_append_in_caller_transaction))
+             TOCSIN_TEST(test_store_append_in_caller_transaction),
+             TOCSIN_TEST(test_store_groups_survive_restart))

@@ -886,21 +886,28 @@ test_reconfigure_keeps_pending_flush(void)
     teardown();
 }
 
-/* setup(), with one route instead: to team-chat, grouped by topic. */
+/* cfg's routes replaced by one: to receiver rcv, grouped by topic. */
 static void
-group_by_topic(int wait_s)
+route_by_topic(const char *rcv, int wait_s)
 {
-    setup();
     tocsin_route_free(cfg->route);
     struct tocsin_route_spec rs;
     tocsin_route_spec_init(&rs);
     const char *gb[] = {"topic"};
-    rs.receiver = "team-chat";
+    rs.receiver = rcv;
     rs.group_by = gb;
     rs.ngroup_by = 1;
     rs.group_by_set = 1;
     rs.group_wait_s = wait_s;
     REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+}
+
+/* setup(), with one route instead: to team-chat, grouped by topic. */
+static void
+group_by_topic(int wait_s)
+{
+    setup();
+    route_by_topic("team-chat", wait_s);
 }
 
 /* A route grouping by topic: a flush sends ONE notification per group and
@@ -1107,6 +1114,276 @@ test_group_lists_resolved_since_last_flush(void)
     teardown();
 }
 
+/* Every alert and group of oc as records, as the store keeps them. */
+struct records {
+    char *v[16];
+    size_t nalerts, ngroups;
+};
+
+static void
+export_all(const struct tocsin_oncall *oc, struct records *r)
+{
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < tocsin_oncall_nalerts(oc) && r->nalerts < 8; i++)
+        CHECK_OK(tocsin_oncall_alert_json(oc, tocsin_oncall_alert_at(oc, i),
+                                          &r->v[r->nalerts++]));
+    for (size_t i = 0; i < tocsin_oncall_ngroups(oc) && r->ngroups < 8; i++)
+        CHECK_OK(tocsin_oncall_group_json(oc, tocsin_oncall_group_at(oc, i),
+                                          &r->v[8 + r->ngroups++]));
+}
+
+/* A new oncall on cfg with r imported (alerts last first, then groups);
+ * the groups' import results in rc[]. */
+static struct tocsin_oncall *
+import_all(const struct records *r, int64_t now, tocsin_err *rc)
+{
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    for (size_t i = r->nalerts; i-- > 0;)
+        CHECK_OK(tocsin_oncall_import_alert(oc, r->v[i], now));
+    for (size_t i = 0; i < r->ngroups; i++)
+        rc[i] = tocsin_oncall_import_group(oc, r->v[8 + i], now);
+    return oc;
+}
+
+static void
+records_free(struct records *r)
+{
+    for (size_t i = 0; i < 16; i++)
+        free(r->v[i]);
+}
+
+/* Two alerts flushed together, one resolves, a third joins (its flush
+ * due group_interval after the first): the daemon dies.  Rebuilt from its
+ * records, the group flushes when it was due, lists the resolved alert
+ * once, and counts on (a new delivery id). */
+static void
+test_group_state_survives_restart(void)
+{
+    group_by_topic(30);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    int64_t t0 = at(15, 12, 0, 0);
+    CHECK_OK(
+        fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1, t0, &n));
+    CHECK(tocsin_oncall_ngroups_dirty(oc) == 1);
+    CHECK_STR(tocsin_oncall_group_dirty_at(oc, 0), "root:{topic=\"AirNova\"}");
+    CHECK(tocsin_oncall_unsaved(oc));
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
+    REQUIRE(n.n == 1 && n.v[0].seq == 1);
+    char d1[33], d2[33];
+    tocsin_note_delivery(&n.v[0], d1);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_clear_dirty(oc);
+    CHECK(!tocsin_oncall_unsaved(oc));
+    CHECK_OK(fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 0,
+                  t0 + 60, &n));
+    CHECK(tocsin_oncall_ngroups_dirty(oc) == 1); /* r1 gone from it */
+    CHECK_OK(
+        fire(oc, "r3", "TermBurst", "AirNova", "warning", 1, t0 + 100, &n));
+    tocsin_notes_clear(&n);
+    CHECK(tocsin_oncall_next_due(oc) == t0 + 330);
+    struct records r;
+    export_all(oc, &r);
+    REQUIRE(r.nalerts == 3 && r.ngroups == 1);
+    tocsin_oncall_free(oc); /* the daemon dies */
+
+    tocsin_err rc[8];
+    struct tocsin_oncall *oc2 = import_all(&r, t0 + 200, rc);
+    CHECK_OK(rc[0]);
+    CHECK(tocsin_oncall_next_due(oc2) == t0 + 330); /* not t0 + 200 + ... */
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 329, &n));
+    CHECK(n.n == 0);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 330, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3);
+    CHECK(n.v[0].kind == TOCSIN_NOTE_FIRING);
+    CHECK_STR(n.v[0].alerts[0], "r2");
+    CHECK_STR(n.v[0].alerts[1], "r3");
+    CHECK_STR(n.v[0].alerts[2], "r1");
+    CHECK(strstr(n.v[0].text, "(critical, resolved)") != NULL);
+    CHECK(n.v[0].seq == 2); /* counts on */
+    tocsin_note_delivery(&n.v[0], d2);
+    CHECK(strcmp(d1, d2) != 0);
+    tocsin_notes_clear(&n);
+    /* r1 listed once: the next flush is about r4, r2, r3 */
+    CHECK_OK(fire(oc2, "r4", "TermBurst", "AirNova", "info", 1, t0 + 400, &n));
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 630, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3 && n.v[0].seq == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(strcmp(n.v[0].alerts[i], "r1") != 0);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc2);
+
+    /* Restarted after the due time: flushed at once. */
+    oc2 = import_all(&r, t0 + 900, rc);
+    CHECK(tocsin_oncall_next_due(oc2) == t0 + 330);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 900, &n));
+    REQUIRE(n.n == 1 && n.v[0].nalerts == 3 && n.v[0].seq == 2);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc2);
+
+    /* Bad records are refused; a later version too. */
+    struct tocsin_oncall *oc3 = NULL;
+    REQUIRE(tocsin_oncall_new(&oc3, cfg) == TOCSIN_OK);
+    CHECK_ERR(tocsin_oncall_import_group(oc3, "not json", t0), TOCSIN_EPROTO);
+    CHECK_ERR(tocsin_oncall_import_group(oc3, "{\"key\":\"k\"}", t0),
+              TOCSIN_EPROTO);
+    char *later = strdup(r.v[8]);
+    char *v = strstr(later, "\"version\":1");
+    REQUIRE(v);
+    v[10] = '9';
+    CHECK_ERR(tocsin_oncall_import_group(oc3, later, t0), TOCSIN_EPROTO);
+    free(later);
+    tocsin_oncall_free(oc3);
+
+    /* A new configuration whose route sends elsewhere: the record is
+     * dropped (and marked, so the store deletes or rewrites it); the
+     * alerts are grouped by the new routes and wait for their flush. */
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    group_by_topic(30);
+    route_by_topic("ntfy-marie", 30);
+    oc2 = import_all(&r, t0 + 200, rc);
+    CHECK_ERR(rc[0], TOCSIN_ENOENT);
+    CHECK(tocsin_oncall_ngroups_dirty(oc2) == 1);
+    CHECK_OK(tocsin_oncall_tick(oc2, t0 + 330, &n));
+    for (size_t i = 0; i < n.n; i++)
+        for (size_t k = 0; k < n.v[i].nalerts; k++)
+            CHECK(strcmp(n.v[i].alerts[k], "r1") != 0);
+    tocsin_notes_clear(&n);
+    tocsin_oncall_free(oc2);
+    /* ... and one whose route is gone (a root grouping by default) */
+    tocsin_route_free(cfg->route);
+    struct tocsin_route_spec rs;
+    tocsin_route_spec_init(&rs);
+    rs.receiver = "team-chat";
+    REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
+    oc2 = import_all(&r, t0 + 200, rc);
+    CHECK_ERR(rc[0], TOCSIN_ENOENT);
+    CHECK(tocsin_oncall_ngroups(oc2) == 2); /* by alertname and topic */
+    for (size_t i = 0; i < tocsin_oncall_ngroups(oc2); i++)
+        CHECK(strcmp(tocsin_oncall_group_at(oc2, i),
+                     "root:{topic=\"AirNova\"}") != 0);
+    tocsin_oncall_free(oc2);
+    records_free(&r);
+    tocsin_oncall_config_free(old);
+    teardown();
+}
+
+/* A store that writes only the groups marked changed (as oncall_store
+ * does), checked after each step against every group's record: a change
+ * left unmarked would leave a record stale. */
+struct mirror {
+    char *key[16], *rec[16];
+    size_t n;
+};
+
+static void
+mirror_sync(struct mirror *mi, struct tocsin_oncall *oc)
+{
+    for (size_t i = 0; i < tocsin_oncall_ngroups_dirty(oc); i++) {
+        const char *k = tocsin_oncall_group_dirty_at(oc, i);
+        size_t j;
+        for (j = 0; j < mi->n && strcmp(mi->key[j], k) != 0; j++)
+            ;
+        char *rec = NULL;
+        tocsin_err e = tocsin_oncall_group_json(oc, k, &rec);
+        if (j == mi->n && e == TOCSIN_OK) { /* HSET, new */
+            REQUIRE(mi->n < 16);
+            mi->key[mi->n] = strdup(k);
+            mi->rec[mi->n++] = rec;
+        } else if (e == TOCSIN_OK) { /* HSET */
+            free(mi->rec[j]);
+            mi->rec[j] = rec;
+        } else if (j < mi->n) { /* HDEL */
+            CHECK_ERR(e, TOCSIN_ENOENT);
+            free(mi->key[j]);
+            free(mi->rec[j]);
+            mi->key[j] = mi->key[--mi->n];
+            mi->rec[j] = mi->rec[mi->n];
+        }
+    }
+    tocsin_oncall_clear_dirty(oc);
+    CHECK(mi->n == tocsin_oncall_ngroups(oc));
+    for (size_t i = 0; i < tocsin_oncall_ngroups(oc); i++) {
+        const char *k = tocsin_oncall_group_at(oc, i);
+        char *rec = NULL;
+        CHECK_OK(tocsin_oncall_group_json(oc, k, &rec));
+        size_t j;
+        for (j = 0; j < mi->n && strcmp(mi->key[j], k) != 0; j++)
+            ;
+        CHECK(j < mi->n && rec && strcmp(mi->rec[j], rec) == 0);
+        free(rec);
+    }
+}
+
+static void
+test_group_changes_are_all_marked(void)
+{
+    group_by_topic(30);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    struct tocsin_notes n = {0};
+    struct mirror mi = {0};
+    int64_t t0 = at(16, 12, 0, 0);
+    CHECK_OK(fire(oc, "a", "NegativityShift", "AirNova", "warning", 1, t0, &n));
+    CHECK_OK(fire(oc, "b", "TermBurst", "AirNova", "info", 1, t0, &n));
+    CHECK_OK(fire(oc, "c", "TermBurst", "Other", "info", 1, t0, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n)); /* flushes */
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "a", "NegativityShift", "AirNova", "warning", 0, t0 + 40,
+                  &n)); /* resolved: gone */
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "d", "TermBurst", "AirNova", "info", 1, t0 + 50, &n));
+    mirror_sync(&mi, oc);
+    const char *m[] = {"topic=\"AirNova\""};
+    CHECK_OK(tocsin_silences_add(tocsin_oncall_silences(oc), "s", m, 1, t0,
+                                 t0 + 600, "c", "me", NULL, NULL, 0));
+    tocsin_oncall_touch_silences(oc); /* the group looks again at once */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 60, &n)); /* held: due at its end */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_resolve(oc, "b", "me", t0 + 70, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "c", "TermBurst", "Other", "critical", 1, t0 + 80,
+                  &n)); /* relabelled */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 600, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_ack(oc, "d", "me", t0 + 700, &n));
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 600 + 4 * 3600, &n)); /* repeats */
+    mirror_sync(&mi, oc);
+    CHECK_OK(fire(oc, "a", "NegativityShift", "AirNova", "warning", 1,
+                  t0 + 20000, &n)); /* fires again */
+    mirror_sync(&mi, oc);
+    struct tocsin_oncall_config *old = cfg;
+    cfg = NULL;
+    group_by_topic(10);
+    CHECK_OK(tocsin_oncall_reconfigure(oc, cfg, t0 + 20001));
+    tocsin_oncall_config_free(old);
+    mirror_sync(&mi, oc);
+    CHECK_OK(
+        fire(oc, "c", "TermBurst", "Other", "critical", 0, t0 + 20002, &n));
+    CHECK_OK(fire(oc, "d", "TermBurst", "AirNova", "info", 0, t0 + 20003, &n));
+    mirror_sync(&mi, oc);
+    tocsin_oncall_gc(oc, t0 + 10 * 86400, 86400); /* groups emptied go */
+    mirror_sync(&mi, oc);
+    CHECK_OK(tocsin_oncall_tick(oc, t0 + 10 * 86400, &n));
+    mirror_sync(&mi, oc);
+    CHECK(n.n > 0);
+    tocsin_notes_clear(&n);
+    for (size_t i = 0; i < mi.n; i++) {
+        free(mi.key[i]);
+        free(mi.rec[i]);
+    }
+    tocsin_oncall_free(oc);
+    teardown();
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_state),
              TOCSIN_TEST(test_note_body_and_links),
@@ -1124,4 +1401,6 @@ TOCSIN_TESTS(TOCSIN_TEST(test_escalation_three_steps),
              TOCSIN_TEST(test_reconfigure_keeps_pending_flush),
              TOCSIN_TEST(test_group_flush_is_one_notification),
              TOCSIN_TEST(test_group_body_truncated),
-             TOCSIN_TEST(test_group_lists_resolved_since_last_flush))
+             TOCSIN_TEST(test_group_lists_resolved_since_last_flush),
+             TOCSIN_TEST(test_group_state_survives_restart),
+             TOCSIN_TEST(test_group_changes_are_all_marked))
