@@ -698,8 +698,13 @@ parse_lexicon(struct tocsin_sentiment *s, const char *path, char *buf,
         }
         if (klen == 0 || v < -5.0 || v > 5.0)
             goto bad;
-        tocsin_err e =
-            put_val(s, key, klen, lang, v, override, emoticon_like(key, klen));
+        /* VADER's lexicon lists some words twice, first among the
+         * emoticons and acronyms at its top, then in the alphabetical
+         * word list; vaderSentiment reads it into a dict, so the later
+         * value is the one VADER uses ("lol" 1.8, not 2.9). */
+        int emo = emoticon_like(key, klen);
+        tocsin_err e = put_val(s, key, klen, lang, v,
+                               override || (fmt == FMT_VADER && !emo), emo);
         if (e)
             return e;
         used++;

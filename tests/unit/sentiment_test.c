@@ -5,6 +5,7 @@
  */
 #include "tocsin/sentiment.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,6 +391,20 @@ test_score_text_run(void)
     fclose(out);
 }
 
+/* Rules taken over from vaderSentiment 3.3.2, one check (or a few) per
+ * rule; each fails without its rule. */
+static void
+test_vader_lexicon_duplicates(void)
+{
+    load();
+    /* VADER's lexicon lists "lol" twice (2.9 among the acronyms, 1.8 in
+     * the word list); VADER reads it into a dict, so 1.8 counts. */
+    CHECK_NEAR(en("lol"), 1.8 / sqrt(1.8 * 1.8 + 15.0), 1e-4);
+    CHECK_NEAR(en("ok"), 1.2 / sqrt(1.2 * 1.2 + 15.0), 1e-4);
+    /* Emoticons keep their emoticon-section value: "D:" is dismay. */
+    CHECK(en("D:") < -0.05);
+}
+
 static void
 test_free(void)
 {
@@ -408,4 +423,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_basic_polarity), TOCSIN_TEST(test_negation),
              TOCSIN_TEST(test_empty_and_invalid), TOCSIN_TEST(test_long_text),
              TOCSIN_TEST(test_range), TOCSIN_TEST(test_lang_parse),
              TOCSIN_TEST(test_missing_lexdir), TOCSIN_TEST(test_score_text_run),
+             TOCSIN_TEST(test_vader_lexicon_duplicates),
              TOCSIN_TEST(test_free));
