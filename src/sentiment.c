@@ -29,6 +29,7 @@
 #define QM_INCR    0.18
 #define QM_MAX     0.96
 #define ALPHA      15.0
+#define B_DECR_2W  (-0.293) /* "kind of", "sort of" */
 /* Per-language calibration of the negative cut: vader_FR's translated
  * values run a little more negative than VADER's, so a French score is
  * moved up by this much (texts with no signal stay at 0).  Measured on
@@ -825,6 +826,25 @@ phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to, int i,
     return NULL;
 }
 
+/* VADER's two-word dampeners end at t[j]: "kind of", "sort of", "just
+ * enough". */
+static int
+two_word_dampener(const struct tocsin_sentiment *s, const struct tok *t, int j)
+{
+    if (key_is(s, &t[j], "of"))
+        return key_is(s, &t[j - 1], "kind") || key_is(s, &t[j - 1], "sort");
+    return key_is(s, &t[j], "enough") && key_is(s, &t[j - 1], "just");
+}
+
+/* VADER: "no" three words back still negates across "or" ("no fun or
+ * joy"); "nor" is a negator of its own. */
+static int
+no_x_or(const struct tocsin_sentiment *s, const struct tok *t, int i)
+{
+    return i > 2 && !t[i - 1].cstart && !t[i - 2].cstart &&
+           (flags_of(&t[i - 3], SENT_EN) & SF_NO) && key_is(s, &t[i - 1], "or");
+}
+
 static int
 so_this(const struct tocsin_sentiment *s, const struct tok *t)
 {
@@ -883,7 +903,8 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
         }
         if (L == SENT_EN && !t[i].cstart &&
             ((i > 0 && (flags_of(&t[i - 1], L) & SF_NO)) ||
-             (i > 1 && !t[i - 1].cstart && (flags_of(&t[i - 2], L) & SF_NO)))) {
+             (i > 1 && !t[i - 1].cstart && (flags_of(&t[i - 2], L) & SF_NO)) ||
+             no_x_or(s, t, i))) {
             v *= N_SCALAR;
         } else {
             if (t[i].caps && capdiff && !e->emo)
@@ -906,6 +927,12 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             if (has_val(&t[j], L) && !(k == 0 && (fj & SF_BOOST)))
                 continue;
             int neg = negates(t, j, L);
+            if (L == SENT_EN && !neg && j > 0 && !t[j].cstart &&
+                two_word_dampener(s, t, j)) {
+                /* VADER: "kind of", "sort of", "just enough" dampen. */
+                double sc = v < 0 ? -B_DECR_2W : B_DECR_2W;
+                v += k == 1 ? sc * 0.95 : k == 2 ? sc * 0.9 : sc;
+            }
             if ((fj & SF_BOOST) && !neg) {
                 double sc = t[j].e->boost[L];
                 if (v < 0)
@@ -917,6 +944,13 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                 else if (k == 2)
                     sc *= 0.9;
                 v += sc;
+            }
+            if (k == 2 && L == SENT_EN && so_this(s, &t[i - 1])) {
+                /* VADER: three words back, "so" or "this" right before
+                 * the word makes it a degree ("haven't been this sore",
+                 * "I am so happy"): x1.25 and no negation. */
+                v *= 1.25;
+                break;
             }
             if (neg && L == SENT_EN && key_is(s, &t[j], "never") &&
                 (so_this(s, &t[j + 1]) ||
@@ -931,8 +965,11 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                 negated = 1;
             }
         }
+        /* VADER: "the least funny" negates, "at least" and "the very
+         * least" do not. */
         if (L == SENT_EN && i > 0 && (flags_of(&t[i - 1], L) & SF_LEAST) &&
-            !(i > 1 && key_is(s, &t[i - 2], "at")))
+            !(i > 1 &&
+              (key_is(s, &t[i - 2], "at") || key_is(s, &t[i - 2], "very"))))
             v *= N_SCALAR;
         i += span - 1;
         if (a->seen_but)

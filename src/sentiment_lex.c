@@ -350,6 +350,11 @@ static const char *const en_stop[] = {
     "no",   "do",    "does",  "did",   "too",  "very", "really", "than",
     "them", "there", "today", "going", NULL};
 
+/* Words that rules in sentiment.c name ("sort of", "just enough") and
+ * that no other list or lexicon has: they need an entry to be
+ * recognised. */
+static const char *const en_rule_words[] = {"sort", "enough", NULL};
+
 /* Before "like", these make it the verb (after "I", "we", "they" ...). */
 static const char *const en_subj[] = {
     "you",  "we",     "they",  "u",      "ya",       "people",    "do",
@@ -444,6 +449,7 @@ put_builtins(struct tocsin_sentiment *s)
         (e = put_flags(s, "but", SENT_EN, SF_BUT, 0)) ||
         (e = put_flags(s, "no", SENT_EN, SF_NO, 0)) ||
         (e = put_flags(s, "least", SENT_EN, SF_LEAST, 0)) ||
+        (e = put_list(s, en_rule_words, SENT_EN, 0, 0)) ||
         (e = put_list(s, en_subj, SENT_EN, SF_SUBJ, 0)) ||
         (e = put_flags(s, "like", SENT_EN, SF_LIKE, 0)) ||
         (e = put_list(s, fr_incr, SENT_FR, SF_BOOST, B_INCR)) ||

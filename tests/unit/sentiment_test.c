@@ -406,6 +406,39 @@ test_vader_lexicon_duplicates(void)
 }
 
 static void
+test_vader_degree_and_least(void)
+{
+    load();
+    /* "so" or "this" right before a word three words after a negator
+     * reads as a degree, not a negation: x1.25, as VADER does. */
+    CHECK(en("I haven't been this sad in years") < -0.05);
+    CHECK(en("we have not been so happy") > 0.05);
+    /* "the least helpful" negates; "the very least" does not. */
+    CHECK(en("the least helpful") < -0.05);
+    CHECK(en("the very least helpful") > 0.05);
+}
+
+static void
+test_vader_two_word_dampeners(void)
+{
+    load();
+    CHECK(en("the food was kind of good") < en("the food was good") - 0.01);
+    CHECK(en("the food was kind of bad") > en("the food was bad") + 0.01);
+    CHECK(en("it was sort of good") < en("it was good") - 0.01);
+    CHECK(en("it was just enough good") < en("it was good") - 0.01);
+    CHECK(en("it was kind of good") > 0.05);
+}
+
+static void
+test_vader_no_x_or_y(void)
+{
+    load();
+    /* "no" negates across "or": "no sleep or fun" has no fun. */
+    CHECK(en("no sleep or fun") < -0.05);
+    CHECK(en("no sleep and fun") > en("no sleep or fun") + 0.1);
+}
+
+static void
 test_free(void)
 {
     tocsin_sentiment_free(S);
@@ -424,4 +457,7 @@ TOCSIN_TESTS(TOCSIN_TEST(test_basic_polarity), TOCSIN_TEST(test_negation),
              TOCSIN_TEST(test_range), TOCSIN_TEST(test_lang_parse),
              TOCSIN_TEST(test_missing_lexdir), TOCSIN_TEST(test_score_text_run),
              TOCSIN_TEST(test_vader_lexicon_duplicates),
+             TOCSIN_TEST(test_vader_degree_and_least),
+             TOCSIN_TEST(test_vader_two_word_dampeners),
+             TOCSIN_TEST(test_vader_no_x_or_y),
              TOCSIN_TEST(test_free));
