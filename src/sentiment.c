@@ -246,6 +246,8 @@ emit_norm_h(const struct tocsin_sentiment *s, struct block *b, const char *w,
     if (el) {
         if (w[0] == 'n' && el == 2)
             push(b, tocsin_sent_get(s, "n'", 2), &proto);
+        else if (w[0] == 'q' && el == 3) /* "qu'un": for "ne ... que" */
+            push(b, tocsin_sent_get(s, "que", 3), &proto);
         proto.elis = 1;
         emit_norm(s, b, w + el, n - el, proto, depth + 1);
         return;
@@ -851,6 +853,36 @@ so_this(const struct tocsin_sentiment *s, const struct tok *t)
     return key_is(s, t, "so") || key_is(s, t, "this");
 }
 
+/* French "si", "aussi", "tellement": "jamais été aussi heureux" is
+ * VADER's "never been so happy". */
+static int
+si_aussi(const struct tocsin_sentiment *s, const struct tok *t)
+{
+    return key_is(s, t, "si") || key_is(s, t, "aussi") ||
+           key_is(s, t, "tellement");
+}
+
+/* Whether the negator t[j] leaves t[i] alone: "without (a) doubt" and
+ * "sans (aucun) doute" affirm (VADER's "without doubt"); French "ne ...
+ * que" means "only" ("il n'y a qu'un souci"). */
+static int
+not_negation(const struct tocsin_sentiment *s, const struct tok *t, int j,
+             int i, int L)
+{
+    for (int m = j + 1; m < i; m++) {
+        if (L == SENT_EN && key_is(s, &t[j], "without") &&
+            key_is(s, &t[m], "doubt"))
+            return 1;
+        if (L == SENT_FR && key_is(s, &t[j], "sans") &&
+            key_is(s, &t[m], "doute"))
+            return 1;
+        if (L == SENT_FR && (flags_of(&t[j], L) & SF_NE) &&
+            key_is(s, &t[m], "que"))
+            return 1;
+    }
+    return 0;
+}
+
 static void
 score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             int from, int to, int L, int capdiff, int names, struct acc *a)
@@ -926,7 +958,7 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
              * with its own valence right before this word. */
             if (has_val(&t[j], L) && !(k == 0 && (fj & SF_BOOST)))
                 continue;
-            int neg = negates(t, j, L);
+            int neg = negates(t, j, L) && !not_negation(s, t, j, i, L);
             if (L == SENT_EN && !neg && j > 0 && !t[j].cstart &&
                 two_word_dampener(s, t, j)) {
                 /* VADER: "kind of", "sort of", "just enough" dampen. */
@@ -956,6 +988,14 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                 (so_this(s, &t[j + 1]) ||
                  (j + 2 < i && so_this(s, &t[j + 2])))) {
                 /* VADER: "never so good", "never felt so good" */
+                v *= 1.25;
+                negated = 1;
+                break;
+            }
+            if (neg && L == SENT_FR && key_is(s, &t[j], "jamais") &&
+                (si_aussi(s, &t[j + 1]) ||
+                 (j + 2 < i && si_aussi(s, &t[j + 2])))) {
+                /* The same in French: "jamais été aussi heureux". */
                 v *= 1.25;
                 negated = 1;
                 break;

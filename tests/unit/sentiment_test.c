@@ -439,6 +439,41 @@ test_vader_no_x_or_y(void)
 }
 
 static void
+test_without_doubt(void)
+{
+    load();
+    /* "without (a) doubt" affirms what follows (VADER); so does French
+     * "sans doute". */
+    CHECK(en("without doubt the best") > 0.05);
+    CHECK(en("without a doubt the best day") > 0.05);
+    CHECK(en("without the best") < -0.05);
+    CHECK(fr("sans doute le meilleur") > 0.05);
+}
+
+static void
+test_french_ne_que(void)
+{
+    load();
+    /* "ne ... que" means "only", not "not". */
+    CHECK(fr("il n'y a qu'un problème") < -0.05);
+    CHECK(fr("il n'y a que des problèmes") < -0.05);
+    CHECK(fr("il ne fait que pleurer") < -0.05);
+    CHECK(fr("il ne fait pas pleurer") > 0.05);
+    CHECK(fr("il n'y a pas de problème") > 0.05);
+}
+
+static void
+test_french_jamais_aussi(void)
+{
+    load();
+    /* VADER's "never so good" in French: "jamais ... aussi/si" is a
+     * degree, not a negation. */
+    CHECK(fr("je n'ai jamais été aussi heureux") > 0.05);
+    CHECK(fr("je ne suis jamais si content") > 0.05);
+    CHECK(fr("je ne suis jamais content") < -0.05);
+}
+
+static void
 test_free(void)
 {
     tocsin_sentiment_free(S);
@@ -460,4 +495,6 @@ TOCSIN_TESTS(TOCSIN_TEST(test_basic_polarity), TOCSIN_TEST(test_negation),
              TOCSIN_TEST(test_vader_degree_and_least),
              TOCSIN_TEST(test_vader_two_word_dampeners),
              TOCSIN_TEST(test_vader_no_x_or_y),
+             TOCSIN_TEST(test_without_doubt), TOCSIN_TEST(test_french_ne_que),
+             TOCSIN_TEST(test_french_jamais_aussi),
              TOCSIN_TEST(test_free));
