@@ -482,12 +482,12 @@ emoticon(const struct tocsin_sentiment *s, const char *c, size_t n)
     if (n < 2 || n > 12 || !has_emoticon_punct(c, n))
         return NULL;
     const struct sent_entry *e = tocsin_sent_get(s, c, n);
-    if (!e || !e->emo) {
+    if (!e || !(e->emo & SENT_EMO_SYMBOL)) {
         char nb[SENT_MAX_KEY + 8];
         size_t nn = tocsin_sent_norm(c, n, nb, sizeof nb);
         e = nn ? tocsin_sent_get(s, nb, nn) : NULL;
     }
-    return e && e->emo ? e : NULL;
+    return e && (e->emo & SENT_EMO_SYMBOL) ? e : NULL;
 }
 
 /* Tokenise one decoded run of non-blank bytes. */
@@ -726,7 +726,7 @@ guess(const struct tok *t, int n)
         en += (e->flags[SENT_EN] & SF_STOP) ? 2 : 0;
         fr += (e->flags[SENT_FR] & (SF_STOP | SF_NE)) ? 2 : 0;
         fr -= (e->flags[SENT_FR] & SF_ROMANCE) ? 2 : 0;
-        if (!e->emo) {
+        if (!(e->emo & SENT_EMO_SYMBOL)) {
             en += e->has == 1u << SENT_EN;
             fr += e->has == 1u << SENT_FR;
         }
@@ -925,8 +925,9 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             continue;
         double v = e->val[L];
         if (e->emo) {
-            /* Emoji and emoticons say how the author feels about the
-             * whole text: no negation or boosting applies to them. */
+            /* Emoji, emoticons and laughter ("lol", "haha", "mdr") say
+             * how the author feels about the whole text: no negation or
+             * boosting applies to them ("can never leave lmao"). */
             if (a->seen_but)
                 a->post += v;
             else

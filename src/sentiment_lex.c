@@ -245,7 +245,7 @@ put_val(struct tocsin_sentiment *s, const char *k, size_t n, int lang,
         if (!(x->has & bit) || override) {
             x->has = (uint8_t)(x->has | bit);
             x->val[lang] = (float)val;
-            x->emo = 1;
+            x->emo = SENT_EMO_SYMBOL;
         }
     }
     size_t un = tocsin_sent_unaccent(nb, nn, ub, sizeof ub);
@@ -350,6 +350,14 @@ static const char *const en_stop[] = {
     "no",   "do",    "does",  "did",   "too",  "very", "really", "than",
     "them", "there", "today", "going", NULL};
 
+/* Laughter and reaction words of both lexicons: like emoticons they say
+ * how the author feels about the whole text, so they are never negated or
+ * boosted ("you can never leave lmao").  Marked after loading, where the
+ * lexicons have them. */
+static const char *const interjections[] = {
+    "lol",  "lolz",   "lmao",    "lmfao", "rofl", "roflmao", "haha",
+    "hahaha", "hehe", "xd",      "jk",    "mdr",  "ptdr",    NULL};
+
 /* Words that rules in sentiment.c name ("sort of", "just enough") and
  * that no other list or lexicon has: they need an entry to be
  * recognised. */
@@ -436,6 +444,16 @@ put_list(struct tocsin_sentiment *s, const char *const *l, int lang,
             return e;
     }
     return TOCSIN_OK;
+}
+
+static void
+mark_interjections(struct tocsin_sentiment *s)
+{
+    for (const char *const *w = interjections; *w; w++) {
+        const struct sent_entry *c = tocsin_sent_get(s, *w, strlen(*w));
+        if (c && c->has)
+            s->ents[c - s->ents].emo |= SENT_EMO_INTERJ;
+    }
 }
 
 static tocsin_err
@@ -564,7 +582,7 @@ put_french_forms(struct tocsin_sentiment *s)
     for (uint32_t ix = 0; ix < nents; ix++) {
         const struct sent_entry *e = &s->ents[ix];
         if (!(e->has >> SENT_FR & 1u) || (e->derived >> SENT_FR & 1u) ||
-            e->emo || e->key_len < 3 || e->key_len > SENT_MAX_KEY)
+            (e->emo & SENT_EMO_SYMBOL) || e->key_len < 3 || e->key_len > SENT_MAX_KEY)
             continue;
         char k[SENT_MAX_KEY + 8];
         size_t n = e->key_len, st;
@@ -770,6 +788,7 @@ tocsin_sentiment_new(struct tocsin_sentiment **out, const char *lexdir)
                        SENT_FR, 0)) ||
         (e = put_french_forms(s)))
         goto out;
+    mark_interjections(s);
     *out = s;
     s = NULL;
 out:

@@ -474,6 +474,19 @@ test_french_jamais_aussi(void)
 }
 
 static void
+test_laughter_not_negated(void)
+{
+    load();
+    /* Laughter says how the author feels about the whole text, like an
+     * emoticon: a negator before it does not turn it around. */
+    CHECK(en("you can never leave lmao") > 0.05);
+    CHECK(en("he didn't call haha") > 0.05);
+    CHECK(fr("il n'a pas appelé mdr") > 0.05);
+    /* nor does a booster or ALL CAPS make it stronger. */
+    CHECK_NEAR(en("really lol"), en("lol"), 1e-9);
+}
+
+static void
 test_free(void)
 {
     tocsin_sentiment_free(S);
@@ -497,4 +510,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_basic_polarity), TOCSIN_TEST(test_negation),
              TOCSIN_TEST(test_vader_no_x_or_y),
              TOCSIN_TEST(test_without_doubt), TOCSIN_TEST(test_french_ne_que),
              TOCSIN_TEST(test_french_jamais_aussi),
+             TOCSIN_TEST(test_laughter_not_negated),
              TOCSIN_TEST(test_free));
