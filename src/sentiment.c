@@ -833,6 +833,8 @@ phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to, int i,
 static int
 two_word_dampener(const struct tocsin_sentiment *s, const struct tok *t, int j)
 {
+    if (!t[j].e || (t[j].e->key_len != 2 && t[j].e->key_len != 6))
+        return 0;
     if (key_is(s, &t[j], "of"))
         return key_is(s, &t[j - 1], "kind") || key_is(s, &t[j - 1], "sort");
     return key_is(s, &t[j], "enough") && key_is(s, &t[j - 1], "just");
@@ -864,22 +866,22 @@ si_aussi(const struct tocsin_sentiment *s, const struct tok *t)
 
 /* Whether the negator t[j] leaves t[i] alone: "without (a) doubt" and
  * "sans (aucun) doute" affirm (VADER's "without doubt"); French "ne ...
- * que" means "only" ("il n'y a qu'un souci"). */
+ * que" means "only" ("il ne fait que pleurer"). */
 static int
 not_negation(const struct tocsin_sentiment *s, const struct tok *t, int j,
              int i, int L)
 {
-    for (int m = j + 1; m < i; m++) {
-        if (L == SENT_EN && key_is(s, &t[j], "without") &&
-            key_is(s, &t[m], "doubt"))
-            return 1;
-        if (L == SENT_FR && key_is(s, &t[j], "sans") &&
-            key_is(s, &t[m], "doute"))
-            return 1;
-        if (L == SENT_FR && (flags_of(&t[j], L) & SF_NE) &&
-            key_is(s, &t[m], "que"))
-            return 1;
-    }
+    const char *w;
+    if (L == SENT_EN)
+        w = key_is(s, &t[j], "without") ? "doubt" : NULL;
+    else if (flags_of(&t[j], L) & SF_NE)
+        w = "que";
+    else
+        w = key_is(s, &t[j], "sans") ? "doute" : NULL;
+    if (w)
+        for (int m = j + 1; m < i; m++)
+            if (key_is(s, &t[m], w))
+                return 1;
     return 0;
 }
 
