@@ -67,6 +67,8 @@ struct block {
     int after_i; /* the last word read was "I" (not a token itself) */
     int sstart;  /* the next token starts a sentence */
     int cstart;  /* the next token follows clause punctuation */
+    int ncaps;   /* ALL-CAPS tokens pushed so far */
+    int ntitle;  /* Capitalised tokens pushed so far */
 };
 
 /* Decode one UTF-8 sequence at p (< end); sets *cp, returns its length
@@ -149,6 +151,8 @@ push(struct block *b, const struct sent_entry *e, const struct tok *proto)
         return;
     struct tok *t = &b->t[b->n++];
     *t = *proto;
+    b->ncaps += proto->caps;
+    b->ntitle += proto->title;
     t->e = e;
     t->after_i = (uint8_t)b->after_i;
     t->sstart = (uint8_t)b->sstart;
@@ -767,6 +771,13 @@ negates(const struct tok *t, int j, int L)
     return 0;
 }
 
+/* Whether t is one of the words rules look for (SENT_RULE_WORD). */
+static int
+rule_word(const struct tok *t)
+{
+    return t->e && (t->e->phr & SENT_RULE_WORD);
+}
+
 static int
 key_is(const struct tocsin_sentiment *s, const struct tok *t, const char *k)
 {
@@ -833,7 +844,7 @@ phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to, int i,
 static int
 two_word_dampener(const struct tocsin_sentiment *s, const struct tok *t, int j)
 {
-    if (!t[j].e || (t[j].e->key_len != 2 && t[j].e->key_len != 6))
+    if (!rule_word(&t[j]))
         return 0;
     if (key_is(s, &t[j], "of"))
         return key_is(s, &t[j - 1], "kind") || key_is(s, &t[j - 1], "sort");
@@ -872,10 +883,12 @@ not_negation(const struct tocsin_sentiment *s, const struct tok *t, int j,
              int i, int L)
 {
     const char *w;
-    if (L == SENT_EN)
-        w = key_is(s, &t[j], "without") ? "doubt" : NULL;
-    else if (flags_of(&t[j], L) & SF_NE)
+    if (L == SENT_FR && (flags_of(&t[j], L) & SF_NE))
         w = "que";
+    else if (!rule_word(&t[j]))
+        return 0;
+    else if (L == SENT_EN)
+        w = key_is(s, &t[j], "without") ? "doubt" : NULL;
     else
         w = key_is(s, &t[j], "sans") ? "doute" : NULL;
     if (w)
@@ -899,7 +912,7 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             continue;
         }
         int span = 1;
-        if (e->phr) {
+        if (e->phr & SENT_PHR_MASK) {
             const struct sent_entry *p = phrase_at(s, t, to, i, L, &span);
             if (p)
                 e = p;
@@ -980,7 +993,8 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                     sc *= 0.9;
                 v += sc;
             }
-            if (k == 2 && L == SENT_EN && so_this(s, &t[i - 1])) {
+            if (k == 2 && L == SENT_EN && rule_word(&t[i - 1]) &&
+                so_this(s, &t[i - 1])) {
                 /* VADER: three words back, "so" or "this" right before
                  * the word makes it a degree ("haven't been this sore",
                  * "I am so happy"): x1.25 and no negation. */
@@ -1026,15 +1040,10 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
  * Capitalised runs read as names (*names): not when most words are
  * Capitalised, as in a Title Case Headline. */
 static void
-text_case(const struct tok *t, int n, int *capdiff, int *names)
+text_case(const struct block *b, int *capdiff, int *names)
 {
-    int caps = 0, title = 0;
-    for (int i = 0; i < n; i++) {
-        caps += t[i].caps;
-        title += t[i].title;
-    }
-    *capdiff = caps > 0 && caps < n;
-    *names = title * 2 < n;
+    *capdiff = b->ncaps > 0 && b->ncaps < b->n;
+    *names = b->ntitle * 2 < b->n;
 }
 
 enum tocsin_lang
@@ -1047,6 +1056,8 @@ tocsin_sentiment_detect(const struct tocsin_sentiment *s, const char *text,
                       (const unsigned char *)text + len, 0, 0};
     struct block b;
     b.n = 0;
+    b.ncaps = 0;
+    b.ntitle = 0;
     b.after_i = 0;
     b.sstart = 1;
     b.cstart = 1;
@@ -1066,6 +1077,8 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
     struct acc a = {0, 0, 0};
     int from = 0, first = 1, L = SENT_EN, capdiff = 0, names = 0;
     b.n = 0;
+    b.ncaps = 0;
+    b.ntitle = 0;
     b.after_i = 0;
     b.sstart = 1;
     b.cstart = 1;
@@ -1075,7 +1088,7 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
             if (lang == TOCSIN_LANG_AUTO)
                 lang = guess(b.t, b.n);
             L = lang == TOCSIN_LANG_FR ? SENT_FR : SENT_EN;
-            text_case(b.t, b.n, &capdiff, &names);
+            text_case(&b, &capdiff, &names);
             first = 0;
         }
         if (!more || b.n < 4) {

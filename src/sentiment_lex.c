@@ -358,11 +358,6 @@ static const char *const interjections[] = {
     "lol",  "lolz",   "lmao",    "lmfao", "rofl", "roflmao", "haha",
     "hahaha", "hehe", "xd",      "jk",    "mdr",  "ptdr",    NULL};
 
-/* Words that rules in sentiment.c name ("sort of", "just enough") and
- * that no other list or lexicon has: they need an entry to be
- * recognised. */
-static const char *const en_rule_words[] = {"sort", "enough", NULL};
-
 /* Before "like", these make it the verb (after "I", "we", "they" ...). */
 static const char *const en_subj[] = {
     "you",  "we",     "they",  "u",      "ya",       "people",    "do",
@@ -456,6 +451,25 @@ mark_interjections(struct tocsin_sentiment *s)
     }
 }
 
+/* Words the rules of sentiment.c look for beyond their flags: "kind of",
+ * "sort of", "just enough"; "without doubt", "sans doute"; "so" and
+ * "this" as degrees.  Marking them also gives "sort" and "enough", which
+ * no list or lexicon has, an entry. */
+static const char *const rule_words[] = {"of",   "sort", "enough", "without",
+                                         "sans", "so",   "this",   NULL};
+
+static tocsin_err
+mark_rule_words(struct tocsin_sentiment *s)
+{
+    for (const char *const *w = rule_words; *w; w++) {
+        struct sent_entry *c = intern(s, *w, strlen(*w));
+        if (!c)
+            return TOCSIN_ENOMEM;
+        c->phr = (uint8_t)(c->phr | SENT_RULE_WORD);
+    }
+    return TOCSIN_OK;
+}
+
 static tocsin_err
 put_builtins(struct tocsin_sentiment *s)
 {
@@ -467,7 +481,7 @@ put_builtins(struct tocsin_sentiment *s)
         (e = put_flags(s, "but", SENT_EN, SF_BUT, 0)) ||
         (e = put_flags(s, "no", SENT_EN, SF_NO, 0)) ||
         (e = put_flags(s, "least", SENT_EN, SF_LEAST, 0)) ||
-        (e = put_list(s, en_rule_words, SENT_EN, 0, 0)) ||
+        (e = mark_rule_words(s)) ||
         (e = put_list(s, en_subj, SENT_EN, SF_SUBJ, 0)) ||
         (e = put_flags(s, "like", SENT_EN, SF_LIKE, 0)) ||
         (e = put_list(s, fr_incr, SENT_FR, SF_BOOST, B_INCR)) ||
