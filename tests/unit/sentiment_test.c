@@ -412,7 +412,9 @@ test_vader_degree_and_least(void)
     /* "so" or "this" right before a word three words after a negator
      * reads as a degree, not a negation: x1.25, as VADER does. */
     CHECK(en("I haven't been this sad in years") < -0.05);
-    CHECK(en("we have not been so happy") > 0.05);
+    CHECK(en("they haven't been this happy in years") > 0.05);
+    /* Two words back, "not so happy" stays negated. */
+    CHECK(en("I am not so happy") < -0.05);
     /* "the least helpful" negates; "the very least" does not. */
     CHECK(en("the least helpful") < -0.05);
     CHECK(en("the very least helpful") > 0.05);
