@@ -29,6 +29,7 @@
 #define QM_INCR    0.18
 #define QM_MAX     0.96
 #define ALPHA      15.0
+#define B_DECR_2W  (-0.293) /* "kind of", "sort of" */
 /* Per-language calibration of the negative cut: vader_FR's translated
  * values run a little more negative than VADER's, so a French score is
  * moved up by this much (texts with no signal stay at 0).  Measured on
@@ -66,6 +67,8 @@ struct block {
     int after_i; /* the last word read was "I" (not a token itself) */
     int sstart;  /* the next token starts a sentence */
     int cstart;  /* the next token follows clause punctuation */
+    int ncaps;   /* ALL-CAPS tokens pushed so far */
+    int ntitle;  /* Capitalised tokens pushed so far */
 };
 
 /* Decode one UTF-8 sequence at p (< end); sets *cp, returns its length
@@ -148,6 +151,8 @@ push(struct block *b, const struct sent_entry *e, const struct tok *proto)
         return;
     struct tok *t = &b->t[b->n++];
     *t = *proto;
+    b->ncaps += proto->caps;
+    b->ntitle += proto->title;
     t->e = e;
     t->after_i = (uint8_t)b->after_i;
     t->sstart = (uint8_t)b->sstart;
@@ -245,6 +250,8 @@ emit_norm_h(const struct tocsin_sentiment *s, struct block *b, const char *w,
     if (el) {
         if (w[0] == 'n' && el == 2)
             push(b, tocsin_sent_get(s, "n'", 2), &proto);
+        else if (w[0] == 'q' && el == 3) /* "qu'un": for "ne ... que" */
+            push(b, tocsin_sent_get(s, "que", 3), &proto);
         proto.elis = 1;
         emit_norm(s, b, w + el, n - el, proto, depth + 1);
         return;
@@ -479,12 +486,12 @@ emoticon(const struct tocsin_sentiment *s, const char *c, size_t n)
     if (n < 2 || n > 12 || !has_emoticon_punct(c, n))
         return NULL;
     const struct sent_entry *e = tocsin_sent_get(s, c, n);
-    if (!e || !e->emo) {
+    if (!e || !(e->emo & SENT_EMO_SYMBOL)) {
         char nb[SENT_MAX_KEY + 8];
         size_t nn = tocsin_sent_norm(c, n, nb, sizeof nb);
         e = nn ? tocsin_sent_get(s, nb, nn) : NULL;
     }
-    return e && e->emo ? e : NULL;
+    return e && (e->emo & SENT_EMO_SYMBOL) ? e : NULL;
 }
 
 /* Tokenise one decoded run of non-blank bytes. */
@@ -723,7 +730,7 @@ guess(const struct tok *t, int n)
         en += (e->flags[SENT_EN] & SF_STOP) ? 2 : 0;
         fr += (e->flags[SENT_FR] & (SF_STOP | SF_NE)) ? 2 : 0;
         fr -= (e->flags[SENT_FR] & SF_ROMANCE) ? 2 : 0;
-        if (!e->emo) {
+        if (!(e->emo & SENT_EMO_SYMBOL)) {
             en += e->has == 1u << SENT_EN;
             fr += e->has == 1u << SENT_FR;
         }
@@ -762,6 +769,13 @@ negates(const struct tok *t, int j, int L)
             if (flags_of(&t[k], L) & SF_NE)
                 return 1;
     return 0;
+}
+
+/* Whether t is one of the words rules look for (SENT_RULE_WORD). */
+static int
+rule_word(const struct tok *t)
+{
+    return t->e && (t->e->phr & SENT_RULE_WORD);
 }
 
 static int
@@ -825,10 +839,63 @@ phrase_at(const struct tocsin_sentiment *s, const struct tok *t, int to, int i,
     return NULL;
 }
 
+/* VADER's two-word dampeners end at t[j]: "kind of", "sort of", "just
+ * enough". */
+static int
+two_word_dampener(const struct tocsin_sentiment *s, const struct tok *t, int j)
+{
+    if (!rule_word(&t[j]))
+        return 0;
+    if (key_is(s, &t[j], "of"))
+        return key_is(s, &t[j - 1], "kind") || key_is(s, &t[j - 1], "sort");
+    return key_is(s, &t[j], "enough") && key_is(s, &t[j - 1], "just");
+}
+
+/* VADER: "no" three words back still negates across "or" ("no fun or
+ * joy"); "nor" is a negator of its own. */
+static int
+no_x_or(const struct tocsin_sentiment *s, const struct tok *t, int i)
+{
+    return i > 2 && !t[i - 1].cstart && !t[i - 2].cstart &&
+           (flags_of(&t[i - 3], SENT_EN) & SF_NO) && key_is(s, &t[i - 1], "or");
+}
+
 static int
 so_this(const struct tocsin_sentiment *s, const struct tok *t)
 {
     return key_is(s, t, "so") || key_is(s, t, "this");
+}
+
+/* French "si", "aussi", "tellement": "jamais été aussi heureux" is
+ * VADER's "never been so happy". */
+static int
+si_aussi(const struct tocsin_sentiment *s, const struct tok *t)
+{
+    return key_is(s, t, "si") || key_is(s, t, "aussi") ||
+           key_is(s, t, "tellement");
+}
+
+/* Whether the negator t[j] leaves t[i] alone: "without (a) doubt" and
+ * "sans (aucun) doute" affirm (VADER's "without doubt"); French "ne ...
+ * que" means "only" ("il ne fait que pleurer"). */
+static int
+not_negation(const struct tocsin_sentiment *s, const struct tok *t, int j,
+             int i, int L)
+{
+    const char *w;
+    if (L == SENT_FR && (flags_of(&t[j], L) & SF_NE))
+        w = "que";
+    else if (!rule_word(&t[j]))
+        return 0;
+    else if (L == SENT_EN)
+        w = key_is(s, &t[j], "without") ? "doubt" : NULL;
+    else
+        w = key_is(s, &t[j], "sans") ? "doute" : NULL;
+    if (w)
+        for (int m = j + 1; m < i; m++)
+            if (key_is(s, &t[m], w))
+                return 1;
+    return 0;
 }
 
 static void
@@ -845,7 +912,7 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             continue;
         }
         int span = 1;
-        if (e->phr) {
+        if (e->phr & SENT_PHR_MASK) {
             const struct sent_entry *p = phrase_at(s, t, to, i, L, &span);
             if (p)
                 e = p;
@@ -873,8 +940,9 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
             continue;
         double v = e->val[L];
         if (e->emo) {
-            /* Emoji and emoticons say how the author feels about the
-             * whole text: no negation or boosting applies to them. */
+            /* Emoji, emoticons and laughter ("lol", "haha", "mdr") say
+             * how the author feels about the whole text: no negation or
+             * boosting applies to them ("can never leave lmao"). */
             if (a->seen_but)
                 a->post += v;
             else
@@ -883,7 +951,8 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
         }
         if (L == SENT_EN && !t[i].cstart &&
             ((i > 0 && (flags_of(&t[i - 1], L) & SF_NO)) ||
-             (i > 1 && !t[i - 1].cstart && (flags_of(&t[i - 2], L) & SF_NO)))) {
+             (i > 1 && !t[i - 1].cstart && (flags_of(&t[i - 2], L) & SF_NO)) ||
+             no_x_or(s, t, i))) {
             v *= N_SCALAR;
         } else {
             if (t[i].caps && capdiff && !e->emo)
@@ -905,7 +974,13 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
              * with its own valence right before this word. */
             if (has_val(&t[j], L) && !(k == 0 && (fj & SF_BOOST)))
                 continue;
-            int neg = negates(t, j, L);
+            int neg = negates(t, j, L) && !not_negation(s, t, j, i, L);
+            if (L == SENT_EN && !neg && j > 0 && !t[j].cstart &&
+                two_word_dampener(s, t, j)) {
+                /* VADER: "kind of", "sort of", "just enough" dampen. */
+                double sc = v < 0 ? -B_DECR_2W : B_DECR_2W;
+                v += k == 1 ? sc * 0.95 : k == 2 ? sc * 0.9 : sc;
+            }
             if ((fj & SF_BOOST) && !neg) {
                 double sc = t[j].e->boost[L];
                 if (v < 0)
@@ -918,10 +993,26 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                     sc *= 0.9;
                 v += sc;
             }
+            if (k == 2 && L == SENT_EN && rule_word(&t[i - 1]) &&
+                so_this(s, &t[i - 1])) {
+                /* VADER: three words back, "so" or "this" right before
+                 * the word makes it a degree ("haven't been this sore",
+                 * "I am so happy"): x1.25 and no negation. */
+                v *= 1.25;
+                break;
+            }
             if (neg && L == SENT_EN && key_is(s, &t[j], "never") &&
                 (so_this(s, &t[j + 1]) ||
                  (j + 2 < i && so_this(s, &t[j + 2])))) {
                 /* VADER: "never so good", "never felt so good" */
+                v *= 1.25;
+                negated = 1;
+                break;
+            }
+            if (neg && L == SENT_FR && key_is(s, &t[j], "jamais") &&
+                (si_aussi(s, &t[j + 1]) ||
+                 (j + 2 < i && si_aussi(s, &t[j + 2])))) {
+                /* The same in French: "jamais été aussi heureux". */
                 v *= 1.25;
                 negated = 1;
                 break;
@@ -931,8 +1022,11 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
                 negated = 1;
             }
         }
+        /* VADER: "the least funny" negates, "at least" and "the very
+         * least" do not. */
         if (L == SENT_EN && i > 0 && (flags_of(&t[i - 1], L) & SF_LEAST) &&
-            !(i > 1 && key_is(s, &t[i - 2], "at")))
+            !(i > 1 &&
+              (key_is(s, &t[i - 2], "at") || key_is(s, &t[i - 2], "very"))))
             v *= N_SCALAR;
         i += span - 1;
         if (a->seen_but)
@@ -946,15 +1040,10 @@ score_range(const struct tocsin_sentiment *s, const struct tok *t, int n,
  * Capitalised runs read as names (*names): not when most words are
  * Capitalised, as in a Title Case Headline. */
 static void
-text_case(const struct tok *t, int n, int *capdiff, int *names)
+text_case(const struct block *b, int *capdiff, int *names)
 {
-    int caps = 0, title = 0;
-    for (int i = 0; i < n; i++) {
-        caps += t[i].caps;
-        title += t[i].title;
-    }
-    *capdiff = caps > 0 && caps < n;
-    *names = title * 2 < n;
+    *capdiff = b->ncaps > 0 && b->ncaps < b->n;
+    *names = b->ntitle * 2 < b->n;
 }
 
 enum tocsin_lang
@@ -967,6 +1056,8 @@ tocsin_sentiment_detect(const struct tocsin_sentiment *s, const char *text,
                       (const unsigned char *)text + len, 0, 0};
     struct block b;
     b.n = 0;
+    b.ncaps = 0;
+    b.ntitle = 0;
     b.after_i = 0;
     b.sstart = 1;
     b.cstart = 1;
@@ -986,6 +1077,8 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
     struct acc a = {0, 0, 0};
     int from = 0, first = 1, L = SENT_EN, capdiff = 0, names = 0;
     b.n = 0;
+    b.ncaps = 0;
+    b.ntitle = 0;
     b.after_i = 0;
     b.sstart = 1;
     b.cstart = 1;
@@ -995,7 +1088,7 @@ tocsin_sentiment_score(const struct tocsin_sentiment *s, const char *text,
             if (lang == TOCSIN_LANG_AUTO)
                 lang = guess(b.t, b.n);
             L = lang == TOCSIN_LANG_FR ? SENT_FR : SENT_EN;
-            text_case(b.t, b.n, &capdiff, &names);
+            text_case(&b, &capdiff, &names);
             first = 0;
         }
         if (!more || b.n < 4) {

@@ -38,6 +38,18 @@
 /* French only, sharing the bit of the English-only SF_NO: */
 #define SF_ROMANCE 0x40u /* Spanish/Italian/Portuguese function word */
 
+/* sent_entry.emo bits.  Both mark a token that says how the author feels
+ * about the whole text, so no negation, booster or emphasis applies. */
+#define SENT_EMO_SYMBOL 0x1u /* emoji or emoticon */
+#define SENT_EMO_INTERJ 0x2u /* laughter or reaction word: lol, haha, mdr */
+
+/* sent_entry.phr: the phrase bits, and a bit for the few words that
+ * rules in sentiment.c name ("of" in "kind of", "without" in "without
+ * doubt", "so" ...), so that the scorer compares keys only where one of
+ * them stands. */
+#define SENT_PHR_MASK  0x0Fu
+#define SENT_RULE_WORD 0x10u
+
 /* Longest normalised token that is looked up. */
 #define SENT_MAX_KEY 64
 /* Phrases ("can't wait", "n' importe quoi") have at most this many words;
@@ -49,11 +61,12 @@ struct sent_entry {
     uint32_t key_off;
     uint16_t key_len;
     uint8_t has;      /* bit L set: val[L] is a lexicon valence */
-    uint8_t emo;      /* emoji or emoticon: no caps emphasis */
+    uint8_t emo;      /* SENT_EMO_* bits: no negation, boost or caps */
     uint8_t derived;  /* bit L set: val[L] came from an accented spelling */
     uint8_t flags[2]; /* SF_* for SENT_EN, SENT_FR */
     uint8_t phr;      /* bit L: starts a two-word phrase of language L,
-                       * bit L + 2: starts a three-word phrase */
+                       * bit L + 2: starts a three-word phrase;
+                       * SENT_RULE_WORD: a word a rule looks for */
     float val[2];     /* VADER scale, about -4 .. +4 */
     float boost[2];   /* booster increment when SF_BOOST */
 };

@@ -245,7 +245,7 @@ put_val(struct tocsin_sentiment *s, const char *k, size_t n, int lang,
         if (!(x->has & bit) || override) {
             x->has = (uint8_t)(x->has | bit);
             x->val[lang] = (float)val;
-            x->emo = 1;
+            x->emo = SENT_EMO_SYMBOL;
         }
     }
     size_t un = tocsin_sent_unaccent(nb, nn, ub, sizeof ub);
@@ -350,6 +350,14 @@ static const char *const en_stop[] = {
     "no",   "do",    "does",  "did",   "too",  "very", "really", "than",
     "them", "there", "today", "going", NULL};
 
+/* Laughter and reaction words of both lexicons: like emoticons they say
+ * how the author feels about the whole text, so they are never negated or
+ * boosted ("you can never leave lmao").  Marked after loading, where the
+ * lexicons have them. */
+static const char *const interjections[] = {
+    "lol",  "lolz",   "lmao",    "lmfao", "rofl", "roflmao", "haha",
+    "hahaha", "hehe", "xd",      "jk",    "mdr",  "ptdr",    NULL};
+
 /* Before "like", these make it the verb (after "I", "we", "they" ...). */
 static const char *const en_subj[] = {
     "you",  "we",     "they",  "u",      "ya",       "people",    "do",
@@ -433,6 +441,35 @@ put_list(struct tocsin_sentiment *s, const char *const *l, int lang,
     return TOCSIN_OK;
 }
 
+static void
+mark_interjections(struct tocsin_sentiment *s)
+{
+    for (const char *const *w = interjections; *w; w++) {
+        const struct sent_entry *c = tocsin_sent_get(s, *w, strlen(*w));
+        if (c && c->has)
+            s->ents[c - s->ents].emo |= SENT_EMO_INTERJ;
+    }
+}
+
+/* Words the rules of sentiment.c look for beyond their flags: "kind of",
+ * "sort of", "just enough"; "without doubt", "sans doute"; "so" and
+ * "this" as degrees.  Marking them also gives "sort" and "enough", which
+ * no list or lexicon has, an entry. */
+static const char *const rule_words[] = {"of",   "sort", "enough", "without",
+                                         "sans", "so",   "this",   NULL};
+
+static tocsin_err
+mark_rule_words(struct tocsin_sentiment *s)
+{
+    for (const char *const *w = rule_words; *w; w++) {
+        struct sent_entry *c = intern(s, *w, strlen(*w));
+        if (!c)
+            return TOCSIN_ENOMEM;
+        c->phr = (uint8_t)(c->phr | SENT_RULE_WORD);
+    }
+    return TOCSIN_OK;
+}
+
 static tocsin_err
 put_builtins(struct tocsin_sentiment *s)
 {
@@ -444,6 +481,7 @@ put_builtins(struct tocsin_sentiment *s)
         (e = put_flags(s, "but", SENT_EN, SF_BUT, 0)) ||
         (e = put_flags(s, "no", SENT_EN, SF_NO, 0)) ||
         (e = put_flags(s, "least", SENT_EN, SF_LEAST, 0)) ||
+        (e = mark_rule_words(s)) ||
         (e = put_list(s, en_subj, SENT_EN, SF_SUBJ, 0)) ||
         (e = put_flags(s, "like", SENT_EN, SF_LIKE, 0)) ||
         (e = put_list(s, fr_incr, SENT_FR, SF_BOOST, B_INCR)) ||
@@ -558,7 +596,7 @@ put_french_forms(struct tocsin_sentiment *s)
     for (uint32_t ix = 0; ix < nents; ix++) {
         const struct sent_entry *e = &s->ents[ix];
         if (!(e->has >> SENT_FR & 1u) || (e->derived >> SENT_FR & 1u) ||
-            e->emo || e->key_len < 3 || e->key_len > SENT_MAX_KEY)
+            (e->emo & SENT_EMO_SYMBOL) || e->key_len < 3 || e->key_len > SENT_MAX_KEY)
             continue;
         char k[SENT_MAX_KEY + 8];
         size_t n = e->key_len, st;
@@ -698,8 +736,13 @@ parse_lexicon(struct tocsin_sentiment *s, const char *path, char *buf,
         }
         if (klen == 0 || v < -5.0 || v > 5.0)
             goto bad;
-        tocsin_err e =
-            put_val(s, key, klen, lang, v, override, emoticon_like(key, klen));
+        /* VADER's lexicon lists some words twice, first among the
+         * emoticons and acronyms at its top, then in the alphabetical
+         * word list; vaderSentiment reads it into a dict, so the later
+         * value is the one VADER uses ("lol" 1.8, not 2.9). */
+        int emo = emoticon_like(key, klen);
+        tocsin_err e = put_val(s, key, klen, lang, v,
+                               override || (fmt == FMT_VADER && !emo), emo);
         if (e)
             return e;
         used++;
@@ -759,6 +802,7 @@ tocsin_sentiment_new(struct tocsin_sentiment **out, const char *lexdir)
                        SENT_FR, 0)) ||
         (e = put_french_forms(s)))
         goto out;
+    mark_interjections(s);
     *out = s;
     s = NULL;
 out:

@@ -8,8 +8,10 @@
  * dampeners, ALL-CAPS emphasis, "!" amplification, "but"/"mais" contrast,
  * plus elongated words, hashtags, HTML entities, French elision and
  * accent-insensitive lookups, idioms (multi-word lexicon entries),
- * negation bounded by punctuation, "like" as a verb only, sentiment words
- * inside names left out, French inflected forms and a per-language
+ * negation bounded by punctuation, emoji, emoticons and laughter never
+ * negated, "like" as a verb only, sentiment words inside names left out,
+ * French inflected forms, VADER's special cases carried over to French
+ * ("ne ... que", "jamais aussi", "sans doute") and a per-language
  * calibration of the negative cut.  URLs and @mentions are ignored.
  *
  * Ownership: tocsin_sentiment_new() loads every lexicon into one

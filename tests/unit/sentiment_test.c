@@ -5,6 +5,7 @@
  */
 #include "tocsin/sentiment.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,6 +391,103 @@ test_score_text_run(void)
     fclose(out);
 }
 
+/* Rules taken over from vaderSentiment 3.3.2, one check (or a few) per
+ * rule; each fails without its rule. */
+static void
+test_vader_lexicon_duplicates(void)
+{
+    load();
+    /* VADER's lexicon lists "lol" twice (2.9 among the acronyms, 1.8 in
+     * the word list); VADER reads it into a dict, so 1.8 counts. */
+    CHECK_NEAR(en("lol"), 1.8 / sqrt(1.8 * 1.8 + 15.0), 1e-4);
+    CHECK_NEAR(en("ok"), 1.2 / sqrt(1.2 * 1.2 + 15.0), 1e-4);
+    /* Emoticons keep their emoticon-section value: "D:" is dismay. */
+    CHECK(en("D:") < -0.05);
+}
+
+static void
+test_vader_degree_and_least(void)
+{
+    load();
+    /* "so" or "this" right before a word three words after a negator
+     * reads as a degree, not a negation: x1.25, as VADER does. */
+    CHECK(en("I haven't been this sad in years") < -0.05);
+    CHECK(en("they haven't been this happy in years") > 0.05);
+    /* Two words back, "not so happy" stays negated. */
+    CHECK(en("I am not so happy") < -0.05);
+    /* "the least helpful" negates; "the very least" does not. */
+    CHECK(en("the least helpful") < -0.05);
+    CHECK(en("the very least helpful") > 0.05);
+}
+
+static void
+test_vader_two_word_dampeners(void)
+{
+    load();
+    CHECK(en("the food was kind of good") < en("the food was good") - 0.01);
+    CHECK(en("the food was kind of bad") > en("the food was bad") + 0.01);
+    CHECK(en("it was sort of good") < en("it was good") - 0.01);
+    CHECK(en("it was just enough good") < en("it was good") - 0.01);
+    CHECK(en("it was kind of good") > 0.05);
+}
+
+static void
+test_vader_no_x_or_y(void)
+{
+    load();
+    /* "no" negates across "or": "no sleep or fun" has no fun. */
+    CHECK(en("no sleep or fun") < -0.05);
+    CHECK(en("no sleep and fun") > en("no sleep or fun") + 0.1);
+}
+
+static void
+test_without_doubt(void)
+{
+    load();
+    /* "without (a) doubt" affirms what follows (VADER); so does French
+     * "sans doute". */
+    CHECK(en("without doubt the best") > 0.05);
+    CHECK(en("without a doubt the best day") > 0.05);
+    CHECK(en("without the best") < -0.05);
+    CHECK(fr("sans doute le meilleur") > 0.05);
+}
+
+static void
+test_french_ne_que(void)
+{
+    load();
+    /* "ne ... que" means "only", not "not". */
+    CHECK(fr("il n'y a qu'un problème") < -0.05);
+    CHECK(fr("il n'y a que des problèmes") < -0.05);
+    CHECK(fr("il ne fait que pleurer") < -0.05);
+    CHECK(fr("il ne fait pas pleurer") > 0.05);
+    CHECK(fr("il n'y a pas de problème") > 0.05);
+}
+
+static void
+test_french_jamais_aussi(void)
+{
+    load();
+    /* VADER's "never so good" in French: "jamais ... aussi/si" is a
+     * degree, not a negation. */
+    CHECK(fr("je n'ai jamais été aussi heureux") > 0.05);
+    CHECK(fr("je ne suis jamais si content") > 0.05);
+    CHECK(fr("je ne suis jamais content") < -0.05);
+}
+
+static void
+test_laughter_not_negated(void)
+{
+    load();
+    /* Laughter says how the author feels about the whole text, like an
+     * emoticon: a negator before it does not turn it around. */
+    CHECK(en("you can never leave lmao") > 0.05);
+    CHECK(en("he didn't call haha") > 0.05);
+    CHECK(fr("il n'a pas appelé mdr") > 0.05);
+    /* nor does a booster or ALL CAPS make it stronger. */
+    CHECK_NEAR(en("really lol"), en("lol"), 1e-9);
+}
+
 static void
 test_free(void)
 {
@@ -408,4 +506,11 @@ TOCSIN_TESTS(TOCSIN_TEST(test_basic_polarity), TOCSIN_TEST(test_negation),
              TOCSIN_TEST(test_empty_and_invalid), TOCSIN_TEST(test_long_text),
              TOCSIN_TEST(test_range), TOCSIN_TEST(test_lang_parse),
              TOCSIN_TEST(test_missing_lexdir), TOCSIN_TEST(test_score_text_run),
+             TOCSIN_TEST(test_vader_lexicon_duplicates),
+             TOCSIN_TEST(test_vader_degree_and_least),
+             TOCSIN_TEST(test_vader_two_word_dampeners),
+             TOCSIN_TEST(test_vader_no_x_or_y),
+             TOCSIN_TEST(test_without_doubt), TOCSIN_TEST(test_french_ne_que),
+             TOCSIN_TEST(test_french_jamais_aussi),
+             TOCSIN_TEST(test_laughter_not_negated),
              TOCSIN_TEST(test_free));
