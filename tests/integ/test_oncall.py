@@ -55,6 +55,18 @@ def oncall_of(body):
     return body["alerts"][0].get("tocsin_oncall", {})
 
 
+
+def write_two_crises(r):
+    """The same crisis on AirNova and BluePhone at once (BluePhone's from
+    another seed): two volume alerts and two negativity ones."""
+    now = now_ms()
+    a = make_crisis_stream(now, crisis_start_min=116, crisis_len_min=4)
+    b = [dict(m, topic="BluePhone", id="B" + m["id"])
+         for m in make_crisis_stream(now, seed=11, crisis_start_min=116,
+                                     crisis_len_min=4)
+         if m["topic"] == "AirNova"]
+    write_stream(r, sorted(a + b, key=lambda m: m["ts"]))
+
 class OncallCase(TocsinCase):
 
     def oncall_daemon(self, waits=(3, 8, 3), pushover=None):
@@ -392,13 +404,7 @@ route = { receiver = "team"; group_by = ["alertname"]; group_wait = 5;
         self.base = "http://" + d.sockets["http"]
         # The same crisis on two topics at once: two volume alerts (and
         # two negativity ones), a group per alertname.
-        now = now_ms()
-        a = make_crisis_stream(now, crisis_start_min=116, crisis_len_min=4)
-        b = [dict(m, topic="BluePhone", id="B" + m["id"])
-             for m in make_crisis_stream(now, seed=11, crisis_start_min=116,
-                                         crisis_len_min=4)
-             if m["topic"] == "AirNova"]
-        write_stream(self.r, sorted(a + b, key=lambda m: m["ts"]))
+        write_two_crises(self.r)
         d.start()
 
         def grouped():
@@ -462,13 +468,7 @@ route = { receiver = "team"; group_by = ["alertname"]; group_wait = %d;
         d = self.daemon(config(self.redis.url, recv, extra_detection=CATCHUP,
                                extra=extra))
         self.base = "http://" + d.sockets["http"]
-        now = now_ms()
-        a = make_crisis_stream(now, crisis_start_min=116, crisis_len_min=4)
-        b = [dict(m, topic="BluePhone", id="B" + m["id"])
-             for m in make_crisis_stream(now, seed=11, crisis_start_min=116,
-                                         crisis_len_min=4)
-             if m["topic"] == "AirNova"]
-        write_stream(self.r, sorted(a + b, key=lambda m: m["ts"]))
+        write_two_crises(self.r)
         d.start()
         self.wait_ready(d)
 
