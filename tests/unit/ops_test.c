@@ -383,8 +383,8 @@ test_sd_notify_messages(void)
     tocsin_sd_stopping();
     const char *want[] = {"STATUS=waiting for redis",
                           "READY=1\nSTATUS=state restored", "WATCHDOG=1",
-                          "STOPPING=1\nSTATUS=stopping: committing the batch "
-                          "in hand"};
+                          ("STOPPING=1\nSTATUS=stopping: committing the "
+                           "batch in hand")};
     for (size_t i = 0; i < 4; i++) {
         char buf[256];
         ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
