@@ -37,6 +37,16 @@ rcfg(enum tocsin_receiver_type t, const char *url)
     return r;
 }
 
+/* A Pushover receiver with its application token and user key. */
+static struct tocsin_receiver_config
+pushover_cfg(void)
+{
+    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
+    r.token = "apptoken";
+    r.user = "userkey";
+    return r;
+}
+
 /* Build step `step` for body; the parsed JSON body (or NULL) in *json. */
 static struct tocsin_request *
 build(const struct tocsin_receiver_config *r, const char *body, unsigned step,
@@ -288,9 +298,7 @@ test_telegram(void)
 static void
 test_pushover_emergency_and_cancel(void)
 {
-    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
-    r.token = "apptoken";
-    r.user = "userkey";
+    struct tocsin_receiver_config r = pushover_cfg();
     r.ack_url = "https://tocsin.example/ack";
     char *body = make_body(0, "critical");
     struct tocsin_request *q = build(&r, body, 0, NULL);
@@ -380,9 +388,7 @@ test_oncall_ack_link(void)
 
     /* Pushover: the emergency callback and the url, without any ack_url
      * in the receiver's configuration. */
-    r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
-    r.token = "apptoken";
-    r.user = "userkey";
+    r = pushover_cfg();
     q = build(&r, body, 0, NULL);
     REQUIRE(q);
     CHECK(strstr(q->body, "&callback=http%3A%2F%2Ftocsin.example%3A9797%2Fack"
@@ -467,9 +473,7 @@ test_oncall_group_message(void)
     json_decref(j);
     tocsin_request_free(q);
 
-    r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
-    r.token = "apptoken";
-    r.user = "userkey";
+    r = pushover_cfg();
     q = build(&r, body, 0, NULL);
     REQUIRE(q);
     CHECK(strstr(q->body, "&callback=http%3A%2F%2Ft%2Fack%2F1&") != NULL);
@@ -488,10 +492,8 @@ test_oncall_group_message(void)
 static void
 test_pushover_poll_takes_app_acks(void)
 {
-    struct tocsin_receiver_config r = rcfg(TOCSIN_RECEIVER_PUSHOVER, NULL);
+    struct tocsin_receiver_config r = pushover_cfg();
     r.name = "pager";
-    r.token = "apptoken";
-    r.user = "userkey";
     const char *poll = "{\"alerts\":[{\"status\":\"firing\",\"fingerprint\":"
                        "\"" FP "\",\"labels\":{},\"tocsin_oncall\":{\"kind\":"
                        "\"poll\"}}]}";
