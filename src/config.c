@@ -39,6 +39,7 @@
 #include "tocsin/jose.h"
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
+#include "tocsin/strbuf.h"
 
 #include "config_int.h"
 
@@ -57,30 +58,24 @@ tocsin_errbuf_addf(struct tocsin_errbuf *eb, const char *fmt, ...)
 {
     if (!eb)
         return;
+    /* The lines are grown as a strbuf; a line that does not fit in memory
+     * is left out whole. */
+    struct tocsin_strbuf b = {eb->text, eb->len, eb->cap, 0};
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = tocsin_strbuf_vprintf(&b, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    size_t need = eb->len + (size_t)n + 2;
-    if (need > eb->cap) {
-        size_t cap = eb->cap ? eb->cap : 256;
-        while (cap < need)
-            cap *= 2;
-        char *t = realloc(eb->text, cap);
-        if (!t)
-            return;
-        eb->text = t;
-        eb->cap = cap;
+    if (n == 0 || b.s[b.len - 1] != '\n')
+        tocsin_strbuf_add(&b, "\n", 1);
+    eb->text = b.s;
+    eb->cap = b.cap;
+    if (b.oom) {
+        eb->text[eb->len] = '\0';
+        return;
     }
-    va_start(ap, fmt);
-    vsnprintf(eb->text + eb->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    eb->len += (size_t)n;
-    if (n == 0 || eb->text[eb->len - 1] != '\n')
-        eb->text[eb->len++] = '\n';
-    eb->text[eb->len] = '\0';
+    eb->len = b.len;
     eb->count++;
 }
 

@@ -46,19 +46,27 @@ tocsin_strbuf_puts(struct tocsin_strbuf *b, const char *s)
     tocsin_strbuf_add(b, s, strlen(s));
 }
 
+int
+tocsin_strbuf_vprintf(struct tocsin_strbuf *b, const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int need = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (need < 0 || reserve(b, (size_t)need))
+        return -1;
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    b->len += (size_t)need;
+    return need;
+}
+
 void
 tocsin_strbuf_printf(struct tocsin_strbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
+    tocsin_strbuf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (need < 0 || reserve(b, (size_t)need))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)need;
 }
 
 char *

@@ -359,6 +359,9 @@ test_errbuf(void)
     CHECK(eb.count == 102);
     CHECK(strncmp(eb.text, "a 1\nb\n0123456789\n", 17) == 0);
     CHECK(eb.len == strlen(eb.text));
+    size_t len = eb.len;
+    tocsin_errbuf_addf(&eb, "%s", ""); /* an empty message is an empty line */
+    CHECK(eb.count == 103 && eb.len == len + 1 && eb.text[len] == '\n');
     tocsin_errbuf_clear(&eb);
     CHECK(eb.text == NULL && eb.count == 0 && eb.len == 0);
 }

@@ -1,4 +1,5 @@
 /* strbuf_test.c: growable strings. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,5 +40,33 @@ test_empty_gives_an_empty_string_and_oom_gives_null(void)
     CHECK(b.s == NULL && b.oom == 0);
 }
 
+static int vadd(struct tocsin_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+vadd(struct tocsin_strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = tocsin_strbuf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+static void
+test_vprintf_says_how_much_it_added(void)
+{
+    struct tocsin_strbuf b = {0};
+    CHECK(vadd(&b, "%s:%d: ", "f.conf", 12) == 11);
+    CHECK(vadd(&b, "%s", "") == 0);
+    CHECK(vadd(&b, "%0300d", 7) == 300); /* past the first allocation */
+    CHECK(b.len == 311);
+    b.oom = 1;
+    CHECK(vadd(&b, "more") == -1);
+    CHECK(b.len == 311);
+    CHECK(tocsin_strbuf_take(&b) == NULL);
+}
+
 TOCSIN_TESTS(TOCSIN_TEST(test_appends_grow_and_take_gives_the_string),
-             TOCSIN_TEST(test_empty_gives_an_empty_string_and_oom_gives_null));
+             TOCSIN_TEST(test_empty_gives_an_empty_string_and_oom_gives_null),
+             TOCSIN_TEST(test_vprintf_says_how_much_it_added));
