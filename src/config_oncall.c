@@ -146,6 +146,22 @@ get_list(ctx *c, const config_setting_t *root, const char *name)
     return s;
 }
 
+/* Element j of the list at path.key as a group, its keys checked and its
+ * own path written to ep; NULL (after reporting) when it is not a group. */
+static const config_setting_t *
+group_at(ctx *c, const config_setting_t *l, int j, const char *path,
+         const char *key, const char *const *keys, char *ep, size_t size)
+{
+    const config_setting_t *g = config_setting_get_elem(l, j);
+    snprintf(ep, size, "%s.%s[%d]", path, key, j);
+    if (!config_setting_is_group(g)) {
+        ERR(g, "%s: expected a group", ep);
+        return NULL;
+    }
+    check_keys(c, g, ep, keys);
+    return g;
+}
+
 static int
 push(ctx *c, void *vp, size_t *n, void *item)
 {
@@ -266,14 +282,11 @@ parse_intervals(ctx *c, const config_setting_t *root,
             continue;
         }
         for (int j = 0; j < config_setting_length(specs); j++) {
-            const config_setting_t *sg = config_setting_get_elem(specs, j);
             char sp[96];
-            snprintf(sp, sizeof sp, "%s.time_intervals[%d]", path, j);
-            if (!config_setting_is_group(sg)) {
-                ERR(sg, "%s: expected a group", sp);
+            const config_setting_t *sg = group_at(
+                c, specs, j, path, "time_intervals", skeys, sp, sizeof sp);
+            if (!sg)
                 continue;
-            }
-            check_keys(c, sg, sp, skeys);
             int bad;
             struct tocsin_timeint_spec spec = {0};
             spec.location = zone(c, oc, sg, sp, "location", &bad);
@@ -453,14 +466,11 @@ parse_schedules(ctx *c, const config_setting_t *root,
             continue;
         }
         for (int j = 0; j < config_setting_length(ls); j++) {
-            const config_setting_t *lg = config_setting_get_elem(ls, j);
             char lp[96];
-            snprintf(lp, sizeof lp, "%s.layers[%d]", path, j);
-            if (!config_setting_is_group(lg)) {
-                ERR(lg, "%s: expected a group", lp);
+            const config_setting_t *lg =
+                group_at(c, ls, j, path, "layers", lkeys, lp, sizeof lp);
+            if (!lg)
                 continue;
-            }
-            check_keys(c, lg, lp, lkeys);
             const char *users[MAX_LIST];
             int nu = get_strs(c, lg, lp, "users", users, NULL);
             const char *rot = get_str(c, lg, lp, "rotation", 1);
@@ -514,14 +524,11 @@ parse_schedules(ctx *c, const config_setting_t *root,
             continue;
         }
         for (int j = 0; os && j < config_setting_length(os); j++) {
-            const config_setting_t *og = config_setting_get_elem(os, j);
             char op[96];
-            snprintf(op, sizeof op, "%s.overrides[%d]", path, j);
-            if (!config_setting_is_group(og)) {
-                ERR(og, "%s: expected a group", op);
+            const config_setting_t *og =
+                group_at(c, os, j, path, "overrides", okeys, op, sizeof op);
+            if (!og)
                 continue;
-            }
-            check_keys(c, og, op, okeys);
             const char *u = get_str(c, og, op, "user", 1);
             const char *st = get_str(c, og, op, "start", 1);
             const char *en = get_str(c, og, op, "end", 1);
@@ -622,14 +629,11 @@ parse_policies(ctx *c, const config_setting_t *root,
             continue;
         }
         for (int j = 0; j < config_setting_length(ss); j++) {
-            const config_setting_t *sg = config_setting_get_elem(ss, j);
             char sp[96];
-            snprintf(sp, sizeof sp, "%s.steps[%d]", path, j);
-            if (!config_setting_is_group(sg)) {
-                ERR(sg, "%s: expected a group", sp);
+            const config_setting_t *sg =
+                group_at(c, ss, j, path, "steps", skeys, sp, sizeof sp);
+            if (!sg)
                 continue;
-            }
-            check_keys(c, sg, sp, skeys);
             const char *t[MAX_LIST];
             int nt = get_strs(c, sg, sp, "notify", t, NULL);
             long long w = get_int(c, sg, sp, "wait", 0, 7 * 86400, 300);

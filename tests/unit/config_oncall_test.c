@@ -211,6 +211,21 @@ test_errors_all_reported_with_lines(void)
                         "both"};
     expect_errors("oncall = { ack_secret = \"a\"; ack_secret_file = \"f\"; };",
                   w4, 1);
+    /* every list inside an item holds groups with known keys */
+    const char *w5[] = {
+        "t.conf:1: time_intervals[0].time_intervals[0]: expected a group",
+        "t.conf:2: schedules[0].layers[0]: expected a group",
+        "t.conf:3: schedules[0].overrides[0]: unknown key \"colour\"",
+        "t.conf:4: escalation_policies[0].steps[0]: expected a group",
+        "t.conf:5: escalation_policies[0].steps[1]: unknown key \"colour\"",
+    };
+    expect_errors(
+        "time_intervals = ( { name = \"q\"; time_intervals = ( 1 ); } );\n"
+        "schedules = ( { name = \"s\"; layers = ( 2 );\n"
+        "  overrides = ( { colour = 1; } ); } );\n"
+        "escalation_policies = ( { name = \"p\"; steps = ( \"x\",\n"
+        "  { notify = [\"y\"]; colour = 1; } ); } );\n",
+        w5, 5);
 }
 
 static void
