@@ -146,6 +146,22 @@ get_list(ctx *c, const config_setting_t *root, const char *name)
     return s;
 }
 
+/* The member key of g as a list of at least one `what`; NULL (after
+ * reporting) when it is absent, empty or not a list. */
+static const config_setting_t *
+some_of(ctx *c, const config_setting_t *g, const char *path, const char *key,
+        const char *what)
+{
+    const config_setting_t *l = config_setting_get_member(g, key);
+    if (!l || config_setting_type(l) != CONFIG_TYPE_LIST ||
+        config_setting_length(l) == 0) {
+        ERR(l ? l : g, "%s.%s: expected a list of at least one %s", path, key,
+            what);
+        return NULL;
+    }
+    return l;
+}
+
 /* Element j of the list at path.key as a group, its keys checked and its
  * own path written to ep; NULL (after reporting) when it is not a group. */
 static const config_setting_t *
@@ -456,15 +472,9 @@ parse_schedules(ctx *c, const config_setting_t *root,
             tocsin_config_int_oom(c);
             return;
         }
-        const config_setting_t *ls = config_setting_get_member(g, "layers");
-        if (!ls || config_setting_type(ls) != CONFIG_TYPE_LIST ||
-            config_setting_length(ls) == 0) {
-            ERR(ls ? ls : g,
-                "%s.layers: expected a list of at least one "
-                "layer",
-                path);
+        const config_setting_t *ls = some_of(c, g, path, "layers", "layer");
+        if (!ls)
             continue;
-        }
         for (int j = 0; j < config_setting_length(ls); j++) {
             char lp[96];
             const config_setting_t *lg =
@@ -621,13 +631,9 @@ parse_policies(ctx *c, const config_setting_t *root,
             tocsin_config_int_oom(c);
             return;
         }
-        const config_setting_t *ss = config_setting_get_member(g, "steps");
-        if (!ss || config_setting_type(ss) != CONFIG_TYPE_LIST ||
-            config_setting_length(ss) == 0) {
-            ERR(ss ? ss : g, "%s.steps: expected a list of at least one step",
-                path);
+        const config_setting_t *ss = some_of(c, g, path, "steps", "step");
+        if (!ss)
             continue;
-        }
         for (int j = 0; j < config_setting_length(ss); j++) {
             char sp[96];
             const config_setting_t *sg =

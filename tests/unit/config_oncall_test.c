@@ -226,6 +226,10 @@ test_errors_all_reported_with_lines(void)
         "escalation_policies = ( { name = \"p\"; steps = ( \"x\",\n"
         "  { notify = [\"y\"]; colour = 1; } ); } );\n",
         w5, 5);
+    const char *w6[] = {"t.conf:1: escalation_policies[0].steps: expected a "
+                        "list of at least one step"};
+    expect_errors("escalation_policies = ( { name = \"p\"; steps = ( ); } );\n",
+                  w6, 1);
 }
 
 static void
