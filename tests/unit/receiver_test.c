@@ -653,61 +653,59 @@ test_verdicts(void)
           TOCSIN_VERDICT_FAIL);
 }
 
+/* What an Apprise URL parses into; a NULL part is not checked. */
+static const struct {
+    const char *in;
+    enum tocsin_receiver_type type;
+    const char *url, *topic, *token, *user, *password, *device, *chat_id;
+} apprise_ok[] = {
+    {"ntfys://tk_1@ntfy.example/alerts", TOCSIN_RECEIVER_NTFY,
+     .url = "https://ntfy.example", .topic = "alerts", .token = "tk_1"},
+    {"ntfy://u:p@host:8080/t", TOCSIN_RECEIVER_NTFY, .url = "http://host:8080",
+     .user = "u", .password = "p"},
+    {"ntfy://mytopic", TOCSIN_RECEIVER_NTFY, .url = "https://ntfy.sh",
+     .topic = "mytopic"},
+    {"pover://ukey@atoken/phone", TOCSIN_RECEIVER_PUSHOVER, .user = "ukey",
+     .token = "atoken", .device = "phone"},
+    {"gotifys://g.example/sub/Tok", TOCSIN_RECEIVER_GOTIFY,
+     .url = "https://g.example/sub", .token = "Tok"},
+    {"slack://T1/B2/X3/#ops", TOCSIN_RECEIVER_SLACK,
+     .url = "https://hooks.slack.com/services/T1/B2/X3"},
+    {"tgram://123:ABC/-100200", TOCSIN_RECEIVER_TELEGRAM, .token = "123:ABC",
+     .chat_id = "-100200"},
+    {"discord://111/tok", TOCSIN_RECEIVER_DISCORD,
+     .url = "https://discord.com/api/webhooks/111/tok"},
+    {"pagerduty://ikey@akey", TOCSIN_RECEIVER_PAGERDUTY, .token = "ikey"},
+    {"mmosts://mm.example/abc", TOCSIN_RECEIVER_MATTERMOST,
+     .url = "https://mm.example/hooks/abc"},
+    {"opsgenie://key", TOCSIN_RECEIVER_OPSGENIE,
+     .url = "https://api.opsgenie.com"},
+    {"json://h:81/x/y", TOCSIN_RECEIVER_WEBHOOK, .url = "http://h:81/x/y"},
+};
+
 static void
 test_apprise_urls(void)
 {
     struct tocsin_apprise a;
     char why[160];
-    CHECK_OK(tocsin_apprise_parse("ntfys://tk_1@ntfy.example/alerts", &a, why,
-                                  sizeof why));
-    CHECK(a.type == TOCSIN_RECEIVER_NTFY);
-    CHECK_STR(a.url, "https://ntfy.example");
-    CHECK_STR(a.topic, "alerts");
-    CHECK_STR(a.token, "tk_1");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("ntfy://u:p@host:8080/t", &a, why, 160));
-    CHECK_STR(a.url, "http://host:8080");
-    CHECK_STR(a.user, "u");
-    CHECK_STR(a.password, "p");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("ntfy://mytopic", &a, why, 160));
-    CHECK_STR(a.url, "https://ntfy.sh");
-    CHECK_STR(a.topic, "mytopic");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("pover://ukey@atoken/phone", &a, why, 160));
-    CHECK(a.type == TOCSIN_RECEIVER_PUSHOVER);
-    CHECK_STR(a.user, "ukey");
-    CHECK_STR(a.token, "atoken");
-    CHECK_STR(a.device, "phone");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("gotifys://g.example/sub/Tok", &a, why, 160));
-    CHECK_STR(a.url, "https://g.example/sub");
-    CHECK_STR(a.token, "Tok");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("slack://T1/B2/X3/#ops", &a, why, 160));
-    CHECK_STR(a.url, "https://hooks.slack.com/services/T1/B2/X3");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("tgram://123:ABC/-100200", &a, why, 160));
-    CHECK(a.type == TOCSIN_RECEIVER_TELEGRAM);
-    CHECK_STR(a.token, "123:ABC");
-    CHECK_STR(a.chat_id, "-100200");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("discord://111/tok", &a, why, 160));
-    CHECK_STR(a.url, "https://discord.com/api/webhooks/111/tok");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("pagerduty://ikey@akey", &a, why, 160));
-    CHECK_STR(a.token, "ikey");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("mmosts://mm.example/abc", &a, why, 160));
-    CHECK_STR(a.url, "https://mm.example/hooks/abc");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("opsgenie://key", &a, why, 160));
-    CHECK_STR(a.url, "https://api.opsgenie.com");
-    tocsin_apprise_fini(&a);
-    CHECK_OK(tocsin_apprise_parse("json://h:81/x/y", &a, why, 160));
-    CHECK(a.type == TOCSIN_RECEIVER_WEBHOOK);
-    CHECK_STR(a.url, "http://h:81/x/y");
-    tocsin_apprise_fini(&a);
+    for (size_t i = 0; i < sizeof apprise_ok / sizeof apprise_ok[0]; i++) {
+        int before = tocsin_test_failed_checks;
+        REQUIRE(tocsin_apprise_parse(apprise_ok[i].in, &a, why, sizeof why) ==
+                TOCSIN_OK);
+        CHECK(a.type == apprise_ok[i].type);
+        const char *got[] = {a.url,      a.topic,  a.token,  a.user,
+                             a.password, a.device, a.chat_id};
+        const char *want[] = {apprise_ok[i].url,      apprise_ok[i].topic,
+                              apprise_ok[i].token,    apprise_ok[i].user,
+                              apprise_ok[i].password, apprise_ok[i].device,
+                              apprise_ok[i].chat_id};
+        for (size_t k = 0; k < sizeof got / sizeof got[0]; k++)
+            if (want[k])
+                CHECK_STR(got[k], want[k]);
+        if (tocsin_test_failed_checks != before)
+            fprintf(stderr, "  in %s\n", apprise_ok[i].in);
+        tocsin_apprise_fini(&a);
+    }
     CHECK_ERR(tocsin_apprise_parse("tgram://onlytoken", &a, why, 160),
               TOCSIN_EINVAL);
     CHECK_STR(why, "expected tgram://BOTTOKEN/CHAT_ID");
