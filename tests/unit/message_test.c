@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "alert_fixture.h"
 #include "tocsin/engine.h"
 #include "tocsin/event.h"
 #include "tocsin/message.h"
@@ -79,21 +80,7 @@ static char *
 make_body(int resolved, const char *long_text)
 {
     struct tocsin_alert_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.topic = "AirNova";
-    ev.kind = TOCSIN_ALERT_VOLUME;
-    ev.status = resolved ? TOCSIN_ALERT_RESOLVED : TOCSIN_ALERT_FIRING;
-    ev.severity = "critical";
-    ev.starts_ms = 1795000000000LL;
-    ev.ends_ms = resolved ? 1795000600000LL : 0;
-    ev.window_ms = 600000;
-    ev.observed = 412;
-    ev.expected = 42;
-    ev.negatives = 290;
-    ev.scored = 408;
-    ev.negative_share = 0.711;
-    ev.negative_baseline = 0.12;
-    ev.score = 1;
+    tocsin_test_alert_event(&ev, resolved, "critical");
     const char *texts[3] = {
         "Stuck at the gate for 3 hours, no info \xf0\x9f\x98\xa1",
         long_text ? long_text : "Refunds? Anyone?", "third"};
@@ -114,7 +101,6 @@ make_body(int resolved, const char *long_text)
         ev.terms[1] = "#boycott";
         ev.nterms = 2;
     }
-    snprintf(ev.fingerprint, sizeof ev.fingerprint, "5f0c1d2e3f405162");
     snprintf(ev.delivery, sizeof ev.delivery, "d1");
     char *body = NULL;
     if (tocsin_event_body(&body, &ev, "oncall", "http://tocsin.example:9797") !=

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "alert_fixture.h"
 #include "http_fixture.h"
 #include "redis_fixture.h"
 #include "tocsin/engine.h"
@@ -631,44 +632,37 @@ test_set_config_and_stop_idempotent(void)
     env_down();
 }
 
-/* An alert event body as the engine writes it. */
-static char *
-event_body(int resolved, const char *severity)
+/* Queue the typical alert (alert_fixture.h), as the engine writes it, for
+ * r0 as delivery `delivery`. */
+static void
+xadd_alert(const char *delivery, int resolved, const char *severity)
 {
     struct tocsin_alert_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.topic = "AirNova";
-    ev.kind = TOCSIN_ALERT_VOLUME;
-    ev.status = resolved ? TOCSIN_ALERT_RESOLVED : TOCSIN_ALERT_FIRING;
-    ev.severity = severity;
-    ev.starts_ms = 1795000000000LL;
-    ev.ends_ms = resolved ? 1795000600000LL : 0;
-    ev.window_ms = 600000;
-    ev.observed = 412;
-    ev.expected = 42;
-    ev.negative_share = 0.711;
-    ev.negative_baseline = 0.12;
-    snprintf(ev.fingerprint, sizeof ev.fingerprint, "5f0c1d2e3f405162");
+    tocsin_test_alert_event(&ev, resolved, severity);
     char *body = NULL;
-    if (tocsin_event_body(&body, &ev, "r0", "http://tocsin.example") !=
-        TOCSIN_OK)
-        return NULL;
-    return body;
+    REQUIRE(tocsin_event_body(&body, &ev, "r0", "http://tocsin.example") ==
+            TOCSIN_OK);
+    xadd(delivery, "r0", body, epoch_ms());
+    free(body);
+}
+
+/* Receiver r0 at the root of its server: gateways add their own paths. */
+static void
+r0_at_root(void)
+{
+    snprintf(E.urls[0], sizeof E.urls[0], "%s",
+             tocsin_http_fixture_url(E.http[0]));
 }
 
 static void
 test_ntfy_receiver_end_to_end(void)
 {
     env_up(1, NULL);
-    snprintf(E.urls[0], sizeof E.urls[0], "%s",
-             tocsin_http_fixture_url(E.http[0]));
+    r0_at_root();
     E.recv[0].type = TOCSIN_RECEIVER_NTFY;
     E.recv[0].topic = "crisis";
     E.recv[0].token = "tk_secret";
-    char *body = event_body(0, "critical");
-    REQUIRE(body);
-    xadd("d-ntfy", "r0", body, epoch_ms());
-    free(body);
+    xadd_alert("d-ntfy", 0, "critical");
     start();
     REQUIRE(tocsin_http_fixture_wait(E.http[0], 1, 5000));
     CHECK(wait_xlen(OUTBOX, 0, 3000));
@@ -696,18 +690,14 @@ static void
 test_pushover_two_steps(void)
 {
     env_up(1, NULL);
-    snprintf(E.urls[0], sizeof E.urls[0], "%s",
-             tocsin_http_fixture_url(E.http[0]));
+    r0_at_root();
     E.recv[0].type = TOCSIN_RECEIVER_PUSHOVER;
     E.recv[0].token = "apptoken";
     E.recv[0].user = "userkey";
     CHECK_OK(tocsin_http_fixture_script(E.http[0], 200, 0, NULL,
                                         "{\"status\":1}"));
     CHECK_OK(tocsin_http_fixture_script(E.http[0], 500, 0, NULL, "oops"));
-    char *body = event_body(1, "critical");
-    REQUIRE(body);
-    xadd("d-po", "r0", body, epoch_ms());
-    free(body);
+    xadd_alert("d-po", 1, "critical");
     start();
     REQUIRE(tocsin_http_fixture_wait(E.http[0], 3, 5000));
     CHECK(wait_xlen(OUTBOX, 0, 3000));
@@ -738,12 +728,9 @@ test_rate_limit(void)
     E.recv[0].type = TOCSIN_RECEIVER_SLACK;
     E.recv[0].rate_per_s = 4;
     E.recv[0].burst = 1;
-    char *body = event_body(0, "warning");
-    REQUIRE(body);
-    xadd("d-s1", "r0", body, epoch_ms());
-    xadd("d-s2", "r0", body, epoch_ms());
-    xadd("d-s3", "r0", body, epoch_ms());
-    free(body);
+    xadd_alert("d-s1", 0, "warning");
+    xadd_alert("d-s2", 0, "warning");
+    xadd_alert("d-s3", 0, "warning");
     start();
     REQUIRE(tocsin_http_fixture_wait(E.http[0], 3, 5000));
     const struct tocsin_http_request *a =
@@ -761,8 +748,7 @@ static void
 test_telegram_retry_after_in_body(void)
 {
     env_up(1, NULL);
-    snprintf(E.urls[0], sizeof E.urls[0], "%s",
-             tocsin_http_fixture_url(E.http[0]));
+    r0_at_root();
     E.recv[0].type = TOCSIN_RECEIVER_TELEGRAM;
     E.recv[0].token = "123:ABC";
     E.recv[0].chat_id = "42";
@@ -771,10 +757,7 @@ test_telegram_retry_after_in_body(void)
         E.http[0], 429, 0, NULL,
         "{\"ok\":false,\"error_code\":429,\"parameters\":"
         "{\"retry_after\":1}}"));
-    char *body = event_body(0, "critical");
-    REQUIRE(body);
-    xadd("d-tg", "r0", body, epoch_ms());
-    free(body);
+    xadd_alert("d-tg", 0, "critical");
     start();
     REQUIRE(tocsin_http_fixture_wait(E.http[0], 2, 5000));
     const struct tocsin_http_request *a =
