@@ -34,12 +34,15 @@ expect_errors(int line, const char *text, const char *want)
 }
 #define EXPECT_ERRORS(text, want) expect_errors(__LINE__, text, want)
 
+/* The config from text (as "t.conf") or, when text is NULL, from the file
+ * path; NULL, after a failed check, when it did not load. */
 static struct tocsin_config *
-load_ok(int line, const char *text)
+load_ok(int line, const char *text, const char *path)
 {
     struct tocsin_errbuf eb = {0};
     struct tocsin_config *cfg = NULL;
-    tocsin_err e = tocsin_config_load_string(&cfg, text, "t.conf", &eb);
+    tocsin_err e = text ? tocsin_config_load_string(&cfg, text, "t.conf", &eb)
+                        : tocsin_config_load(&cfg, path, &eb);
     if (e != TOCSIN_OK || !cfg) {
         fprintf(stderr, "%s:%d: load failed: %s\n%s", __FILE__, line,
                 tocsin_strerror(e), eb.text ? eb.text : "");
@@ -48,7 +51,8 @@ load_ok(int line, const char *text)
     tocsin_errbuf_clear(&eb);
     return cfg;
 }
-#define LOAD_OK(text) load_ok(__LINE__, text)
+#define LOAD_OK(text)      load_ok(__LINE__, text, NULL)
+#define LOAD_FILE_OK(path) load_ok(__LINE__, NULL, path)
 
 static void
 write_file(const char *path, const char *text)
@@ -198,19 +202,14 @@ test_values_override(void)
 static void
 test_example_file_loads(void)
 {
-    struct tocsin_errbuf eb = {0};
-    struct tocsin_config *cfg = NULL;
-    CHECK_OK(
-        tocsin_config_load(&cfg, TOCSIN_SOURCE_DATADIR "/tocsind.conf", &eb));
-    if (eb.text)
-        fprintf(stderr, "%s", eb.text);
+    struct tocsin_config *cfg =
+        LOAD_FILE_OK(TOCSIN_SOURCE_DATADIR "/tocsind.conf");
     REQUIRE(cfg);
     CHECK(cfg->nreceivers == 1);
     CHECK(tocsin_config_receiver(cfg, "oncall") != NULL);
     CHECK(cfg->redis.batch == 1000);
     CHECK(cfg->log.level == TOCSIN_LOG_INFO);
     tocsin_config_free(cfg);
-    tocsin_errbuf_clear(&eb);
 }
 
 static char *
@@ -382,17 +381,12 @@ test_secret_file_relative(void)
                      "receivers = ( { name = \"a\"; type = \"webhook\";\n"
                      "  url = \"http://h/\"; secret_file = \"hook.secret\";"
                      " } );\n");
-    struct tocsin_errbuf eb = {0};
-    struct tocsin_config *cfg = NULL;
-    CHECK_OK(tocsin_config_load(&cfg, conf, &eb));
-    if (eb.text)
-        fprintf(stderr, "%s", eb.text);
+    struct tocsin_config *cfg = LOAD_FILE_OK(conf);
     REQUIRE(cfg);
     CHECK_STR(cfg->receivers[0].secret, "file-secret");
     CHECK_STR(cfg->redis.password, "redis-pw");
     CHECK_STR(cfg->path, conf);
     tocsin_config_free(cfg);
-    tocsin_errbuf_clear(&eb);
     rm_tmpdir(dir);
 }
 
@@ -614,16 +608,11 @@ test_tls_ca_file_relative(void)
         "  { name = \"a\"; type = \"webhook\"; url = \"https://h/\";"
         " tls_ca_file = \"ca.pem\"; },\n"
         "  { name = \"b\"; type = \"webhook\"; url = \"https://h/\"; } );\n");
-    struct tocsin_errbuf eb = {0};
-    struct tocsin_config *cfg = NULL;
-    CHECK_OK(tocsin_config_load(&cfg, conf, &eb));
-    if (eb.text)
-        fprintf(stderr, "%s", eb.text);
+    struct tocsin_config *cfg = LOAD_FILE_OK(conf);
     REQUIRE(cfg);
     CHECK_STR(cfg->receivers[0].tls_ca_file, path);
     CHECK(cfg->receivers[1].tls_ca_file == NULL); /* the system's CAs */
     tocsin_config_free(cfg);
-    tocsin_errbuf_clear(&eb);
     rm_tmpdir(dir);
 }
 
