@@ -35,6 +35,19 @@ make_config(void)
     return cfg;
 }
 
+/* A new redis-server (*f), a connection to it (*c) and the on-call store
+ * under "t:" (*st). */
+static void
+store_up(struct tocsin_redis_fixture **f, redisContext **c,
+         struct tocsin_oncall_store **st)
+{
+    REQUIRE(tocsin_redis_fixture_start(f) == TOCSIN_OK);
+    *c = tocsin_redis_fixture_connect(*f);
+    REQUIRE(*c);
+    CHECK_OK(tocsin_oncall_store_new(st, "t:"));
+    REQUIRE(*st);
+}
+
 /* Record a used link as the ingest does: watch, check, then SET in a
  * transaction.  TOCSIN_EINVAL used already, TOCSIN_EAGAIN the watch fired
  * (EXEC nil). */
@@ -64,14 +77,11 @@ static void
 test_store_restart_continues(void)
 {
     struct tocsin_redis_fixture *f = NULL;
-    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
-    redisContext *c = tocsin_redis_fixture_connect(f);
-    REQUIRE(c);
+    redisContext *c = NULL;
+    struct tocsin_oncall_store *st = NULL;
+    store_up(&f, &c, &st);
     struct tocsin_oncall_config *cfg = make_config();
     REQUIRE(cfg);
-    struct tocsin_oncall_store *st = NULL;
-    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
-    REQUIRE(st);
     struct tocsin_oncall *oc = NULL;
     REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
     struct tocsin_notes n = {0};
@@ -168,13 +178,11 @@ static void
 test_store_link_race_between_instances(void)
 {
     struct tocsin_redis_fixture *f = NULL;
-    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
-    redisContext *a = tocsin_redis_fixture_connect(f);
-    redisContext *b = tocsin_redis_fixture_connect(f);
-    REQUIRE(a && b);
+    redisContext *a = NULL;
     struct tocsin_oncall_store *st = NULL;
-    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
-    REQUIRE(st);
+    store_up(&f, &a, &st);
+    redisContext *b = tocsin_redis_fixture_connect(f);
+    REQUIRE(b);
     int64_t t0 = (int64_t)time(NULL);
     char link[TOCSIN_ACK_TOKEN_MAX];
     REQUIRE(tocsin_ack_sign("k", "fp", "ack", t0 + 600, "marie", link,
@@ -230,14 +238,11 @@ static void
 test_store_append_in_caller_transaction(void)
 {
     struct tocsin_redis_fixture *f = NULL;
-    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
-    redisContext *c = tocsin_redis_fixture_connect(f);
-    REQUIRE(c);
+    redisContext *c = NULL;
+    struct tocsin_oncall_store *st = NULL;
+    store_up(&f, &c, &st);
     struct tocsin_oncall_config *cfg = make_config();
     REQUIRE(cfg);
-    struct tocsin_oncall_store *st = NULL;
-    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
-    REQUIRE(st);
     struct tocsin_oncall *oc = NULL;
     REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
     struct tocsin_notes n = {0};
@@ -308,9 +313,9 @@ static void
 test_store_groups_survive_restart(void)
 {
     struct tocsin_redis_fixture *f = NULL;
-    REQUIRE(tocsin_redis_fixture_start(&f) == TOCSIN_OK);
-    redisContext *c = tocsin_redis_fixture_connect(f);
-    REQUIRE(c);
+    redisContext *c = NULL;
+    struct tocsin_oncall_store *st = NULL;
+    store_up(&f, &c, &st);
     struct tocsin_oncall_config *cfg = NULL;
     REQUIRE(tocsin_oncall_config_new(&cfg) == TOCSIN_OK);
     struct tocsin_route_spec rs;
@@ -323,9 +328,6 @@ test_store_groups_survive_restart(void)
     rs.group_wait_s = 30;
     rs.group_interval_s = 300;
     REQUIRE(tocsin_route_new(&cfg->route, &rs, NULL, 0) == TOCSIN_OK);
-    struct tocsin_oncall_store *st = NULL;
-    CHECK_OK(tocsin_oncall_store_new(&st, "t:"));
-    REQUIRE(st);
     struct tocsin_oncall *oc = NULL;
     REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
     struct tocsin_notes n = {0};
