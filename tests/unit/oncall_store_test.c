@@ -48,6 +48,21 @@ store_up(struct tocsin_redis_fixture **f, redisContext **c,
     REQUIRE(*st);
 }
 
+/* Read n pipelined replies; the type of the last one. */
+static int
+drain(redisContext *c, size_t n)
+{
+    int type = -1;
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK)
+            return -1;
+        type = ((redisReply *)r)->type;
+        freeReplyObject(r);
+    }
+    return type;
+}
+
 /* Record a used link as the ingest does: watch, check, then SET in a
  * transaction.  TOCSIN_EINVAL used already, TOCSIN_EAGAIN the watch fired
  * (EXEC nil). */
@@ -62,15 +77,10 @@ use_link(struct tocsin_oncall_store *st, redisContext *c,
     redisAppendCommand(c, "MULTI");
     rc = tocsin_oncall_store_ack_append(st, c, cl, &queued);
     redisAppendCommand(c, "EXEC");
-    for (size_t i = 0; i < queued + 2; i++) {
-        void *r = NULL;
-        if (redisGetReply(c, &r) != REDIS_OK)
-            return TOCSIN_EIO;
-        if (i == queued + 1 && ((redisReply *)r)->type != REDIS_REPLY_ARRAY)
-            rc = TOCSIN_EAGAIN;
-        freeReplyObject(r);
-    }
-    return rc;
+    int last = drain(c, queued + 2);
+    if (last < 0)
+        return TOCSIN_EIO;
+    return last == REDIS_REPLY_ARRAY ? rc : TOCSIN_EAGAIN;
 }
 
 static void
@@ -169,8 +179,6 @@ test_store_restart_continues(void)
     tocsin_oncall_config_free(cfg);
 }
 
-static int drain(redisContext *c, size_t n);
-
 /* Two instances follow the same link at once: both find it unused, the
  * first commits, the second's transaction is refused by the watch (and
  * writes nothing), after which the link is seen as used. */
@@ -214,21 +222,6 @@ test_store_link_race_between_instances(void)
     redisFree(b);
     tocsin_oncall_store_free(st);
     tocsin_redis_fixture_stop(f);
-}
-
-/* Read n pipelined replies; the type of the last one. */
-static int
-drain(redisContext *c, size_t n)
-{
-    int type = -1;
-    for (size_t i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(c, &r) != REDIS_OK)
-            return -1;
-        type = ((redisReply *)r)->type;
-        freeReplyObject(r);
-    }
-    return type;
 }
 
 /* The writes queued inside a transaction of the caller's (the ingest
