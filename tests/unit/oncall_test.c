@@ -164,6 +164,20 @@ history_has(struct tocsin_oncall *oc, const char *fp, const char *text)
     return r;
 }
 
+/* The JSON body of note nt (links under ext), parsed; json_decref it. */
+static json_t *
+note_json(struct tocsin_oncall *oc, const struct tocsin_note *nt,
+          const char *ext)
+{
+    char *body = NULL;
+    CHECK_OK(tocsin_oncall_note_body(oc, nt, ext, &body));
+    REQUIRE(body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    REQUIRE(o);
+    return o;
+}
+
 static void
 test_escalation_three_steps(void)
 {
@@ -541,12 +555,7 @@ test_note_body_and_links(void)
     CHECK_OK(tocsin_oncall_on_event(oc, &ev, t0, &n));
     CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
     REQUIRE(n.n == 1);
-    char *body = NULL;
-    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "http://x:9797", &body));
-    REQUIRE(body);
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
-    REQUIRE(o);
+    json_t *o = note_json(oc, &n.v[0], "http://x:9797");
     json_t *al = json_array_get(json_object_get(o, "alerts"), 0);
     CHECK_STR(json_string_value(json_object_get(o, "receiver")), "ntfy-marie");
     CHECK_STR(json_string_value(json_object_get(o, "version")), "4");
@@ -576,9 +585,7 @@ test_note_body_and_links(void)
     tocsin_note_delivery(a, d2);
     CHECK(strcmp(d1, d2) != 0);
     /* after the ack, bodies carry no links and say who has it */
-    CHECK_OK(tocsin_oncall_note_body(oc, a, "http://x:9797", &body));
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = note_json(oc, a, "http://x:9797");
     t = json_object_get(json_array_get(json_object_get(o, "alerts"), 0),
                         "tocsin_oncall");
     CHECK(json_object_get(t, "ack_url") == NULL);
@@ -591,6 +598,7 @@ test_note_body_and_links(void)
     REQUIRE(tocsin_oncall_new(&oc2, cfg) == TOCSIN_OK);
     CHECK_OK(tocsin_oncall_import_alert(oc2, js, t0 + 70));
     free(js);
+    char *body = NULL;
     CHECK_OK(tocsin_oncall_note_body(oc2, &n.v[0], "", &body));
     CHECK(body && strstr(body, "\"observed\":412") != NULL);
     free(body);
@@ -946,12 +954,7 @@ test_group_flush_is_one_notification(void)
                        "TermBurst (info)");
     CHECK(history_has(oc, "a1", "notified: sent to team-chat (with 2 other "
                                 "alerts)"));
-    char *body = NULL;
-    CHECK_OK(tocsin_oncall_note_body(oc, g, "http://x", &body));
-    REQUIRE(body);
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
-    REQUIRE(o);
+    json_t *o = note_json(oc, g, "http://x");
     json_t *arr = json_object_get(o, "alerts");
     REQUIRE(json_array_size(arr) == 3);
     CHECK_STR(json_string_value(json_object_get(o, "status")), "firing");
@@ -1031,11 +1034,7 @@ test_group_body_truncated(void)
     }
     CHECK_OK(tocsin_oncall_tick(oc, t0, &n));
     REQUIRE(n.n == 1);
-    char *body = NULL;
-    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "", &body));
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
-    REQUIRE(o);
+    json_t *o = note_json(oc, &n.v[0], "");
     CHECK(json_array_size(json_object_get(o, "alerts")) ==
           TOCSIN_NOTE_MAX_ALERTS);
     CHECK(json_integer_value(json_object_get(o, "truncatedAlerts")) == 5);
@@ -1078,11 +1077,7 @@ test_group_lists_resolved_since_last_flush(void)
     CHECK_STR(n.v[0].alerts[2], "r1");
     CHECK(strstr(n.v[0].text, "AirNova: MentionVolumeSpike (critical, "
                               "resolved)") != NULL);
-    char *body = NULL;
-    CHECK_OK(tocsin_oncall_note_body(oc, &n.v[0], "", &body));
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
-    REQUIRE(o);
+    json_t *o = note_json(oc, &n.v[0], "");
     CHECK_STR(json_string_value(json_object_get(o, "status")), "firing");
     json_t *r1 = json_array_get(json_object_get(o, "alerts"), 2);
     CHECK_STR(json_string_value(json_object_get(r1, "status")), "resolved");
