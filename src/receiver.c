@@ -149,6 +149,16 @@ recv_set_url(struct tocsin_request *q, const char *base, const char *path)
 }
 
 tocsin_err
+recv_post_to_url(struct tocsin_request *q, const struct recv_ctx *c)
+{
+    if (c->step > 0)
+        return TOCSIN_ENOENT;
+    if (!c->r->url)
+        return TOCSIN_EINVAL;
+    return recv_set_url(q, c->r->url, "");
+}
+
+tocsin_err
 recv_header(struct tocsin_request *q, const char *fmt, ...)
 {
     if (q->nheaders == TOCSIN_REQUEST_MAX_HEADERS)

@@ -15,11 +15,7 @@ tocsin_err
 recv_discord(struct tocsin_request *q, const struct recv_ctx *c)
 {
     const struct tocsin_message *m = c->m;
-    if (c->step > 0)
-        return TOCSIN_ENOENT;
-    if (!c->r->url)
-        return TOCSIN_EINVAL;
-    tocsin_err err = recv_set_url(q, c->r->url, "");
+    tocsin_err err = recv_post_to_url(q, c);
     if (err)
         return err;
     int colour = m->resolved                            ? 0x2EB67D

@@ -59,6 +59,13 @@ void recv_apns_forget(const struct tocsin_receiver_config *r);
 tocsin_err recv_set_url(struct tocsin_request *q, const char *base,
                         const char *path);
 
+/*
+ * The one request of a driver that posts to the configured url as it is
+ * (Slack, Discord, Mattermost, Teams): q->url = that url.  TOCSIN_ENOENT
+ * past step 0, TOCSIN_EINVAL when no url is configured.
+ */
+tocsin_err recv_post_to_url(struct tocsin_request *q, const struct recv_ctx *c);
+
 /* Add a header line (formatted); TOCSIN_ERANGE when full. */
 tocsin_err recv_header(struct tocsin_request *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -12,11 +12,7 @@
 tocsin_err
 recv_mattermost(struct tocsin_request *q, const struct recv_ctx *c)
 {
-    if (c->step > 0)
-        return TOCSIN_ENOENT;
-    if (!c->r->url)
-        return TOCSIN_EINVAL;
-    tocsin_err err = recv_set_url(q, c->r->url, "");
+    tocsin_err err = recv_post_to_url(q, c);
     if (err)
         return err;
     char *title = tocsin_message_title(c->m, 300, TOCSIN_UNIT_CHARS);

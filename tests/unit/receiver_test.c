@@ -617,6 +617,33 @@ test_opsgenie_create_and_close(void)
     free(body);
 }
 
+/* The chat webhooks post once, to their url as it is; no url, no post. */
+static void
+test_chat_webhooks_one_post_to_their_url(void)
+{
+    static const enum tocsin_receiver_type types[] = {
+        TOCSIN_RECEIVER_SLACK, TOCSIN_RECEIVER_DISCORD,
+        TOCSIN_RECEIVER_MATTERMOST, TOCSIN_RECEIVER_MSTEAMS};
+    char *body = make_body(0, "critical");
+    REQUIRE(body);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        struct tocsin_receiver_config r = rcfg(types[i], "https://chat.x/h/");
+        struct tocsin_request *q = build(&r, body, 0, NULL);
+        REQUIRE(q);
+        CHECK_STR(q->url, "https://chat.x/h");
+        CHECK_STR(q->method, "POST");
+        tocsin_request_free(q);
+        CHECK(no_step(&r, body, 1));
+        r.url = NULL;
+        q = NULL;
+        CHECK_ERR(
+            tocsin_receiver_request(&q, &r, "d-1", body, strlen(body), 0, 0),
+            TOCSIN_EINVAL);
+        CHECK(q == NULL);
+    }
+    free(body);
+}
+
 static void
 test_bad_body_is_einval(void)
 {
@@ -742,5 +769,6 @@ TOCSIN_TESTS(TOCSIN_TEST(test_webhook_unchanged_and_signed),
              TOCSIN_TEST(test_pushover_poll_takes_app_acks),
              TOCSIN_TEST(test_discord_mattermost_teams_gotify),
              TOCSIN_TEST(test_opsgenie_create_and_close),
+             TOCSIN_TEST(test_chat_webhooks_one_post_to_their_url),
              TOCSIN_TEST(test_bad_body_is_einval), TOCSIN_TEST(test_verdicts),
              TOCSIN_TEST(test_apprise_urls), TOCSIN_TEST(test_redaction));
