@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "alert_fixture.h"
+#include "request_fixture.h"
 #include "tocsin/config.h"
 #include "tocsin/event.h"
 #include "tocsin/jose.h"
@@ -124,22 +125,12 @@ out:
     return ok;
 }
 
-static const char *
-header(const struct tocsin_request *q, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < q->nheaders; i++)
-        if (strncasecmp(q->headers[i], name, n) == 0 && q->headers[i][n] == ':')
-            return q->headers[i] + n + 2;
-    return NULL;
-}
-
 /* The token of an "authorization: bearer <token>" header, or "" when
  * the header is missing or has another scheme. */
 static const char *
 bearer(const struct tocsin_request *q)
 {
-    const char *v = header(q, "authorization");
+    const char *v = tocsin_test_header(q, "authorization");
     if (!v || strncasecmp(v, "bearer ", 7) != 0)
         return "";
     return v + 7;
@@ -458,7 +449,8 @@ test_fcm_token_then_send(void)
     REQUIRE(q);
     CHECK(q->aux == 1);
     CHECK_STR(q->url, "http://127.0.0.1:1/token");
-    CHECK_STR(header(q, "Content-Type"), "application/x-www-form-urlencoded");
+    CHECK_STR(tocsin_test_header(q, "Content-Type"),
+              "application/x-www-form-urlencoded");
     char *gt = form_field(q->body, "grant_type");
     CHECK_STR(gt, "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer");
     free(gt);
@@ -491,7 +483,7 @@ test_fcm_token_then_send(void)
     CHECK(q->aux == 0);
     CHECK_STR(q->url,
               "http://127.0.0.1:2/v1/projects/tocsin-test/messages:send");
-    CHECK_STR(header(q, "Authorization"), "Bearer ya29.AAA");
+    CHECK_STR(tocsin_test_header(q, "Authorization"), "Bearer ya29.AAA");
     json_t *b = json_loadb(q->body, q->body_len, 0, NULL);
     json_t *msg = json_object_get(b, "message");
     CHECK_STR(json_string_value(json_object_get(msg, "token")), "dev-token-1");
@@ -521,7 +513,8 @@ test_fcm_token_then_send(void)
                                     strlen(shortans), NOW));
     q = build_at(&r, body, NOW + 29000);
     CHECK(q && q->aux == 0 &&
-          strcmp(header(q, "Authorization"), "Bearer ya29.BBB") == 0);
+          strcmp(tocsin_test_header(q, "Authorization"), "Bearer ya29.BBB") ==
+              0);
     tocsin_request_free(q);
     q = build_at(&r, body, NOW + 31000);
     CHECK(q && q->aux == 1);
@@ -573,14 +566,14 @@ test_apns_request_and_token_life(void)
     REQUIRE(q);
     CHECK(q->http2 == 1);
     CHECK_STR(q->url, "http://127.0.0.1:3/3/device/aabbcc");
-    CHECK_STR(header(q, "apns-topic"), "com.example.oncall");
-    CHECK_STR(header(q, "apns-push-type"), "alert");
-    CHECK_STR(header(q, "apns-priority"), "10");
-    CHECK_STR(header(q, "apns-collapse-id"), FP);
+    CHECK_STR(tocsin_test_header(q, "apns-topic"), "com.example.oncall");
+    CHECK_STR(tocsin_test_header(q, "apns-push-type"), "alert");
+    CHECK_STR(tocsin_test_header(q, "apns-priority"), "10");
+    CHECK_STR(tocsin_test_header(q, "apns-collapse-id"), FP);
     char exp[32];
     snprintf(exp, sizeof exp, "%lld", NOW / 1000 + 600);
-    CHECK_STR(header(q, "apns-expiration"), exp);
-    const char *auth = header(q, "authorization");
+    CHECK_STR(tocsin_test_header(q, "apns-expiration"), exp);
+    const char *auth = tocsin_test_header(q, "authorization");
     REQUIRE(auth && strncmp(auth, "bearer ", 7) == 0);
     char *tok1 = strdup(auth + 7);
     json_t *h = NULL, *c = NULL;
@@ -668,11 +661,11 @@ test_webpush_request(void)
     struct tocsin_request *q = build_at(&r, body, NOW);
     REQUIRE(q);
     CHECK_STR(q->url, r.url);
-    CHECK_STR(header(q, "TTL"), "3600");
-    CHECK_STR(header(q, "Urgency"), "high");
-    CHECK_STR(header(q, "Topic"), FP);
-    CHECK_STR(header(q, "Content-Encoding"), "aes128gcm");
-    const char *a = header(q, "Authorization");
+    CHECK_STR(tocsin_test_header(q, "TTL"), "3600");
+    CHECK_STR(tocsin_test_header(q, "Urgency"), "high");
+    CHECK_STR(tocsin_test_header(q, "Topic"), FP);
+    CHECK_STR(tocsin_test_header(q, "Content-Encoding"), "aes128gcm");
+    const char *a = tocsin_test_header(q, "Authorization");
     REQUIRE(a && strncmp(a, "vapid t=", 8) == 0);
     const char *k = strstr(a, ", k=");
     REQUIRE(k);
@@ -701,7 +694,7 @@ test_webpush_request(void)
     tocsin_request_free(q);
     q = build_at(&r, resolved, NOW);
     REQUIRE(q);
-    CHECK_STR(header(q, "Urgency"), "low");
+    CHECK_STR(tocsin_test_header(q, "Urgency"), "low");
     tocsin_request_free(q);
     char why[128], red[256];
     /* The endpoint's path is a capability: logs show the host only. */

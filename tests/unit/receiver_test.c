@@ -6,9 +6,9 @@
  */
 #include <jansson.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #include "alert_fixture.h"
+#include "request_fixture.h"
 #include "tocsin/engine.h"
 #include "tocsin/event.h"
 #include "tocsin/message.h"
@@ -67,16 +67,6 @@ build(const struct tocsin_receiver_config *r, const char *body, unsigned step,
 }
 
 static const char *
-header(const struct tocsin_request *q, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < q->nheaders; i++)
-        if (strncasecmp(q->headers[i], name, n) == 0 && q->headers[i][n] == ':')
-            return q->headers[i] + n + 2;
-    return NULL;
-}
-
-static const char *
 jstr(json_t *o, const char *path)
 {
     /* "a.b.0.c" */
@@ -118,12 +108,12 @@ test_webhook_unchanged_and_signed(void)
     CHECK_STR(q->method, "POST");
     CHECK_STR(q->url, "http://h:1/hook");
     CHECK_STR(q->body, body);
-    CHECK_STR(header(q, "Content-Type"), "application/json");
-    CHECK_STR(header(q, "X-Tocsin-Delivery"), "d-1");
+    CHECK_STR(tocsin_test_header(q, "Content-Type"), "application/json");
+    CHECK_STR(tocsin_test_header(q, "X-Tocsin-Delivery"), "d-1");
     char want[TOCSIN_SIGN_MAX];
     CHECK_OK(tocsin_sign_webhook("s3cret", 1795000000, body, strlen(body), want,
                                  sizeof want));
-    CHECK_STR(header(q, "X-Tocsin-Signature"), want);
+    CHECK_STR(tocsin_test_header(q, "X-Tocsin-Signature"), want);
     tocsin_request_free(q);
     CHECK(no_step(&r, body, 1));
 }
@@ -140,8 +130,8 @@ test_ntfy(void)
     struct tocsin_request *q = build(&r, body, 0, &j);
     REQUIRE(q && j);
     CHECK_STR(q->url, "https://ntfy.example");
-    CHECK_STR(header(q, "Authorization"), "Bearer tk_abc");
-    CHECK_STR(header(q, "Content-Type"), "application/json");
+    CHECK_STR(tocsin_test_header(q, "Authorization"), "Bearer tk_abc");
+    CHECK_STR(tocsin_test_header(q, "Content-Type"), "application/json");
     CHECK_STR(jstr(j, "topic"), "crisis");
     CHECK_STR(jstr(j, "title"), "AirNova: volume 9.8\xc3\x97 normal, 71% "
                                 "negative");
@@ -170,7 +160,7 @@ test_ntfy(void)
     body = make_body(0, "warning");
     q = build(&r, body, 0, &j);
     REQUIRE(q && j);
-    CHECK_STR(header(q, "Authorization"), "Basic dTpw");
+    CHECK_STR(tocsin_test_header(q, "Authorization"), "Basic dTpw");
     CHECK(jint(j, "priority") == 3);
     CHECK_STR(jstr(j, "tags.0"), "warning");
     CHECK_STR(jstr(j, "actions.1.url"), "https://ack.example/a?fp=" FP "&x=1");
@@ -304,7 +294,8 @@ test_pushover_emergency_and_cancel(void)
     struct tocsin_request *q = build(&r, body, 0, NULL);
     REQUIRE(q);
     CHECK_STR(q->url, "https://api.pushover.net/1/messages.json");
-    CHECK_STR(header(q, "Content-Type"), "application/x-www-form-urlencoded");
+    CHECK_STR(tocsin_test_header(q, "Content-Type"),
+              "application/x-www-form-urlencoded");
     CHECK(strncmp(q->body,
                   "token=apptoken&user=userkey&title=AirNova%3A%20volume%20"
                   "9.8%C3%97%20normal%2C%2071%25%20negative&message=",
@@ -577,7 +568,7 @@ test_discord_mattermost_teams_gotify(void)
     q = build(&r, body, 0, &j);
     REQUIRE(q && j);
     CHECK_STR(q->url, "https://gotify.example/sub/message");
-    CHECK_STR(header(q, "X-Gotify-Key"), "AppTok");
+    CHECK_STR(tocsin_test_header(q, "X-Gotify-Key"), "AppTok");
     CHECK(jint(j, "priority") == 8);
     CHECK_STR(jstr(j, "extras.client::notification.click.url"),
               EXT "/alerts/" FP);
@@ -597,7 +588,7 @@ test_opsgenie_create_and_close(void)
     struct tocsin_request *q = build(&r, body, 0, &j);
     REQUIRE(q && j);
     CHECK_STR(q->url, "https://api.eu.opsgenie.com/v2/alerts");
-    CHECK_STR(header(q, "Authorization"), "GenieKey genie");
+    CHECK_STR(tocsin_test_header(q, "Authorization"), "GenieKey genie");
     CHECK_STR(jstr(j, "alias"), FP);
     CHECK_STR(jstr(j, "priority"), "P1");
     CHECK(tocsin_utf8_length(jstr(j, "message"), strlen(jstr(j, "message")),
