@@ -70,29 +70,29 @@ struct tocsin_control {
 
 /* ---- sockets ---- */
 
-/* 1 when something accepts connections on the unix socket at path. */
-static int
-ipc_in_use(const char *path)
+int
+tocsin_control_ipc_probe(const char *path)
 {
     struct sockaddr_un sun;
     if (strlen(path) >= sizeof sun.sun_path)
-        return 0;
+        return ENAMETOOLONG;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return 0;
+        return errno;
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
     memcpy(sun.sun_path, path, strlen(path));
-    int r = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    int e = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 ? 0 : errno;
     close(fd);
-    return r == 0;
+    return e;
 }
 
 static int
 bind_socket(int protocol, const char *addr, char *path, size_t pathlen)
 {
     /* Checked first: libnanomsg 1.1.5 leaks when an ipc bind fails. */
-    if (strncmp(addr, "ipc://", 6) == 0 && ipc_in_use(addr + 6)) {
+    if (strncmp(addr, "ipc://", 6) == 0 &&
+        tocsin_control_ipc_probe(addr + 6) == 0) {
         tocsin_log_err("CONTROL-BIND",
                        "cannot listen on %s: in use (is another tocsind "
                        "running?)",

@@ -27,9 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,20 +205,7 @@ ipc_not_running(const char *addr)
     if (strncmp(addr, "ipc://", 6) != 0)
         return 0;
     const char *path = addr + 6;
-    struct sockaddr_un sun;
-    if (strlen(path) >= sizeof sun.sun_path)
-        return 0;
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0)
-        return 0;
-    memset(&sun, 0, sizeof sun);
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, path, strlen(path));
-    int r = connect(fd, (struct sockaddr *)&sun, sizeof sun);
-    int e = errno;
-    close(fd);
-    if (r == 0)
-        return 0;
+    int e = tocsin_control_ipc_probe(path);
     if (e == ENOENT || e == ECONNREFUSED) {
         fprintf(stderr,
                 "tocsinctl: tocsind is not running (nothing listens on "

@@ -57,6 +57,15 @@ tocsin_err tocsin_control_new(struct tocsin_control **out,
 /* Close the sockets (an ipc socket file is removed).  NULL does nothing. */
 void tocsin_control_free(struct tocsin_control *c);
 
+/*
+ * Try a connection to the unix stream socket at path: 0 when something
+ * accepts it, else the errno of the failure (ENOENT, ECONNREFUSED: nobody
+ * listens; EACCES; ENAMETOOLONG when path does not fit a socket address).
+ * Lets the daemon refuse an address another tocsind holds and tocsinctl
+ * say why it cannot connect.  Any thread.
+ */
+int tocsin_control_ipc_probe(const char *path);
+
 /* What a request may look at; borrowed for the call. */
 struct tocsin_control_view {
     const struct tocsin_config *cfg;

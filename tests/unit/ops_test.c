@@ -7,6 +7,7 @@
  * loopback) and the sd_notify messages (sdnotify.c, read from a real
  * datagram socket).
  */
+#include <errno.h>
 #include <jansson.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
@@ -408,6 +409,31 @@ setup(void)
     }
 }
 
+/* The unix-socket probe: a listener accepts; no file, a file nobody
+ * listens on, and a path too long for a socket address are told apart. */
+static void
+test_ipc_probe(void)
+{
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s/probe.sock", dir);
+    const char *path = sun.sun_path;
+    CHECK(tocsin_control_ipc_probe(path) == ENOENT);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0);
+    CHECK(tocsin_control_ipc_probe(path) == ECONNREFUSED); /* not listening */
+    REQUIRE(listen(fd, 1) == 0);
+    CHECK(tocsin_control_ipc_probe(path) == 0);
+    close(fd);
+    unlink(path);
+    char longp[sizeof sun.sun_path + 8];
+    memset(longp, 'x', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    CHECK(tocsin_control_ipc_probe(longp) == ENAMETOOLONG);
+}
+
 static void
 test_setup(void)
 {
@@ -422,6 +448,7 @@ test_cleanup(void)
 
 TOCSIN_TESTS(TOCSIN_TEST(test_setup), TOCSIN_TEST(test_control_requests),
              TOCSIN_TEST(test_control_over_the_socket),
+             TOCSIN_TEST(test_ipc_probe),
              TOCSIN_TEST(test_publish_prefixes_the_topic),
              TOCSIN_TEST(test_metrics_text),
              TOCSIN_TEST(test_probe_listen_errors),
