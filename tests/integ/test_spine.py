@@ -98,6 +98,17 @@ class SpineTest(TocsinCase):
     def wait_all_read(self, timeout=60):
         wait_for(self.group_done, timeout, what="all entries acked")
 
+    def wait_resolved(self):
+        wait_for(lambda: sum(1 for e in events(self.rcv)
+                             if e[0] == "resolved") >= 1, 30,
+                 what="a resolved event")
+
+    def assert_live_is_replay(self, d):
+        """The receiver got exactly what replay gives for the stream."""
+        live = sorted(e[3].decode() for e in events(self.rcv))
+        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
+                                                   self.dir)))
+
     def test_crisis_fires_once_resolves_once_signed(self):
         d = self.crisis_setup()
         write_stream(self.r, self.mentions)
@@ -238,9 +249,7 @@ class SpineTest(TocsinCase):
         write_stream(self.r, self.mentions)
         d.start()
         self.wait_all_read()
-        wait_for(lambda: sum(1 for e in events(self.rcv)
-                             if e[0] == "resolved") >= 1, 30,
-                 what="a resolved event")
+        self.wait_resolved()
         time.sleep(1.0)
         self.assertEqual(d.stop(), 0)
         live = [e[3].decode() for e in events(self.rcv)]
@@ -262,18 +271,14 @@ class SpineTest(TocsinCase):
             kills += 1
         d.start()
         self.wait_all_read()
-        wait_for(lambda: sum(1 for e in events(self.rcv)
-                             if e[0] == "resolved") >= 1, 30,
-                 what="a resolved event")
+        self.wait_resolved()
         wait_for(lambda: self.r.xlen("tocsin:outbox") == 0, 30,
                  what="outbox drained")
         self.assertEqual(d.stop(), 0)
         # Each event reached the receiver under one delivery id, with the
         # bytes replay gives: nothing counted twice or missed.
         check_one_delivery_per_event(self, by_delivery(self.rcv))
-        live = sorted(e[3].decode() for e in events(self.rcv))
-        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
-                                                   self.dir)))
+        self.assert_live_is_replay(d)
         self.assertEqual(kills, 3)
 
     def test_redis_restart_mid_stream_is_survived(self):
@@ -290,17 +295,13 @@ class SpineTest(TocsinCase):
         self.redis.restart(down_seconds=1.0)
         self.r = self.redis.client()
         self.wait_all_read()
-        wait_for(lambda: sum(1 for e in events(self.rcv)
-                             if e[0] == "resolved") >= 1, 30,
-                 what="a resolved event")
+        self.wait_resolved()
         wait_for(lambda: self.r.xlen("tocsin:outbox") == 0, 30,
                  what="outbox drained")
         self.assertIsNone(d.proc.poll(), "tocsind survived")
         self.assertEqual(d.stop(), 0)
         self.assertIn("INGEST-RECONNECT", d.stderr())
-        live = sorted(e[3].decode() for e in events(self.rcv))
-        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
-                                                   self.dir)))
+        self.assert_live_is_replay(d)
 
     def test_entries_of_a_dead_consumer_are_claimed(self):
         d = self.crisis_setup()
@@ -311,29 +312,21 @@ class SpineTest(TocsinCase):
         self.assertEqual(len(taken[0][1]), len(self.mentions))
         d.start()
         self.wait_all_read()  # claimed after claim_idle_ms (2 s)
-        wait_for(lambda: sum(1 for e in events(self.rcv)
-                             if e[0] == "resolved") >= 1, 30,
-                 what="a resolved event")
+        self.wait_resolved()
         self.assertEqual(d.stop(), 0)
         self.assertIn("INGEST-CLAIM", d.stderr())
-        live = sorted(e[3].decode() for e in events(self.rcv))
-        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
-                                                   self.dir)))
+        self.assert_live_is_replay(d)
 
     def test_flat_fields_give_the_same_alerts_as_json(self):
         d = self.crisis_setup()
         write_stream(self.r, self.mentions, flat=True)
         d.start()
         self.wait_all_read()
-        wait_for(lambda: sum(1 for e in events(self.rcv)
-                             if e[0] == "resolved") >= 1, 30,
-                 what="a resolved event")
+        self.wait_resolved()
         time.sleep(1.0)
         self.assertEqual(d.stop(), 0)
         self.assertEqual(self.r.xlen("mentions:dead"), 0)
-        live = sorted(e[3].decode() for e in events(self.rcv))
-        self.assertEqual(live, sorted(replay_lines(d.conf, self.mentions,
-                                                   self.dir)))
+        self.assert_live_is_replay(d)
 
     def test_waits_for_redis_at_start(self):
         self.redis.stop()
