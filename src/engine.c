@@ -843,7 +843,7 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
     /* The baseline's sums, with this bucket included. */
     w->X = keep * base->ewm[j] + cur->count;
     w->E = keep * base->ewe[j] + cur->exp;
-    w->V = d * (keep * keep * base->ewv[j] + cur->exp);
+    w->V = tocsin_baseline_ew_variance(base, &e->dp, j, cur->exp, w->E);
     w->K = keep * base->ewk[j] + cur->neg;
     w->N = keep * base->ewn[j] + cur->scored;
     w->len_ms = (int64_t)(len * (double)e->o.bucket_ms);

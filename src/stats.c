@@ -11,6 +11,7 @@
 #define ITMAX 300
 #define EPS   1e-14
 #define FPMIN 1e-300
+#define COUNT_D_MIN 0.25 /* see tocsin_count_log_sf */
 
 /* ln P(a, x) by its series, good for x < a + 1. */
 static double
@@ -84,7 +85,8 @@ tocsin_count_log_sf(double x, double mean, double var)
 {
     if (mean <= 0)
         return x > 0 ? -INFINITY : 0.0;
-    double d = var > mean ? var / mean : 1.0;
+    double d = var > 0 ? var / mean : 1.0;
+    d = d > COUNT_D_MIN ? d : COUNT_D_MIN;
     return tocsin_poisson_log_sf(x / d, mean / d);
 }
 

@@ -12,8 +12,11 @@
  * weekend mornings at 1.7 times what they hold), and `week` a weekday and
  * a weekend factor, all learned from the counts.  A profile is read with
  * a quarter of each neighbouring hour (halving the noise of a slot seen a
- * few times); the profile of the day type seen second starts as a copy of
- * the other.  w grows from 0 to 1 over the first two days of history, so a
+ * few times).  Until a topic has seen a day of the other type, that type
+ * is read with the profile and factor of the type it has seen; its own
+ * profile then starts as a copy of the other, counted as a quarter hour
+ * of visits per hour slot.  The level learns against the factors as they
+ * are read.  w grows from 0 to 1 over the first two days of history, so a
  * young topic falls back to its recent level until its cycles are learned.
  * Counts far above the expectation are clipped before they are learned (a
  * spike does not become the new normal), and learning slows to a quarter
@@ -25,8 +28,10 @@
  * Besides the exact windows the engine sums from its ring of buckets, the
  * baseline keeps exponentially weighted windows (effective lengths 60 and
  * 240 buckets) of observed and expected counts and of negatives, for slow
- * build-ups and for small topics that need hours to show anything, and a
- * CUSUM on the negative share (see struct tocsin_cusum).
+ * build-ups and for small topics that need hours to show anything (their
+ * variance is that of a weighted sum, about half their expected mass,
+ * plus the baseline's own error over the window), and a CUSUM on the
+ * negative share (see struct tocsin_cusum).
  *
  * Scores: the tail probability p of what was observed becomes
  * 1 - exp(-(-log10 p) / k), in [0, 1) and increasing, where k follows the
@@ -92,7 +97,8 @@ struct tocsin_baseline {
     float week[2];
     uint16_t nslot[2][24];   /* buckets each hour factor learned from
                                 (saturating: only the first days count) */
-    uint32_t started;        /* bit k: profile k is in use */
+    uint32_t started;        /* bit k: profile k is in use; bit 2 + k:
+                                it started as a copy of the other */
     float ewm[TOCSIN_NEWIN]; /* observed mass */
     float ewe[TOCSIN_NEWIN]; /* expected mass */
     float ewv[TOCSIN_NEWIN]; /* expected mass with squared weights */
@@ -124,6 +130,14 @@ double tocsin_baseline_dispersion(const struct tocsin_baseline *b);
 double tocsin_baseline_ew_floor(const struct tocsin_baseline *b,
                                 const struct tocsin_detect_params *p,
                                 int64_t bucket_idx, int j, double min_ratio);
+
+/* The variance of exponentially weighted window j (0 or 1) whose
+ * expected mass is E, this bucket's expectation exp_now included: the
+ * counts' (dispersion times the squared weights' sum) plus a 5 % error of
+ * the baseline over the window. */
+double tocsin_baseline_ew_variance(const struct tocsin_baseline *b,
+                                   const struct tocsin_detect_params *p,
+                                   int j, double exp_now, double E);
 
 /* The usual negative share (with a prior of 15 % over 20 mentions). */
 double tocsin_baseline_neg_share(const struct tocsin_baseline *b);

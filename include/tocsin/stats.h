@@ -14,8 +14,11 @@
  * extension through the incomplete gamma function).  0 when x <= 0. */
 double tocsin_poisson_log_sf(double x, double lambda);
 
-/* ln P(X >= x) for an overdispersed count with mean `mean` and variance
- * `var` (>= mean): X/d ~ Poisson(mean/d) with d = var/mean. */
+/* ln P(X >= x) for a count with mean `mean` and variance `var`:
+ * X/d ~ Poisson(mean/d) with d = var/mean.  d > 1 for overdispersed
+ * counts; d < 1 for a weighted sum of counts (an exponential window's
+ * squared weights shrink its variance to about half its mean), down to
+ * 0.25. */
 double tocsin_count_log_sf(double x, double mean, double var);
 
 /* ln P(K >= k) for K ~ Binomial(n, p); k and n may be fractional. */

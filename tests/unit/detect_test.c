@@ -214,6 +214,106 @@ test_long_window_floors_wait_for_a_learned_profile(void)
     CHECK(sat > 1.6 && sat < 1.99);
 }
 
+/* Learn `c` per minute (an empty minute at `first` when `empty_first`)
+ * up to minute `to`, never on a weekend. */
+static void
+learn_weekdays(struct tocsin_baseline *b, int64_t first, int64_t to,
+               int empty_first, double (*count)(int64_t minute))
+{
+    for (int64_t i = first; i < to; i++) {
+        double E = tocsin_baseline_expected(b, &P, i);
+        double c = empty_first && i == first ? 0 : count(i);
+        tocsin_baseline_learn(b, &P, i, c, 0, 0, E, 0);
+    }
+}
+
+static double
+ten(int64_t minute)
+{
+    (void)minute;
+    return 10;
+}
+
+static void
+test_a_first_weekend_is_read_at_the_weekday_level(void)
+{
+    /* A topic learned on weekdays only had no weekend factor of its own,
+     * and the one it kept drifted as the weekdays' was normalised: its
+     * first Saturday was expected at 0.15 times its weekdays when an
+     * empty bucket at Sunday 23:59 (before its first mention) had marked
+     * the weekend as learned, and at 0.5 times without it.  Until it is
+     * seen, a weekend reads like a weekday. */
+    params();
+    int64_t day0 = DAY0 / MIN, sat = day0 + 4 * 1440 + 12 * 60;
+    struct tocsin_baseline a, b;
+    tocsin_baseline_init(&a);
+    tocsin_baseline_init(&b);
+    learn_weekdays(&a, day0 - 1441, day0 + 4 * 1440, 1, ten); /* Sun 23:59 */
+    learn_weekdays(&b, day0 + 1440, day0 + 4 * 1440, 0, ten); /* Wednesday */
+    CHECK_NEAR(tocsin_baseline_expected(&a, &P, sat), 10.0, 1.0);
+    CHECK_NEAR(tocsin_baseline_expected(&b, &P, sat), 10.0, 1.0);
+    /* The floors of the long windows still wait for the weekend's own
+     * hours. */
+    CHECK(tocsin_baseline_ew_floor(&a, &P, sat, 0, 3.0) > 1.99);
+}
+
+static uint32_t lcg = 1;
+
+/* One mention every 25 minutes on average, at random minutes. */
+static double
+tiny(int64_t minute)
+{
+    (void)minute;
+    lcg = lcg * 1103515245u + 12345u;
+    return (lcg >> 16) % 1000 < 40 ? 1 : 0;
+}
+
+static void
+test_a_small_topic_s_first_weekend_keeps_its_level(void)
+{
+    /* The weekend profile starts as a copy of the weekdays'.  When the
+     * first bucket of each weekend hour replaced its copy, a topic of one
+     * mention every 25 minutes threw its hour factors to their clamps
+     * (a bucket holds 0 or 1) and came out of its first weekend
+     * expecting 2 to 4 times its level on Monday. */
+    params();
+    int64_t day0 = DAY0 / MIN, mon = day0 + 6 * 1440;
+    struct tocsin_baseline b;
+    tocsin_baseline_init(&b);
+    lcg = 1;
+    for (int64_t i = day0; i < mon; i++) {
+        double E = tocsin_baseline_expected(&b, &P, i);
+        tocsin_baseline_learn(&b, &P, i, tiny(i), 0, 0, E, 0);
+    }
+    double sum = 0;
+    for (int64_t i = mon; i < mon + 1440; i++)
+        sum += tocsin_baseline_expected(&b, &P, i);
+    /* 57.6 a day is the truth. */
+    CHECK(sum > 57.6 / 1.5 && sum < 57.6 * 1.5);
+}
+
+static void
+test_a_long_window_s_variance_holds_the_baseline_s_error(void)
+{
+    /* An exponential window's counts vary as a weighted sum (squared
+     * weights: about half its expected mass), and its expectation is
+     * off by about 5 % for as long as the window lasts. */
+    params();
+    struct tocsin_baseline b;
+    tocsin_baseline_init(&b);
+    b.disp = 2.0f;
+    b.ewv[0] = 50.0f;
+    double keep = 1.0 - P.beta[0];
+    double want = 2.0 * (keep * keep * 50.0 + 1.0) + 0.05 * 0.05 * 100 * 100;
+    CHECK_NEAR(tocsin_baseline_ew_variance(&b, &P, 0, 1.0, 100.0), want,
+               1e-9);
+    /* On a large topic the baseline's error is most of it. */
+    b.disp = 1.0f;
+    b.ewv[0] = 3000.0f;
+    double v = tocsin_baseline_ew_variance(&b, &P, 0, 100.0, 6000.0);
+    CHECK(v > 10.0 * (keep * keep * 3000.0 + 100.0));
+}
+
 /* ---- the engine on longer shapes ---- */
 
 struct seen {
@@ -734,6 +834,9 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_cascades_widen_the_noise),
     TOCSIN_TEST(test_weekends_have_their_own_daily_rhythm),
     TOCSIN_TEST(test_long_window_floors_wait_for_a_learned_profile),
+    TOCSIN_TEST(test_a_first_weekend_is_read_at_the_weekday_level),
+    TOCSIN_TEST(test_a_small_topic_s_first_weekend_keeps_its_level),
+    TOCSIN_TEST(test_a_long_window_s_variance_holds_the_baseline_s_error),
     TOCSIN_TEST(test_daily_rhythm_alone_never_fires),
     TOCSIN_TEST(test_slow_buildup_is_caught),
     TOCSIN_TEST(test_slow_buildup_is_caught_before_twice_the_usual),
