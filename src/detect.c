@@ -31,6 +31,10 @@
 #define TAIL_SHAPE_MAX        0.5
 #define EW_LEVEL_ERR          0.05 /* the baseline's, over a long window */
 #define COPY_PRIOR_HOURS      0.25 /* what a copied hour profile counts for */
+/* Bits of struct tocsin_baseline's `started`, per day type k. */
+#define STARTED(k)            (1u << (k))
+#define STARTED_ANY           (STARTED(0) | STARTED(1))
+#define COPIED(k)             (4u << (k)) /* started as the other's copy */
 
 static double
 rate_for(double half_life_ms, double bucket_ms)
@@ -122,7 +126,7 @@ day_type(const struct tocsin_baseline *b,
          const struct tocsin_detect_params *p, int64_t bucket_idx)
 {
     int wk = weekend_of(p, bucket_idx);
-    if (!(b->started & (1u << wk)) && (b->started & 3u))
+    if (!(b->started & STARTED(wk)) && (b->started & STARTED_ANY))
         wk = 1 - wk;
     return wk;
 }
@@ -260,7 +264,7 @@ static void
 normalise_season(struct tocsin_baseline *b)
 {
     for (int k = 0; k < 2; k++) {
-        if (!(b->started & (1u << k)))
+        if (!(b->started & STARTED(k)))
             continue;
         double m = 0;
         for (int i = 0; i < 24; i++)
@@ -276,8 +280,9 @@ normalise_season(struct tocsin_baseline *b)
      * other's (left at 1 while the other was normalised, it drifted, up
      * or down: a topic first seen on a Monday expected its first weekend
      * at 0.15 to 2.5 times its weekdays). */
-    if ((b->started & 3u) == 1u || (b->started & 3u) == 2u) {
-        int seen = (b->started & 2u) ? 1 : 0;
+    unsigned any = b->started & STARTED_ANY;
+    if (any == STARTED(0) || any == STARTED(1)) {
+        int seen = any == STARTED(1);
         b->week[1 - seen] = b->week[seen];
     }
     double mw = (5.0 * b->week[0] + 2.0 * b->week[1]) / 7.0;
@@ -300,15 +305,15 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
      * hours are seen.  An empty bucket before the topic's first mention
      * teaches nothing and starts nothing (it used to mark the weekend as
      * learned for a topic first seen a minute after Sunday midnight). */
-    if (!(b->started & (1u << wk))) {
+    if (!(b->started & STARTED(wk))) {
         if (!(b->slow > EXP_FLOOR) && !(c_level > 0))
             return;
-        if (b->started & 3u) {
+        if (b->started & STARTED_ANY) {
             memcpy(b->season[wk], b->season[1 - wk], sizeof b->season[wk]);
             b->week[wk] = b->week[1 - wk];
-            b->started |= 4u << wk;
+            b->started |= COPIED(wk);
         }
-        b->started |= 1u << wk;
+        b->started |= STARTED(wk);
     }
     /* The level learns against the factor as the expectation reads it
      * (with its neighbours): a young slot's own factor is noisy on a
@@ -328,7 +333,7 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
          * bucket of each weekend hour replaced the copy, and a small
          * topic's first weekend (0 or 1 mention a bucket) threw its hour
          * factors to their clamps and its level to four times its own. */
-        double prior = (b->started & (4u << wk))
+        double prior = (b->started & COPIED(wk))
                            ? COPY_PRIOR_HOURS * HOUR_MS / (double)p->bucket_ms
                            : 0.0;
         double g0 = 1.0 / ((double)*ns + 1.0 + prior);
