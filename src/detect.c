@@ -303,8 +303,9 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
     /* The profile of the day type seen second starts as a copy of the
      * other, factor included: the shape and level of a day, until its own
      * hours are seen.  An empty bucket before the topic's first mention
-     * teaches nothing and starts nothing (it used to mark the weekend as
-     * learned for a topic first seen a minute after Sunday midnight). */
+     * teaches nothing and starts nothing (for a stream starting at Monday
+     * 00:00, the first bucket closed was an empty Sunday 23:59, which
+     * marked the weekend as learned). */
     if (!(b->started & STARTED(wk))) {
         if (!(b->slow > EXP_FLOOR) && !(c_level > 0))
             return;
