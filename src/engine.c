@@ -537,6 +537,8 @@ struct evidence {
     int critical; /* any window tested was critical */
     int win;      /* which window scored best (0: the shortest) */
     double win_score[NWIN]; /* each closed window's score */
+    unsigned char high[NWIN]; /* an exact window still at its ratio floor
+                                 (see lifecycle_closed) */
 };
 
 static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
@@ -723,6 +725,22 @@ negativity_lasts(const struct tocsin_engine *e, const struct topic *t,
     return shift > 0 && k / n > a->neg_base + LASTS_FRACTION * shift;
 }
 
+/* Calm buckets it takes to resolve: resolve_buckets, and for a volume
+ * spike at least the length of the window that fired it (up to the
+ * longest exact window): on a small brand at 30 mentions an hour, five
+ * quiet minutes in a row come by chance, and the 15-minute window's
+ * alert resolved two hours before the crisis ended. */
+static int
+calm_needed(const struct tocsin_engine *e, enum tocsin_alert_kind kind,
+            const struct alert_state *a)
+{
+    int n = e->o.resolve_buckets;
+    if (kind != TOCSIN_ALERT_VOLUME)
+        return n;
+    int len = a->win < NEXACT ? windows[a->win] : 0;
+    return len > n ? len : n;
+}
+
 /* After a closed bucket: count calm buckets, resolve, or announce late. */
 static void
 lifecycle_closed(struct tocsin_engine *e, struct topic *t,
@@ -744,6 +762,15 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     if (a->win < 1 && v->win_score[1] > ws)
         ws = v->win_score[1];
     int calm = ws < e->o.resolve_score;
+    /* ...and a volume spike is not over while that window (an exact one:
+     * the long ones remember hours) still holds its ratio floor (3x) and
+     * half the floor on mentions: on a small brand at 30 an hour (2
+     * usual), 15 minutes of 4 or 5 mentions are weak evidence but no
+     * return to normal, and the alert resolved two hours before the
+     * crisis ended. */
+    if (kind == TOCSIN_ALERT_VOLUME &&
+        (v->high[a->win] || (a->win < 1 && v->high[1])))
+        calm = 0;
     /* A negative share still shifted keeps its alert, whichever window
      * fired it: the CUSUM run says whether the shift is over. */
     if (kind == TOCSIN_ALERT_NEGATIVITY &&
@@ -753,12 +780,12 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         negativity_lasts(e, t, a, floor_div(at_ms, e->o.bucket_ms) - 1))
         calm = 0;
     a->calm = calm ? a->calm + 1 : 0;
-    if (!a->announced && is_recent(e, at_ms) &&
-        (int)a->calm < e->o.resolve_buckets) {
+    int needed = calm_needed(e, kind, a);
+    if (!a->announced && is_recent(e, at_ms) && (int)a->calm < needed) {
         a->announced = 1;
         emit(e, t, kind, TOCSIN_ALERT_FIRING, at_ms);
     }
-    if ((int)a->calm >= e->o.resolve_buckets) {
+    if ((int)a->calm >= needed) {
         t->s.fire_after[kind] =
             floor_div(at_ms, e->o.bucket_ms) - e->o.resolve_buckets;
         /* The episode's CUSUM run is over with it. */
@@ -877,14 +904,19 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
             t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing)
             ns = w.cusum ? w.cs : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
-        struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0}};
+        struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0},
+                             {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = neg->critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
         double vws[NWIN], nws[NWIN];
+        unsigned char hi[NWIN];
         memcpy(vws, vol->win_score, sizeof vws);
         memcpy(nws, neg->win_score, sizeof nws);
+        memcpy(hi, vol->high, sizeof hi);
         vws[k] = vs;
         nws[k] = ns;
+        hi[k] = k < NEXACT && w.X >= e->o.min_mentions / 2.0 &&
+                w.X >= floor * w.E;
         if (vs > vol->score || k == 0) {
             *vol = v;
             vol->score = vs;
@@ -897,6 +929,7 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         neg->critical = nc;
         memcpy(vol->win_score, vws, sizeof vws);
         memcpy(neg->win_score, nws, sizeof nws);
+        memcpy(vol->high, hi, sizeof hi);
     }
 }
 
@@ -1142,7 +1175,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
         }
         double span = f + k;
         struct evidence v = {(int64_t)(span * (double)e->o.bucket_ms),
-                             X, E, K, N, p0, 0, 0, 0, {0}};
+                             X, E, K, N, p0, 0, 0, 0, {0}, {0}};
         int64_t start = b - k;
         /* A pre-aggregated record stands for a whole bucket: its count
          * cannot be compared with a fraction of one. */
@@ -1185,6 +1218,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
             0,
             0,
             0,
+            {0},
             {0}};
         int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
         if (cs > best_n.score) {
