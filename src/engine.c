@@ -772,9 +772,16 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         (v->high[a->win] || (a->win < 1 && v->high[1])))
         calm = 0;
     /* A negative share still shifted keeps its alert, whichever window
-     * fired it: the CUSUM run says whether the shift is over. */
+     * fired it: the CUSUM run says whether the shift is over.  But only
+     * while the last hour or so (the 60-bucket window) holds at least
+     * min_negative negatives: the run comes down only as mentions come,
+     * and on a brand of 2 mentions an hour the alert resolved 9 hours
+     * after its crisis (median; up to 23). */
+    int cusum_stale = t->s.base.ewk[0] < e->o.min_negative;
+    if (kind == TOCSIN_ALERT_NEGATIVITY && a->win == NCUSUM && cusum_stale)
+        calm = 1;
     if (kind == TOCSIN_ALERT_NEGATIVITY &&
-        v->win_score[NCUSUM] >= e->o.resolve_score)
+        v->win_score[NCUSUM] >= e->o.resolve_score && !cusum_stale)
         calm = 0;
     if (kind == TOCSIN_ALERT_NEGATIVITY && calm &&
         negativity_lasts(e, t, a, floor_div(at_ms, e->o.bucket_ms) - 1))

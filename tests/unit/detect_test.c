@@ -673,6 +673,53 @@ test_a_small_brand_s_crisis_is_not_resolved_while_it_lasts(void)
     CHECK(bad == 0);
 }
 
+static void
+test_a_small_brand_s_negativity_alert_ends_soon_after_its_crisis(void)
+{
+    /* The same brand, 20 % negative, 50 % during its crisis.  The CUSUM
+     * run that holds a negativity alert comes down only as mentions come:
+     * at 2 an hour the alert resolved 9 hours after the crisis (median
+     * over 8 simulator seeds).  It no longer holds once the last hour has
+     * fewer than min_negative negatives. */
+    int fired = 0, late = 0;
+    for (uint32_t seed = 1; seed <= 10; seed++) {
+        struct seen s = {0};
+        struct tocsin_engine *e = engine(&s);
+        struct tocsin_mention m;
+        memset(&m, 0, sizeof m);
+        m.topics[0].p = "bakery";
+        m.topics[0].n = 6;
+        m.ntopics = 1;
+        m.count = 1;
+        m.followers = -1;
+        m.has_sentiment = 1;
+        int64_t start = 3 * 1440 + 10 * 60, end = start + 180;
+        uint32_t x = seed * 7919u;
+        brand_lcg = seed;
+        for (int64_t i = 0; i < 5 * 1440; i++) {
+            int n = (int)random_small_brand(i);
+            for (int j = 0; j < n; j++) {
+                x = x * 1103515245u + 12345u;
+                double u = (double)(x >> 8) / (double)(1u << 24);
+                double share = i >= start && i < end ? 0.5 : 0.2;
+                m.ts_ms = DAY0 + i * MIN + j * 1000;
+                m.sentiment = u < share ? -0.7 : 0.4;
+                CHECK_OK(tocsin_engine_add(e, &m, INT64_MAX));
+            }
+        }
+        if (s.fired[TOCSIN_ALERT_NEGATIVITY]) {
+            fired++;
+            if (!s.resolved[TOCSIN_ALERT_NEGATIVITY] ||
+                s.resolved_ms[TOCSIN_ALERT_NEGATIVITY] >
+                    DAY0 + (end + 120) * MIN)
+                late++;
+        }
+        tocsin_engine_free(e);
+    }
+    CHECK(fired >= 5);
+    CHECK(late == 0);
+}
+
 /* A topic of about one mention every 20 minutes, counted in 5-minute
  * buckets (as on NAB), then 7 and 10 mentions in two buckets.  Learned as
  * noise at once, the first of them (under the floor of 10) widened the
@@ -876,6 +923,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_a_weak_lasting_negativity_shift_pages_once),
     TOCSIN_TEST(test_a_small_topic_s_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_small_brand_s_crisis_is_not_resolved_while_it_lasts),
+    TOCSIN_TEST(test_a_small_brand_s_negativity_alert_ends_soon_after_its_crisis),
     TOCSIN_TEST(test_a_burst_s_first_bucket_is_not_learned_as_noise),
     TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
