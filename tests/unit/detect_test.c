@@ -467,6 +467,20 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
     CHECK(d > 0 && d < 90);
 }
 
+/* One mention of `topic` with a sentiment (set m->sentiment and
+ * m->ts_ms before each add). */
+static void
+scored_mention(struct tocsin_mention *m, const char *topic)
+{
+    memset(m, 0, sizeof *m);
+    m->topics[0].p = topic;
+    m->topics[0].n = strlen(topic);
+    m->ntopics = 1;
+    m->count = 1;
+    m->followers = -1;
+    m->has_sentiment = 1;
+}
+
 /* `per_min` mentions a minute, evenly spread, `usual` negative; from
  * `shift_min` on, `share` negative at the same volume. */
 static void
@@ -475,13 +489,7 @@ feed_shift_until(struct tocsin_engine *e, int per_min, int64_t mins,
                  double share)
 {
     struct tocsin_mention m;
-    memset(&m, 0, sizeof m);
-    m.topics[0].p = "Canal";
-    m.topics[0].n = 5;
-    m.ntopics = 1;
-    m.count = 1;
-    m.followers = -1;
-    m.has_sentiment = 1;
+    scored_mention(&m, "Canal");
     uint32_t x = 12345;
     for (int64_t i = 0; i < mins * per_min; i++) {
         x = x * 1103515245u + 12345u;
@@ -686,13 +694,7 @@ test_a_small_brand_s_negativity_alert_ends_soon_after_its_crisis(void)
         struct seen s = {0};
         struct tocsin_engine *e = engine(&s);
         struct tocsin_mention m;
-        memset(&m, 0, sizeof m);
-        m.topics[0].p = "bakery";
-        m.topics[0].n = 6;
-        m.ntopics = 1;
-        m.count = 1;
-        m.followers = -1;
-        m.has_sentiment = 1;
+        scored_mention(&m, "bakery");
         int64_t start = 3 * 1440 + 10 * 60, end = start + 180;
         uint32_t x = seed * 7919u;
         brand_lcg = seed;
