@@ -777,7 +777,7 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
      * min_negative negatives: the run comes down only as mentions come,
      * and on a brand of 2 mentions an hour the alert resolved 9 hours
      * after its crisis (median; up to 23). */
-    int cusum_stale = t->s.base.ewk[0] < e->o.min_negative;
+    int cusum_stale = (double)t->s.base.ewk[0] < (double)e->o.min_negative;
     if (kind == TOCSIN_ALERT_NEGATIVITY && a->win == NCUSUM && cusum_stale)
         calm = 1;
     if (kind == TOCSIN_ALERT_NEGATIVITY &&
