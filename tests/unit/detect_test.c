@@ -467,6 +467,14 @@ test_small_brand_2_to_30_an_hour_is_caught(void)
     CHECK(d > 0 && d < 90);
 }
 
+/* The next of a seeded stream of uniform numbers in [0, 1). */
+static double
+uniform(uint32_t *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return (double)(*x >> 8) / (double)(1u << 24);
+}
+
 /* One mention of `topic` with a sentiment (set m->sentiment and
  * m->ts_ms before each add). */
 static void
@@ -492,8 +500,7 @@ feed_shift_until(struct tocsin_engine *e, int per_min, int64_t mins,
     scored_mention(&m, "Canal");
     uint32_t x = 12345;
     for (int64_t i = 0; i < mins * per_min; i++) {
-        x = x * 1103515245u + 12345u;
-        double u = (double)(x >> 8) / (double)(1u << 24);
+        double u = uniform(&x);
         m.ts_ms = DAY0 + i * (MIN / per_min);
         int64_t minute = i / per_min;
         int shifted = minute >= shift_min && minute < shift_end;
@@ -643,8 +650,7 @@ random_small_brand(int64_t minute)
 {
     int64_t start = 3 * 1440 + 10 * 60;
     double lambda = minute >= start && minute < start + 180 ? 0.5 : 2 / 60.0;
-    brand_lcg = brand_lcg * 1103515245u + 12345u;
-    double u = (double)((brand_lcg >> 8) & 0xffffff) / 16777216.0;
+    double u = uniform(&brand_lcg);
     double pk = exp(-lambda), cdf = pk;
     int k = 0;
     while (u > cdf && k < 20) {
@@ -701,8 +707,7 @@ test_a_small_brand_s_negativity_alert_ends_soon_after_its_crisis(void)
         for (int64_t i = 0; i < 5 * 1440; i++) {
             int n = (int)random_small_brand(i);
             for (int j = 0; j < n; j++) {
-                x = x * 1103515245u + 12345u;
-                double u = (double)(x >> 8) / (double)(1u << 24);
+                double u = uniform(&x);
                 double share = i >= start && i < end ? 0.5 : 0.2;
                 m.ts_ms = DAY0 + i * MIN + j * 1000;
                 m.sentiment = u < share ? -0.7 : 0.4;
