@@ -918,6 +918,22 @@ group_by_topic(int wait_s)
     route_by_topic("team-chat", wait_s);
 }
 
+/* group_by_topic(30) and a new on-call core with two alerts on AirNova
+ * at *t0, December `day` at 12:00 in Paris (known once set up): r1 a
+ * critical volume spike, r2 a negativity shift. */
+static struct tocsin_oncall *
+airnova_volume_and_negativity(int day, int64_t *t0_out, struct tocsin_notes *n)
+{
+    group_by_topic(30);
+    int64_t t0 = *t0_out = at(day, 12, 0, 0);
+    struct tocsin_oncall *oc = NULL;
+    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
+    CHECK_OK(
+        fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 1, t0, n));
+    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1, t0, n));
+    return oc;
+}
+
 /* A route grouping by topic: a flush sends ONE notification per group and
  * receiver listing every alert of the group (most severe first, each with
  * its own ack link), under one delivery id per group notification. */
@@ -1049,14 +1065,9 @@ test_group_body_truncated(void)
 static void
 test_group_lists_resolved_since_last_flush(void)
 {
-    group_by_topic(30);
-    struct tocsin_oncall *oc = NULL;
-    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
     struct tocsin_notes n = {0};
-    int64_t t0 = at(14, 12, 0, 0);
-    CHECK_OK(
-        fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
-    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1, t0, &n));
+    int64_t t0;
+    struct tocsin_oncall *oc = airnova_volume_and_negativity(14, &t0, &n);
     CHECK_OK(tocsin_oncall_tick(oc, t0 + 30, &n));
     REQUIRE(n.n == 1 && n.v[0].nalerts == 2);
     tocsin_notes_clear(&n);
@@ -1155,14 +1166,9 @@ records_free(struct records *r)
 static void
 test_group_state_survives_restart(void)
 {
-    group_by_topic(30);
-    struct tocsin_oncall *oc = NULL;
-    REQUIRE(tocsin_oncall_new(&oc, cfg) == TOCSIN_OK);
     struct tocsin_notes n = {0};
-    int64_t t0 = at(15, 12, 0, 0);
-    CHECK_OK(
-        fire(oc, "r1", "MentionVolumeSpike", "AirNova", "critical", 1, t0, &n));
-    CHECK_OK(fire(oc, "r2", "NegativityShift", "AirNova", "error", 1, t0, &n));
+    int64_t t0;
+    struct tocsin_oncall *oc = airnova_volume_and_negativity(15, &t0, &n);
     CHECK(tocsin_oncall_ngroups_dirty(oc) == 1);
     CHECK_STR(tocsin_oncall_group_dirty_at(oc, 0), "root:{topic=\"AirNova\"}");
     CHECK(tocsin_oncall_unsaved(oc));
