@@ -412,8 +412,6 @@ tocsin_baseline_learn(struct tocsin_baseline *b,
         learn_season(b, p, bucket_idx, c_level, slow_w, as);
     else
         b->slow += slow_w * as * (c_level - b->slow);
-    if (!(flags & TOCSIN_LEARN_NO_DISP))
-        tocsin_baseline_learn_dispersion(b, p, c, E);
     double nw = neg_firing || vol_firing ? 0.25 : 1.0;
     double an = p->a_neg * nw;
     b->neg_ew = (1.0 - an) * b->neg_ew + an * neg / p->a_neg;

@@ -948,7 +948,7 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
       const struct evidence *neg)
 {
     int vol_alert = t->s.alert[TOCSIN_ALERT_VOLUME].firing;
-    unsigned flags = TOCSIN_LEARN_NO_DISP;
+    unsigned flags = 0;
     if (vol_alert || vol->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_VOL_HOT;
     if (t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||

@@ -146,16 +146,15 @@ double tocsin_baseline_neg_share(const struct tocsin_baseline *b);
 enum {
     TOCSIN_LEARN_VOL_HOT = 1,   /* volume elevated or alerting: learn slowly */
     TOCSIN_LEARN_NEG_HOT = 2,   /* the same for the negative share */
-    TOCSIN_LEARN_NO_DISP = 4,   /* not the noise: see below */
 };
 
 /*
  * Learn a closed bucket: count, negatives, scored, and the expectation it
  * was predicted with.  flags (TOCSIN_LEARN_*): a hot topic learns its
- * levels slowly; with TOCSIN_LEARN_NO_DISP the dispersion is not learned
- * from this bucket (a crisis is not the topic's noise; the engine learns
- * it later, with tocsin_baseline_learn_dispersion, once the bucket is
- * known not to be the start of one).
+ * levels slowly.  The dispersion is not learned here but with
+ * tocsin_baseline_learn_dispersion (a crisis is not the topic's noise: the
+ * engine learns a bucket's noise later, once it is known not to be the
+ * start of one).
  */
 void tocsin_baseline_learn(struct tocsin_baseline *b,
                            const struct tocsin_detect_params *p,

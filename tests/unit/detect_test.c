@@ -143,8 +143,11 @@ test_cascades_widen_the_noise(void)
         double c = (double)(10 + (i % 7) - 3);
         double E1 = tocsin_baseline_expected(&calm, &P, i);
         double E2 = tocsin_baseline_expected(&spiky, &P, i);
+        double c2 = i % 50 == 0 ? 80 : c;
         tocsin_baseline_learn(&calm, &P, i, c, 0, 0, E1, 0);
-        tocsin_baseline_learn(&spiky, &P, i, i % 50 == 0 ? 80 : c, 0, 0, E2, 0);
+        tocsin_baseline_learn_dispersion(&calm, &P, c, E1);
+        tocsin_baseline_learn(&spiky, &P, i, c2, 0, 0, E2, 0);
+        tocsin_baseline_learn_dispersion(&spiky, &P, c2, E2);
     }
     CHECK(tocsin_baseline_dispersion(&spiky) >
           3 * tocsin_baseline_dispersion(&calm));
