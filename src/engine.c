@@ -45,6 +45,8 @@
 #define MAX_WIN         15
 #define LASTS_FRACTION  0.25 /* see negativity_lasts */
 #define LASTS_WIN       3    /* buckets: back to usual within minutes */
+#define LASTS_LOG_P     (-4.605170185988091) /* ln 0.01, see share_still_up */
+#define LASTS_HOLD_AGE  60   /* buckets, see calm_needed */
 /* The ring holds the longest window's closed buckets, every open one and
  * the slot cleared ahead for the next: no more (16 bytes a slot). */
 #define RING            (MAX_WIN + OPEN_MAX + 1)
@@ -699,45 +701,97 @@ maybe_fire(struct tocsin_engine *e, struct topic *t,
 }
 
 /*
- * A negativity shift is not over while the negative share of the last
- * LASTS_WIN buckets is still more than a quarter of the way from the usual
- * share to the one the alert saw (its shift counted up to the 25 points
- * the CUSUM looks for: the alert's own window may be a short one with an
- * extreme share).  A weak, lasting shift's evidence comes and goes around
- * the thresholds: judged on significance alone, it resolved and fired
- * again two or three times in one crisis.
+ * How far up a negativity alert's share must still be for the shift to
+ * last: a quarter of the way from the usual share to the one the alert
+ * saw (its shift counted up to the 25 points the CUSUM looks for: the
+ * alert's own window may be a short one with an extreme share).  -1 when
+ * the alert saw no shift.
  */
-static int
-negativity_lasts(const struct tocsin_engine *e, const struct topic *t,
-                 const struct alert_state *a, int64_t b)
+static double
+lasts_threshold(const struct tocsin_engine *e, const struct alert_state *a)
 {
-    double k = 0, n = 0;
-    for (int i = 0; i < LASTS_WIN; i++) {
-        const struct bucket *bk = &t->s.ring[slot(b - i)];
-        k += bk->neg;
-        n += bk->scored;
-    }
-    if (a->scored <= 0 || n <= 0)
-        return 0;
+    if (a->scored <= 0)
+        return -1;
     double shift = (double)a->negatives / a->scored - a->neg_base;
     if (shift > e->dp.cusum_shift)
         shift = e->dp.cusum_shift;
-    return shift > 0 && k / n > a->neg_base + LASTS_FRACTION * shift;
+    return shift > 0 ? a->neg_base + LASTS_FRACTION * shift : -1;
+}
+
+/* k negatives of n are above the threshold, and significantly above the
+ * usual share (p < 0.01; for an exponential window k and n are weighted
+ * sums, so this is rough: it only decides how long calm must last). */
+static int
+share_still_up(double k, double n, double thr, double usual)
+{
+    return thr >= 0 && n > 0 && k / n > thr &&
+           tocsin_binom_log_sf(k, n, usual) < LASTS_LOG_P;
+}
+
+/* The alert has fired for LASTS_HOLD_AGE buckets or more. */
+static int
+lasted(const struct tocsin_engine *e, const struct alert_state *a,
+       int64_t at_ms)
+{
+    return at_ms - a->starts_ms >= LASTS_HOLD_AGE * e->o.bucket_ms;
+}
+
+/*
+ * A negativity shift is not over while the last LASTS_WIN buckets hold
+ * min_negative negatives at a share past lasts_threshold, or, once it has
+ * lasted an hour, while the last MAX_WIN buckets' share is past it.  A
+ * weak, lasting shift's evidence comes and goes around the thresholds:
+ * judged on significance alone, it resolved and fired again two or three
+ * times in one crisis; judged on 3 buckets alone, at a few mentions a
+ * minute (30 % negative against 15 %, as in a build-up), their share
+ * dipped back by chance and the alert resolved before the crisis ended in
+ * 10 of 15 (crisis simulator, 8 seeds).  A few minutes' negative burst is
+ * over when 3 buckets say so: 15 would hold it for 15 more minutes.
+ */
+static int
+negativity_lasts(const struct tocsin_engine *e, const struct topic *t,
+                 const struct alert_state *a, int64_t at_ms)
+{
+    double thr = lasts_threshold(e, a);
+    if (thr < 0)
+        return 0;
+    int64_t b = floor_div(at_ms, e->o.bucket_ms) - 1;
+    int len = lasted(e, a, at_ms) ? MAX_WIN : LASTS_WIN;
+    double k = 0, n = 0;
+    for (int i = 0; i < len; i++) {
+        const struct bucket *bk = &t->s.ring[slot(b - i)];
+        k += bk->neg;
+        n += bk->scored;
+        if (i == LASTS_WIN - 1 && k >= e->o.min_negative && k / n > thr)
+            return 1;
+    }
+    return n > 0 && k / n > thr;
 }
 
 /* Calm buckets it takes to resolve: resolve_buckets, and for a volume
  * spike at least the length of the window that fired it (up to the
  * longest exact window): on a small brand at 30 mentions an hour, five
  * quiet minutes in a row come by chance, and the 15-minute window's
- * alert resolved two hours before the crisis ended. */
+ * alert resolved two hours before the crisis ended.  For a negativity
+ * shift that has lasted LASTS_HOLD_AGE buckets, MAX_WIN while the last
+ * hour (the 60-bucket window) still holds it: at 8 mentions a minute, 30 %
+ * negative against 15 %, the last 15 minutes' share dipped under
+ * lasts_threshold for five buckets by chance in 2 of 10 six-hour shifts.
+ * (Not for a younger one: after a few minutes' negative burst the last
+ * hour stays up for an hour, and five calm buckets say it is over.) */
 static int
-calm_needed(const struct tocsin_engine *e, enum tocsin_alert_kind kind,
-            const struct alert_state *a)
+calm_needed(const struct tocsin_engine *e, const struct topic *t,
+            enum tocsin_alert_kind kind, const struct alert_state *a,
+            int64_t at_ms)
 {
     int n = e->o.resolve_buckets;
-    if (kind != TOCSIN_ALERT_VOLUME)
-        return n;
-    int len = a->win < NEXACT ? windows[a->win] : 0;
+    int len = 0;
+    if (kind == TOCSIN_ALERT_VOLUME)
+        len = a->win < NEXACT ? windows[a->win] : 0;
+    else if (lasted(e, a, at_ms) &&
+             share_still_up(t->s.base.ewk[0], t->s.base.ewn[0],
+                            lasts_threshold(e, a), a->neg_base))
+        len = MAX_WIN;
     return len > n ? len : n;
 }
 
@@ -784,10 +838,10 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         v->win_score[NCUSUM] >= e->o.resolve_score && !cusum_stale)
         calm = 0;
     if (kind == TOCSIN_ALERT_NEGATIVITY && calm &&
-        negativity_lasts(e, t, a, floor_div(at_ms, e->o.bucket_ms) - 1))
+        negativity_lasts(e, t, a, at_ms))
         calm = 0;
     a->calm = calm ? a->calm + 1 : 0;
-    int needed = calm_needed(e, kind, a);
+    int needed = calm_needed(e, t, kind, a, at_ms);
     if (!a->announced && is_recent(e, at_ms) && (int)a->calm < needed) {
         a->announced = 1;
         emit(e, t, kind, TOCSIN_ALERT_FIRING, at_ms);

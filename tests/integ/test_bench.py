@@ -129,6 +129,14 @@ class CrisisBench(unittest.TestCase):
         m = re.search(r"\*\*([0-9.]+) per 100 topic-days\*\*", out)
         self.assertIsNotNone(m, out)
         self.assertLessEqual(float(m.group(1)), 1.0, m.group(0))
+        # No crisis's volume alert says "resolved" while the crisis goes
+        # on, and every alert resolves.
+        ends = table_rows(out, "## When the alerts end")
+        self.assertTrue(any(r[1] == "MentionVolumeSpike" for r in ends), out)
+        for r in ends:
+            if r[1] == "MentionVolumeSpike":
+                self.assertEqual(r[3], "0", r)
+            self.assertEqual(r[7], "0", r)
         return shapes
 
     def test_every_shape_caught_and_few_false_alarms(self):
