@@ -40,6 +40,7 @@
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
 #include "tocsin/strbuf.h"
+#include "tocsin/tz.h"
 
 #include "config_int.h"
 
@@ -505,6 +506,7 @@ static const struct key detection_keys[] = {
     KINT("warmup_buckets", CF(detection.warmup_buckets), 0, 100000, 30),
     KINT("max_topics", CF(detection.max_topics), 1, 100000000, 1000000),
     KFLOAT("sensitivity", CF(detection.sensitivity), 0, 1, 0.5, 0),
+    KSTR("timezone", CF(detection.timezone), "UTC", KF_NONEMPTY, NULL),
 };
 
 #define T(x) (1u << TOCSIN_RECEIVER_##x)
@@ -1566,6 +1568,22 @@ static void
 post_detection(struct ctx *c, const config_setting_t *g,
                struct tocsin_config *cfg)
 {
+    /* The zone is loaded here, at the edge: the detection core reads it
+     * and never touches a file. */
+    const config_setting_t *zs = config_setting_get_member(g, "timezone");
+    const char *zn = cfg->detection.timezone;
+    if (zn && strcmp(zn, "UTC") && strcmp(zn, "Etc/UTC") &&
+        !(zs && reported(c, zs))) {
+        tocsin_err zr = tocsin_tz_load(&cfg->detection.tz, zn);
+        char sh[CONFIG_SHOWN_MAX + 8];
+        if (zr == TOCSIN_ENOMEM)
+            tocsin_config_int_oom(c);
+        else if (zr != TOCSIN_OK)
+            cerr(c, zs ? zs : g,
+                 "detection.timezone: unknown time zone \"%s\" (a name "
+                 "of the TZ database, e.g. \"Europe/Paris\")",
+                 shown(zn, sh, sizeof sh));
+    }
     const config_setting_t *rs = config_setting_get_member(g, "resolve_score");
     const config_setting_t *fs = config_setting_get_member(g, "fire_score");
     if ((rs && reported(c, rs)) || (fs && reported(c, fs)) ||
@@ -2132,6 +2150,8 @@ tocsin_config_free(struct tocsin_config *cfg)
     free(cfg->redis.consumer);
     free(cfg->redis.dead_suffix);
     free(cfg->redis.prefix);
+    free(cfg->detection.timezone);
+    tocsin_tz_free(cfg->detection.tz);
     for (size_t i = 0; i < cfg->nreceivers; i++) {
         struct tocsin_receiver_config *r = &cfg->receivers[i];
         free(r->name);

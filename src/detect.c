@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tocsin/stats.h"
+#include "tocsin/tz.h"
 
 #define HOUR_MS               3600000.0
 #define DAY_MS                86400000.0
@@ -102,19 +103,38 @@ tocsin_baseline_init(struct tocsin_baseline *b)
     b->week[0] = b->week[1] = 1.0f;
 }
 
+/* The start of bucket bucket_idx on the audience's clock (ms since the
+ * epoch as if their local time were UTC). */
+static int64_t
+local_ms(const struct tocsin_detect_params *p, int64_t bucket_idx)
+{
+    int64_t ms = bucket_idx * p->bucket_ms;
+    if (!p->tz)
+        return ms;
+    int64_t s = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+    return ms + 1000 * (int64_t)tocsin_tz_utoff(p->tz, s);
+}
+
+static int64_t
+floor_div_ms(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((b - 1 - a) / b);
+}
+
 static int
 hour_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
 {
-    int64_t ms = bucket_idx * p->bucket_ms;
-    int64_t h = (ms / 3600000) % 24;
+    int64_t h = floor_div_ms(local_ms(p, bucket_idx), 3600000) % 24;
     return (int)(h < 0 ? h + 24 : h);
 }
 
 static int
 weekend_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
 {
-    int64_t day = bucket_idx * p->bucket_ms / 86400000;
+    int64_t day = floor_div_ms(local_ms(p, bucket_idx), 86400000);
     int64_t dow = (day + 4) % 7; /* 1970-01-01 was a Thursday; 0 = Sunday */
+    if (dow < 0)
+        dow += 7;
     return dow == 0 || dow == 6;
 }
 
@@ -348,8 +368,10 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
     }
     if (*ns < UINT16_MAX)
         (*ns)++;
-    /* Once a day. */
-    if (h == 0 && (bucket_idx * p->bucket_ms) % 3600000 == 0)
+    /* Once a day: on the first bucket of the local day (a zone's offset
+     * may be a half or quarter hour). */
+    int64_t lm = local_ms(p, bucket_idx);
+    if (h == 0 && lm - floor_div_ms(lm, 3600000) * 3600000 < p->bucket_ms)
         normalise_season(b);
 }
 

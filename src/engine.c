@@ -35,6 +35,7 @@
 #include "tocsin/detect.h"
 #include "tocsin/stats.h"
 #include "tocsin/terms.h"
+#include "tocsin/tz.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,8 @@ _Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
 #define ID_MAX          64
 #define MU_FLOOR        0.01
 #define SNAP_VERSION    8u
-#define META_VERSION    1u
+#define META_VERSION    2u
+#define META_ZONE_MAX   64
 
 static const int windows[NEXACT] = {1, 5, MAX_WIN};
 
@@ -218,6 +220,7 @@ tocsin_engine_new(struct tocsin_engine **out,
     tocsin_detect_params_init(&e->dp, opts->bucket_ms, opts->sensitivity,
                               opts->min_mentions, opts->min_ratio,
                               opts->min_negative);
+    e->dp.tz = opts->tz;
     e->z_fire = tocsin_score_decades(&e->dp, opts->fire_score);
     e->watermark = INT64_MIN;
     e->max_ts = INT64_MIN;
@@ -1474,12 +1477,27 @@ tocsin_engine_save_dirty(struct tocsin_engine *e,
     return err;
 }
 
+/* The engine's own state, and what the topics' states were learned
+ * under: a bucket width or a time zone of another run makes them unusable
+ * (restore_meta refuses them, and ingest rebuilds the state from the
+ * streams' history). */
 struct meta {
     uint32_t version, size;
     int64_t watermark, max_ts, closed_upto;
     uint64_t next_seq;
     struct tocsin_engine_stats st;
+    int64_t bucket_ms;
+    char zone[META_ZONE_MAX]; /* "" for UTC */
 };
+
+static void
+meta_zone(const struct tocsin_engine *e, char *out)
+{
+    memset(out, 0, META_ZONE_MAX);
+    const char *name = e->dp.tz ? tocsin_tz_name(e->dp.tz) : "";
+    size_t n = strlen(name);
+    memcpy(out, name, n < META_ZONE_MAX - 1 ? n : META_ZONE_MAX - 1);
+}
 
 tocsin_err
 tocsin_engine_save_meta(const struct tocsin_engine *e, void *buf, size_t cap,
@@ -1494,6 +1512,8 @@ tocsin_engine_save_meta(const struct tocsin_engine *e, void *buf, size_t cap,
     m.closed_upto = e->closed_upto;
     m.next_seq = e->next_seq;
     m.st = e->st;
+    m.bucket_ms = e->o.bucket_ms;
+    meta_zone(e, m.zone);
     if (cap < sizeof m)
         return TOCSIN_ERANGE;
     memcpy(buf, &m, sizeof m);
@@ -1509,7 +1529,10 @@ tocsin_engine_restore_meta(struct tocsin_engine *e, const void *blob,
     if (len != sizeof m)
         return TOCSIN_EINVAL;
     memcpy(&m, blob, sizeof m);
-    if (m.version != META_VERSION || m.size != sizeof m)
+    char zone[META_ZONE_MAX];
+    meta_zone(e, zone);
+    if (m.version != META_VERSION || m.size != sizeof m ||
+        m.bucket_ms != e->o.bucket_ms || memcmp(m.zone, zone, sizeof zone))
         return TOCSIN_EINVAL;
     e->watermark = m.watermark;
     e->max_ts = m.max_ts;

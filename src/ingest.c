@@ -360,6 +360,7 @@ tocsin_engine_opts_from_config(struct tocsin_engine_opts *o,
     o->catchup_max_age_ms = (int64_t)cfg->detection.catchup_max_age_s * 1000;
     o->max_topics = (size_t)cfg->detection.max_topics;
     o->sensitivity = cfg->detection.sensitivity;
+    o->tz = cfg->detection.tz;
 }
 
 /* ---- checkpoint work in hand ---- */
@@ -967,9 +968,11 @@ restore(struct tocsin_ingest *in)
     if (!fresh &&
         tocsin_engine_restore_meta(eng, r->str, (size_t)r->len) != TOCSIN_OK) {
         tocsin_log_warn("STATE-RESTORE",
-                        "saved state is from another version; rebuilding");
+                        "saved state is from another version, or was "
+                        "learned with another detection.bucket or "
+                        "detection.timezone; rebuilding");
         fresh = 1;
-        why = "saved state from another version";
+        why = "saved state from another version or other settings";
     }
     freeReplyObject(r);
     size_t topics = 0, skipped = 0;

@@ -402,6 +402,12 @@ type_at(const struct tocsin_tz *tz, int64_t t)
     return tz->types[tz->idx[lo]];
 }
 
+int32_t
+tocsin_tz_utoff(const struct tocsin_tz *tz, int64_t t)
+{
+    return type_at(tz, t).utoff;
+}
+
 void
 tocsin_tz_civil(const struct tocsin_tz *tz, int64_t t, struct tocsin_civil *out)
 {

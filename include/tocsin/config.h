@@ -23,6 +23,7 @@
 #include "tocsin/log.h"
 
 struct tocsin_oncall_config;
+struct tocsin_tz;
 
 enum tocsin_receiver_type {
     TOCSIN_RECEIVER_WEBHOOK = 0,
@@ -174,6 +175,9 @@ struct tocsin_config {
                                   alert, default 30 */
         int max_topics;        /* default 1000000 */
         double sensitivity;    /* issue 4; default 0.5, [0, 1] */
+        char *timezone;        /* the audience's zone: hours of the day and
+                                  weekends are theirs; default "UTC" */
+        struct tocsin_tz *tz;  /* loaded from it; NULL for UTC */
     } detection;
 
     struct tocsin_receiver_config *receivers;

@@ -50,8 +50,12 @@
 
 #define TOCSIN_NEWIN 2 /* exponentially weighted windows */
 
+struct tocsin_tz;
+
 struct tocsin_detect_params {
     int64_t bucket_ms;
+    const struct tocsin_tz *tz; /* hours and weekends in this zone; NULL:
+                                   UTC (borrowed, immutable) */
     int seasonal;          /* buckets of an hour or less */
     double a_fast, a_slow; /* level learning rates per bucket */
     double a_disp;         /* dispersion learning rate */

@@ -31,6 +31,7 @@
 #define TOCSIN_ENGINE_MAX_SAMPLES 5
 
 struct tocsin_engine;
+struct tocsin_tz;
 
 struct tocsin_engine_opts {
     int64_t bucket_ms;          /* bucket width */
@@ -49,6 +50,9 @@ struct tocsin_engine_opts {
                                    still firing once caught up */
     size_t max_topics;
     double sensitivity;         /* in [0, 1]; 0.5 is the default */
+    /* Hours of the day and weekends are those of this zone (the
+     * audience's); NULL: UTC.  Borrowed: it must outlive the engine. */
+    const struct tocsin_tz *tz;
 };
 
 /* Fill opts with the defaults (bucket 60 s, lateness 30 s, ...). */

@@ -50,6 +50,10 @@ void tocsin_tz_free(struct tocsin_tz *tz);
 /* The zone's name as loaded (borrowed). */
 const char *tocsin_tz_name(const struct tocsin_tz *tz);
 
+/* Seconds east of UTC in force at instant t (epoch seconds) in tz (NULL:
+ * UTC, 0). */
+int32_t tocsin_tz_utoff(const struct tocsin_tz *tz, int64_t t);
+
 /* Local civil time of instant t (epoch seconds) in tz (NULL: UTC). */
 void tocsin_tz_civil(const struct tocsin_tz *tz, int64_t t,
                      struct tocsin_civil *out);

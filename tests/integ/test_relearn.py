@@ -146,6 +146,40 @@ class RelearnTest(TocsinCase):
             self.r.set(META, other_version(self.r.get(META)))
         self.upgrade_rebuilds_state(corrupt, two_streams=True)
 
+    def test_another_time_zone_rebuilds_from_history(self):
+        """Hours and weekends learned in UTC would be read wrong in New
+        York: with detection.timezone changed, the saved state is refused
+        and rebuilt from the streams, under the new zone; nothing is sent
+        twice."""
+        d = self.setup_daemon()
+        expected = replay_lines(d.conf, self.mentions, self.dir)
+        write_stream(self.r, self.mentions)
+        d.start()
+        self.wait_quiet(d, len(expected))
+        self.assertEqual(d.stop(), 0)
+        first = by_delivery(self.rcv)
+        self.assertNotIn(b"America/New_York", self.r.get(META))
+        with open(d.conf) as f:
+            conf = f.read()
+        self.assertIn("catchup_max_age = 1800;", conf)
+        with open(d.conf, "w") as f:
+            f.write(conf.replace("catchup_max_age = 1800;",
+                                 "catchup_max_age = 1800;"
+                                 ' timezone = "America/New_York";'))
+        d.start()
+        wait_for(lambda: "rebuilt 3 topics" in d.stderr(), 60,
+                 what="STATE-REBUILD done")
+        wait_for(lambda: self.r.xlen("tocsin:outbox") == 0, 30,
+                 what="outbox drained")
+        self.assertEqual(d.stop(), 0)
+        self.assertIn("detection.timezone; rebuilding", d.stderr())
+        self.assertIn(b"America/New_York", self.r.get(META))
+        again = by_delivery(self.rcv)
+        for delivery, bodies in first.items():
+            self.assertEqual(again[delivery], bodies, delivery)
+        for delivery, bodies in again.items():
+            self.assertEqual(len(bodies), 1, delivery)
+
     def test_killed_mid_stream_upgraded_pending_kept_sent_once(self):
         """Killed mid-stream, upgraded, restarted with entries pending: the
         alerts are those of an uninterrupted run (replay), and no event is

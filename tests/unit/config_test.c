@@ -4,6 +4,7 @@
  * secrets from files and credentials, and the API contract.
  */
 #include "tocsin/config.h"
+#include "tocsin/tz.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -129,6 +130,8 @@ test_minimal_defaults(void)
     CHECK(cfg->detection.warmup_buckets == 30);
     CHECK(cfg->detection.max_topics == 1000000);
     CHECK_NEAR(cfg->detection.sensitivity, 0.5, 1e-9);
+    CHECK_STR(cfg->detection.timezone, "UTC");
+    CHECK(cfg->detection.tz == NULL);
     REQUIRE(cfg->nreceivers == 1);
     const struct tocsin_receiver_config *r = &cfg->receivers[0];
     CHECK_STR(r->name, "oncall");
@@ -172,7 +175,7 @@ test_values_override(void)
         "redis = { url = \"redis://:pw@db:6380/2\"; streams = \"s1\";\n"
         "  batch = 10L; };\n"
         "detection = { min_mentions = 4; fire_score = 1; sensitivity = 0.25;"
-        " };\n"
+        " timezone = \"America/New_York\"; };\n"
         "receivers = ( { name = \"a\"; type = \"webhook\";\n"
         "  url = \"https://x.example/h\"; send_resolved = false; } );\n"
         "log = { level = \"debug\"; };\n"
@@ -189,6 +192,9 @@ test_values_override(void)
     CHECK_NEAR(cfg->detection.min_mentions, 4, 1e-9);
     CHECK_NEAR(cfg->detection.fire_score, 1, 1e-9);
     CHECK_NEAR(cfg->detection.sensitivity, 0.25, 1e-9);
+    REQUIRE(cfg->detection.tz != NULL);
+    CHECK_STR(tocsin_tz_name(cfg->detection.tz), "America/New_York");
+    CHECK(tocsin_tz_utoff(cfg->detection.tz, 1700000000) == -5 * 3600);
     CHECK(cfg->receivers[0].send_resolved == 0);
     CHECK(cfg->receivers[0].secret == NULL);
     CHECK(cfg->log.level == TOCSIN_LOG_DEBUG);
@@ -245,6 +251,7 @@ test_docs_list_every_key(void)
                                        "warmup_buckets",
                                        "max_topics",
                                        "sensitivity",
+                                       "timezone",
                                        "name",
                                        "type",
                                        "secret",
@@ -793,6 +800,19 @@ test_err_above_maximum(void)
 }
 
 static void
+test_err_unknown_time_zone(void)
+{
+    EXPECT_ERRORS("detection = {\n  timezone = \"Mars/Olympus\";\n};\n",
+                  "t.conf:2: detection.timezone: unknown time zone "
+                  "\"Mars/Olympus\" (a name of the TZ database, e.g. "
+                  "\"Europe/Paris\")\n");
+    EXPECT_ERRORS("detection = { timezone = \"../etc/passwd\"; };\n",
+                  "t.conf:1: detection.timezone: unknown time zone "
+                  "\"../etc/passwd\" (a name of the TZ database, e.g. "
+                  "\"Europe/Paris\")\n");
+}
+
+static void
 test_err_float_below_minimum(void)
 {
     EXPECT_ERRORS("detection = { negative_threshold = -2; };\n",
@@ -1181,6 +1201,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_receivers_expected_list),
     TOCSIN_TEST(test_err_receiver_expected_group),
     TOCSIN_TEST(test_err_below_minimum), TOCSIN_TEST(test_err_above_maximum),
+    TOCSIN_TEST(test_err_unknown_time_zone),
     TOCSIN_TEST(test_err_float_below_minimum),
     TOCSIN_TEST(test_err_must_be_greater),
     TOCSIN_TEST(test_err_integer_wrapped_by_libconfig),

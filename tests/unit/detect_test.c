@@ -6,6 +6,7 @@
 
 #include "tocsin/detect.h"
 #include "tocsin/engine.h"
+#include "tocsin/tz.h"
 #include "tocsin_test.h"
 
 #define MIN  60000LL
@@ -958,6 +959,49 @@ test_spiky_topic_stops_paging_for_its_usual_spikes(void)
     tocsin_engine_free(e);
 }
 
+/* A US brand: 10 mentions a minute on weekdays, 5 at weekends, by New
+ * York time (UTC-5 in November and December 2023), and 20 a minute from
+ * 20:00 to 22:00 on its third Sunday evening (Monday 01:00 to 03:00
+ * UTC). */
+static const struct tocsin_tz *us_zone;
+#define US_CRISIS_MIN (20 * 1440 + 60)
+
+static double
+us_brand(int64_t minute)
+{
+    struct tocsin_civil c;
+    tocsin_tz_civil(us_zone, (DAY0 + minute * MIN) / 1000, &c);
+    if (minute >= US_CRISIS_MIN && minute < US_CRISIS_MIN + 120)
+        return 20.0;
+    return c.wday == 0 || c.wday == 6 ? 5.0 : 10.0;
+}
+
+static void
+test_days_are_the_audience_s_in_its_time_zone(void)
+{
+    /* Read by UTC days, a New York Sunday evening is a Monday (01:00 to
+     * 05:00 UTC), expected near the weekday level: 4 times the usual
+     * Sunday evening read as 2.2 times a Monday's, under the short
+     * windows' ratio floor, and paged 52 minutes in, on the hour-long
+     * window.  With detection.timezone = "America/New_York" it pages
+     * within minutes, and nothing else does. */
+    struct tocsin_tz *ny = NULL;
+    REQUIRE(tocsin_tz_load(&ny, "America/New_York") == TOCSIN_OK);
+    us_zone = ny;
+    struct fires f = {0};
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    o.tz = ny;
+    struct tocsin_engine_hooks h = {on_fire, NULL, &f};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    feed(e, "AirNova US", 0, 21 * 1440, us_brand);
+    CHECK(fires_between(&f, US_CRISIS_MIN, US_CRISIS_MIN + 10) == 1);
+    CHECK(fires_between(&f, 2 * 1440, 21 * 1440) == 1);
+    tocsin_engine_free(e);
+    tocsin_tz_free(ny);
+}
+
 TOCSIN_TESTS(
     TOCSIN_TEST(test_tail_learns_a_topic_threshold_from_its_peaks),
     TOCSIN_TEST(test_tail_of_a_quiet_topic_keeps_the_model_threshold),
@@ -970,6 +1014,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_a_topic_usually_40_percent_negative_stays_quiet),
     TOCSIN_TEST(test_a_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_weak_lasting_negativity_shift_pages_once),
+    TOCSIN_TEST(test_days_are_the_audience_s_in_its_time_zone),
     TOCSIN_TEST(test_a_moderate_negativity_shift_holds_its_alert_while_it_lasts),
     TOCSIN_TEST(test_a_small_topic_s_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_small_brand_s_crisis_is_not_resolved_while_it_lasts),

@@ -4,6 +4,7 @@
 
 #include "tocsin/engine.h"
 #include "tocsin/event.h"
+#include "tocsin/tz.h"
 #include "tocsin_test.h"
 
 #define MAXEV 64
@@ -274,6 +275,51 @@ restart_free(struct tocsin_engine *a, struct tocsin_engine *b,
 }
 
 static void
+test_state_learned_under_other_settings_is_refused(void)
+{
+    /* Hours and weekends learned in another zone, or buckets of another
+     * width, would be read wrong: the meta says what the state was
+     * learned under, and restoring it elsewhere fails (ingest then
+     * rebuilds the state from the streams' history). */
+    struct rec r = {0};
+    struct tocsin_tz *ny = NULL, *paris = NULL;
+    REQUIRE(tocsin_tz_load(&ny, "America/New_York") == TOCSIN_OK);
+    REQUIRE(tocsin_tz_load(&paris, "Europe/Paris") == TOCSIN_OK);
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    struct tocsin_engine_hooks h = {on_event, NULL, &r};
+    const struct tocsin_tz *zones[3] = {NULL, ny, paris};
+    char meta[3][512];
+    size_t len[3];
+    for (int i = 0; i < 3; i++) {
+        struct tocsin_engine *e = NULL;
+        o.tz = zones[i];
+        CHECK_OK(tocsin_engine_new(&e, &o, &h));
+        steady(e, "AirNova", 10, T0, 30);
+        CHECK_OK(tocsin_engine_save_meta(e, meta[i], sizeof meta[i], &len[i]));
+        tocsin_engine_free(e);
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            struct tocsin_engine *e = NULL;
+            o.tz = zones[j];
+            CHECK_OK(tocsin_engine_new(&e, &o, &h));
+            tocsin_err want = i == j ? TOCSIN_OK : TOCSIN_EINVAL;
+            CHECK_ERR(tocsin_engine_restore_meta(e, meta[i], len[i]), want);
+            tocsin_engine_free(e);
+        }
+    struct tocsin_engine *e = NULL;
+    o.tz = NULL;
+    o.bucket_ms = 300000;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    CHECK_ERR(tocsin_engine_restore_meta(e, meta[0], len[0]), TOCSIN_EINVAL);
+    tocsin_engine_free(e);
+    tocsin_tz_free(ny);
+    tocsin_tz_free(paris);
+    rec_free(&r);
+}
+
+static void
 test_snapshot_restore_continues_identically(void)
 {
     /* Run A straight through; run B is saved and restored midway. */
@@ -436,6 +482,7 @@ test_bad_options_rejected(void)
 }
 
 TOCSIN_TESTS(TOCSIN_TEST(test_calm_topic_never_fires),
+             TOCSIN_TEST(test_state_learned_under_other_settings_is_refused),
              TOCSIN_TEST(test_set_catchup),
              TOCSIN_TEST(test_burst_fires_within_60s_and_resolves_once),
              TOCSIN_TEST(test_small_absolute_change_is_no_crisis),
