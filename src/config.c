@@ -507,6 +507,7 @@ static const struct key detection_keys[] = {
     KINT("max_topics", CF(detection.max_topics), 1, 100000000, 1000000),
     KFLOAT("sensitivity", CF(detection.sensitivity), 0, 1, 0.5, 0),
     KSTR("timezone", CF(detection.timezone), "UTC", KF_NONEMPTY, NULL),
+    KINT("dedup_window", CF(detection.dedup_window_s), 0, 604800, 3600),
 };
 
 #define T(x) (1u << TOCSIN_RECEIVER_##x)

@@ -374,13 +374,14 @@ cmd_status(struct tocsin_control *c, const struct tocsin_control_view *v,
     if (v->notifier)
         tocsin_notifier_stats(v->notifier, NULL, 0, NULL, &depth);
     json_t *ingest = json_pack(
-        "{s:b,s:I,s:I,s:f,s:f,s:I,s:I,s:b,s:I,s:I,s:I,s:I}", "connected",
+        "{s:b,s:I,s:I,s:f,s:f,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I}", "connected",
         v->ingest != NULL, "entries", (json_int_t)st.entries, "dead",
         (json_int_t)st.dead, "rate_per_second", c->rate, "lag_seconds", lag_s,
         "checkpoints", (json_int_t)st.checkpoints, "reconnects",
         (json_int_t)st.reconnects, "caught_up", st.caught_up, "topics",
         (json_int_t)st.engine.topics, "firing", (json_int_t)st.engine.firing,
-        "late", (json_int_t)st.engine.late, "events",
+        "late", (json_int_t)st.engine.late, "duplicates",
+        (json_int_t)st.engine.duplicates, "events",
         (json_int_t)st.engine.events);
     return json_pack(
         "{s:b,s:s,s:i,s:I,s:f,s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:I,"

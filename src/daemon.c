@@ -113,11 +113,12 @@ log_stats(struct daemon *d)
     tocsin_ingest_get_stats(d->ingest, &st);
     tocsin_log_info("INGEST-STATS",
                     "entries=%llu dead=%llu topics=%llu late=%llu "
-                    "firing=%llu events=%llu suppressed=%llu "
+                    "duplicates=%llu firing=%llu events=%llu suppressed=%llu "
                     "past_crises=%llu checkpoints=%llu caught_up=%d",
                     (unsigned long long)st.entries, (unsigned long long)st.dead,
                     (unsigned long long)st.engine.topics,
                     (unsigned long long)st.engine.late,
+                    (unsigned long long)st.engine.duplicates,
                     (unsigned long long)st.engine.firing,
                     (unsigned long long)st.engine.events,
                     (unsigned long long)st.engine.suppressed,

@@ -32,6 +32,7 @@
 #include "tocsin/engine.h"
 
 #include <math.h>
+#include "tocsin/dedup.h"
 #include "tocsin/detect.h"
 #include "tocsin/stats.h"
 #include "tocsin/terms.h"
@@ -61,6 +62,7 @@ _Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
+#define DEDUP_MAX_IDS   1000000 /* ids a dedup window holds at most */
 #define SNAP_VERSION    8u
 #define META_VERSION    2u
 #define META_ZONE_MAX   64
@@ -156,6 +158,7 @@ struct tocsin_engine {
     size_t ntopics, cap;
     uint32_t *index; /* open addressing: topic position + 1, 0 = empty */
     size_t index_cap;
+    struct tocsin_dedup *dedup; /* NULL when dedup_window_ms is 0 */
     struct tocsin_engine_stats st;
 };
 
@@ -179,6 +182,7 @@ tocsin_engine_opts_default(struct tocsin_engine_opts *o)
     o->catchup_max_age_ms = 0;
     o->max_topics = 1000000;
     o->sensitivity = 0.5;
+    o->dedup_window_ms = 3600000;
 }
 
 static uint64_t
@@ -209,11 +213,18 @@ tocsin_engine_new(struct tocsin_engine **out,
     if (opts->bucket_ms < 1000 || opts->lateness_ms < 0 ||
         opts->lateness_ms > 8 * opts->bucket_ms || opts->max_topics < 1 ||
         opts->resolve_buckets < 1 || !(opts->fire_score > 0) ||
-        !(opts->resolve_score < opts->fire_score) || opts->min_ratio <= 1.0)
+        !(opts->resolve_score < opts->fire_score) || opts->min_ratio <= 1.0 ||
+        opts->dedup_window_ms < 0)
         return TOCSIN_EINVAL;
     struct tocsin_engine *e = calloc(1, sizeof *e);
     if (!e)
         return TOCSIN_ENOMEM;
+    if (opts->dedup_window_ms > 0 &&
+        tocsin_dedup_new(&e->dedup, opts->dedup_window_ms, DEDUP_MAX_IDS) !=
+            TOCSIN_OK) {
+        free(e);
+        return TOCSIN_ENOMEM;
+    }
     e->o = *opts;
     if (hooks)
         e->hooks = *hooks;
@@ -262,6 +273,7 @@ tocsin_engine_free(struct tocsin_engine *e)
     }
     free(e->topics);
     free(e->index);
+    tocsin_dedup_free(e->dedup);
     free(e);
 }
 
@@ -1314,6 +1326,13 @@ tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
     int64_t b = floor_div(ts, e->o.bucket_ms);
     if (e->closed_upto != INT64_MIN && b < e->closed_upto) {
         e->st.late++;
+        return TOCSIN_OK;
+    }
+    /* Sent twice (a collector's retry): counted once.  Out of memory, the
+     * id is taken as new. */
+    if (e->dedup && m->id.n &&
+        tocsin_dedup_seen(e->dedup, m->id.p, m->id.n, ts) == 1) {
+        e->st.duplicates++;
         return TOCSIN_OK;
     }
     uint32_t neg = 0, scored = 0;

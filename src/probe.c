@@ -194,6 +194,11 @@ tocsin_probe_metrics(char **out, const struct tocsin_probe_state *st,
            "Mentions too late for their bucket (counted, not tested).");
     tocsin_strbuf_printf(&b, "tocsin_mentions_late_total %llu\n",
                          (unsigned long long)in->engine.late);
+    header(&b, "tocsin_mentions_duplicate_total", "counter",
+           "Mentions whose id was seen within detection.dedup_window "
+           "(dropped).");
+    tocsin_strbuf_printf(&b, "tocsin_mentions_duplicate_total %llu\n",
+                         (unsigned long long)in->engine.duplicates);
     header(&b, "tocsin_ingest_lag_seconds", "gauge",
            "How far reading is behind the stream (0 when caught up).");
     tocsin_strbuf_printf(&b, "tocsin_ingest_lag_seconds %.3f\n",

@@ -178,6 +178,9 @@ struct tocsin_config {
         char *timezone;        /* the audience's zone: hours of the day and
                                   weekends are theirs; default "UTC" */
         struct tocsin_tz *tz;  /* loaded from it; NULL for UTC */
+        int dedup_window_s;    /* a mention id seen within one to two of
+                                  these is a duplicate; default 3600,
+                                  0 (off)..604800 */
     } detection;
 
     struct tocsin_receiver_config *receivers;

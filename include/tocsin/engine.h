@@ -53,6 +53,10 @@ struct tocsin_engine_opts {
     /* Hours of the day and weekends are those of this zone (the
      * audience's); NULL: UTC.  Borrowed: it must outlive the engine. */
     const struct tocsin_tz *tz;
+    /* A mention whose id was seen within one to two of these windows of
+     * event time is a duplicate: counted in stats.duplicates, not added
+     * (struct tocsin_dedup).  0: off.  Default 1 hour. */
+    int64_t dedup_window_ms;
 };
 
 /* Fill opts with the defaults (bucket 60 s, lateness 30 s, ...). */
@@ -119,6 +123,7 @@ struct tocsin_engine_hooks {
 struct tocsin_engine_stats {
     uint64_t mentions;     /* records added (each topic counted once) */
     uint64_t late;         /* too late for their bucket: counted only */
+    uint64_t duplicates;   /* ids seen before (dedup_window_ms): dropped */
     uint64_t topics;
     uint64_t rejected;     /* topic limit reached */
     uint64_t events;       /* events emitted */
@@ -136,7 +141,8 @@ void tocsin_engine_free(struct tocsin_engine *e);
  * Add one decoded mention (to each of its topics).  now_ms is the wall
  * clock of the caller (INT64_MAX in replay).  Returns TOCSIN_OK, or
  * TOCSIN_ERANGE when a new topic would pass max_topics (nothing added).
- * A mention older than the closed buckets is counted as late.
+ * A mention older than the closed buckets is counted as late; one whose
+ * id was seen recently, as a duplicate (neither is added).
  */
 tocsin_err tocsin_engine_add(struct tocsin_engine *e,
                              const struct tocsin_mention *m, int64_t now_ms);

@@ -101,6 +101,7 @@ class TocsinctlTest(OpsCase):
         self.assertEqual(st["ingest"]["entries"], len(self.mentions))
         self.assertEqual(st["ingest"]["topics"], 3)
         self.assertGreaterEqual(st["ingest"]["firing"], 1)
+        self.assertEqual(st["ingest"]["duplicates"], 0)
         [s] = st["streams"]
         self.assertEqual((s["stream"], s["length"], s["pending"], s["lag"],
                           s["dead_letters"]),
@@ -431,6 +432,10 @@ class MetricsTest(OpsCase):
         d = self.crisis_daemon()
         write_stream(self.r, self.mentions)
         self.r.xadd("mentions", {"json": "not json"})
+        # The last mention written three more times (a collector's
+        # retries): counted once.
+        self.assertTrue(self.mentions[-1]["id"])
+        write_stream(self.r, [self.mentions[-1]] * 3)
         d.start()
         self.wait_firing()
         wait_for(self.group_done, 30, what="stream read and acked")
@@ -459,7 +464,8 @@ class MetricsTest(OpsCase):
             self.assertIsNotNone(m, line)
             return float(m.group(1))
         self.assertEqual(value("tocsin_mentions_ingested_total"),
-                         len(self.mentions) + 1)
+                         len(self.mentions) + 1 + 3)
+        self.assertEqual(value("tocsin_mentions_duplicate_total"), 3)
         self.assertEqual(value("tocsin_mentions_dead_lettered_total"), 1)
         self.assertEqual(value("tocsin_topics"), 3)
         self.assertEqual(value("tocsin_ingest_lag_seconds"), 0)

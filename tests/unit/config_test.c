@@ -132,6 +132,7 @@ test_minimal_defaults(void)
     CHECK_NEAR(cfg->detection.sensitivity, 0.5, 1e-9);
     CHECK_STR(cfg->detection.timezone, "UTC");
     CHECK(cfg->detection.tz == NULL);
+    CHECK(cfg->detection.dedup_window_s == 3600);
     REQUIRE(cfg->nreceivers == 1);
     const struct tocsin_receiver_config *r = &cfg->receivers[0];
     CHECK_STR(r->name, "oncall");
@@ -252,6 +253,7 @@ test_docs_list_every_key(void)
                                        "max_topics",
                                        "sensitivity",
                                        "timezone",
+                                       "dedup_window",
                                        "name",
                                        "type",
                                        "secret",
