@@ -31,10 +31,11 @@
  */
 #include "tocsin/engine.h"
 
-#include <math.h>
 #include "tocsin/detect.h"
 #include "tocsin/stats.h"
 #include "tocsin/terms.h"
+#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,13 @@
 #define LASTS_FRACTION  0.25 /* see negativity_lasts */
 #define LASTS_WIN       3    /* buckets: back to usual within minutes */
 /* The ring holds the longest window's closed buckets, every open one and
- * the slot cleared ahead for the next: no more (16 bytes a slot). */
+ * the slot cleared ahead for the next: no more (12 bytes a slot).  What
+ * the baseline expected of a bucket is known once it closes and read only
+ * for the last MAX_WIN closed ones: a ring of its own, by bucket index. */
 #define RING            (MAX_WIN + OPEN_MAX + 1)
+#define EXP_RING        16 /* a power of two, at least MAX_WIN */
+_Static_assert(EXP_RING >= MAX_WIN && (EXP_RING & (EXP_RING - 1)) == 0,
+               "the expectation ring keeps the MAX_WIN closed buckets");
 #define PARTIAL_PREV    2 /* closed buckets added to the open one */
 #define DISP_LAG        6 /* buckets: past the 5-bucket window, see learn() */
 _Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
@@ -58,7 +64,7 @@ _Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
 #define URL_MAX         512
 #define ID_MAX          64
 #define MU_FLOOR        0.01
-#define SNAP_VERSION    8u
+#define SNAP_VERSION    9u
 #define META_VERSION    1u
 
 static const int windows[NEXACT] = {1, 5, MAX_WIN};
@@ -73,7 +79,6 @@ slot(int64_t b)
 
 struct bucket {
     uint32_t count, neg, scored;
-    float exp; /* the count the baseline expected for this bucket */
 };
 
 struct alert_state {
@@ -103,7 +108,22 @@ struct topic_state {
                               fire again (they hold the last episode) */
     struct alert_state alert[2];
     struct bucket ring[RING];
+    float exp[EXP_RING]; /* by bucket index: the count the baseline
+                            expected for each of the last closed buckets */
 };
+
+/* The expectation of closed bucket b, one of the last MAX_WIN closed. */
+static inline float *
+exp_at(struct topic_state *s, int64_t b)
+{
+    return &s->exp[(uint64_t)b & (EXP_RING - 1)];
+}
+
+static inline double
+exp_of(const struct topic_state *s, int64_t b)
+{
+    return s->exp[(uint64_t)b & (EXP_RING - 1)];
+}
 
 /*
  * A sample post kept as evidence: one allocation, the header then the
@@ -126,16 +146,17 @@ struct samples {
     struct sample_rec *hot[HOT_SAMPLES];
 };
 
+/* A topic and its name, one allocation.  The name's hash (the index's) is
+ * computed again when the index grows rather than kept: 8 bytes a topic. */
 struct topic {
-    char *name;
-    uint64_t hash;
+    struct samples *samples;
+    struct tocsin_terms *terms; /* only for topics whose mentions have text */
+    struct topic_state s;
     uint8_t dirty;
     /* Score rows only (not saved): bit k set once a row has shown the
      * firing of the current alert of kind k. */
     uint8_t row_shown;
-    struct samples *samples;
-    struct tocsin_terms *terms; /* only for topics whose mentions have text */
-    struct topic_state s;
+    char name[]; /* NUL-terminated, in the topic's own allocation */
 };
 
 struct tocsin_engine {
@@ -252,7 +273,6 @@ tocsin_engine_free(struct tocsin_engine *e)
     for (size_t i = 0; i < e->ntopics; i++) {
         samples_free(e->topics[i]->samples);
         tocsin_terms_free(e->topics[i]->terms);
-        free(e->topics[i]->name);
         free(e->topics[i]);
     }
     free(e->topics);
@@ -274,10 +294,15 @@ topic_find(const struct tocsin_engine *e, const char *name, size_t n,
         if (!v)
             return NULL;
         struct topic *t = e->topics[v - 1];
-        if (t->hash == h && strncmp(t->name, name, n) == 0 &&
-            t->name[n] == '\0')
+        if (strncmp(t->name, name, n) == 0 && t->name[n] == '\0')
             return t;
     }
+}
+
+static uint64_t
+topic_hash(const struct topic *t)
+{
+    return fnv1a(FNV_OFFSET, t->name, strlen(t->name));
 }
 
 static int
@@ -288,7 +313,7 @@ index_grow(struct tocsin_engine *e)
     if (!idx)
         return -1;
     for (size_t k = 0; k < e->ntopics; k++) {
-        size_t i = (size_t)e->topics[k]->hash & (cap - 1);
+        size_t i = (size_t)topic_hash(e->topics[k]) & (cap - 1);
         while (idx[i])
             i = (i + 1) & (cap - 1);
         idx[i] = (uint32_t)(k + 1);
@@ -314,17 +339,12 @@ topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
         e->topics = v;
         e->cap = cap;
     }
-    struct topic *t = calloc(1, sizeof *t);
+    size_t size = offsetof(struct topic, name) + n + 1;
+    struct topic *t = calloc(1, size > sizeof *t ? size : sizeof *t);
     if (!t)
         return NULL;
-    t->name = malloc(n + 1);
-    if (!t->name) {
-        free(t);
-        return NULL;
-    }
     memcpy(t->name, name, n);
     t->name[n] = '\0';
-    t->hash = h;
     t->s.seq = e->next_seq++;
     t->s.closed_upto = e->closed_upto;
     t->s.fire_after[0] = t->s.fire_after[1] = INT64_MIN;
@@ -840,7 +860,7 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         for (int i = 0; i < windows[k]; i++) {
             const struct bucket *bk = &t->s.ring[slot(b - i)];
             w->X += bk->count;
-            w->E += bk->exp;
+            w->E += exp_of(&t->s, b - i);
             w->K += bk->neg;
             w->N += bk->scored;
         }
@@ -855,8 +875,8 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         struct tocsin_cusum c = base->cn;
         if (t->s.nclosed < (uint32_t)e->o.warmup_buckets)
             return 0;
-        tocsin_cusum_negativity(&e->dp, &c, cur->count, cur->exp, cur->neg,
-                                cur->scored, p0);
+        tocsin_cusum_negativity(&e->dp, &c, cur->count, exp_of(&t->s, b),
+                                cur->neg, cur->scored, p0);
         if (!c.len)
             return 0;
         w->cusum = 1;
@@ -876,8 +896,9 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         return 0;
     /* The baseline's sums, with this bucket included. */
     w->X = keep * base->ewm[j] + cur->count;
-    w->E = keep * base->ewe[j] + cur->exp;
-    w->V = tocsin_baseline_ew_variance(base, &e->dp, j, cur->exp, w->E);
+    double cur_exp = exp_of(&t->s, b);
+    w->E = keep * base->ewe[j] + cur_exp;
+    w->V = tocsin_baseline_ew_variance(base, &e->dp, j, cur_exp, w->E);
     w->K = keep * base->ewk[j] + cur->neg;
     w->N = keep * base->ewn[j] + cur->scored;
     w->len_ms = (int64_t)(len * (double)e->o.bucket_ms);
@@ -954,8 +975,8 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
     if (t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
         neg->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_NEG_HOT;
-    tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg,
-                          bk->scored, bk->exp, flags);
+    tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg, bk->scored,
+                          exp_of(&t->s, b), flags);
     /* The noise is learned DISP_LAG buckets late, once the bucket has
      * left the short windows, and not while a volume alert fires: a
      * crisis is not noise (learned while firing, a 10x burst resolved
@@ -968,7 +989,7 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
     if (!vol_alert && t->s.nclosed >= (uint32_t)DISP_LAG) {
         const struct bucket *xb = &t->s.ring[slot(x)];
         tocsin_baseline_learn_dispersion(&t->s.base, &e->dp, xb->count,
-                                         xb->exp);
+                                         exp_of(&t->s, x));
     }
 }
 
@@ -1005,7 +1026,7 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
 {
     int64_t b = t->s.closed_upto;
     struct bucket *bk = &t->s.ring[slot(b)];
-    bk->exp = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    *exp_at(&t->s, b) = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
     struct evidence vol, neg;
     best_windows(e, t, b, &vol, &neg);
     learn(e, t, b, bk, &vol, &neg);
@@ -1587,7 +1608,7 @@ tocsin_engine_restore_done(struct tocsin_engine *e)
     qsort(e->topics, e->ntopics, sizeof *e->topics, topic_cmp_seq);
     memset(e->index, 0, e->index_cap * sizeof *e->index);
     for (size_t k = 0; k < e->ntopics; k++) {
-        size_t i = (size_t)e->topics[k]->hash & (e->index_cap - 1);
+        size_t i = (size_t)topic_hash(e->topics[k]) & (e->index_cap - 1);
         while (e->index[i])
             i = (i + 1) & (e->index_cap - 1);
         e->index[i] = (uint32_t)(k + 1);
