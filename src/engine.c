@@ -106,7 +106,6 @@ struct topic_state {
     float onset_peak[2];   /* decaying peak surprise (decades), by kind */
     int64_t fire_after[2]; /* windows starting before this bucket may not
                               fire again (they hold the last episode) */
-    struct alert_state alert[2];
     struct bucket ring[RING];
     float exp[EXP_RING]; /* by bucket index: the count the baseline
                             expected for each of the last closed buckets */
@@ -147,10 +146,14 @@ struct samples {
 };
 
 /* A topic and its name, one allocation.  The name's hash (the index's) is
- * computed again when the index grows rather than kept: 8 bytes a topic. */
+ * computed again when the index grows rather than kept: 8 bytes a topic.
+ * Its alerts' state (2 x 48 bytes) exists only while one of them fires:
+ * nothing of an alert that does not fire is read (firing starts it
+ * afresh). */
 struct topic {
     struct samples *samples;
     struct tocsin_terms *terms; /* only for topics whose mentions have text */
+    struct alert_state *alert;  /* [kind], or NULL: neither fires */
     struct topic_state s;
     uint8_t dirty;
     /* Score rows only (not saved): bit k set once a row has shown the
@@ -273,6 +276,7 @@ tocsin_engine_free(struct tocsin_engine *e)
     for (size_t i = 0; i < e->ntopics; i++) {
         samples_free(e->topics[i]->samples);
         tocsin_terms_free(e->topics[i]->terms);
+        free(e->topics[i]->alert);
         free(e->topics[i]);
     }
     free(e->topics);
@@ -425,9 +429,15 @@ ranked_insert(struct sample_rec **v, int n, const struct sample_rec *r,
 }
 
 static int
+is_firing(const struct topic *t, int kind)
+{
+    return t->alert && t->alert[kind].firing;
+}
+
+static int
 any_firing(const struct topic *t)
 {
-    return t->s.alert[0].firing || t->s.alert[1].firing;
+    return is_firing(t, 0) || is_firing(t, 1);
 }
 
 /*
@@ -476,7 +486,7 @@ hot:;
      * copying their strings. */
     int to_bucket = S->bidx[slot] == b &&
                     may_rank(S->bucket[slot][BUCKET_SAMPLES - 1], m, neg, 0);
-    int prefer_neg = t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing;
+    int prefer_neg = is_firing(t, TOCSIN_ALERT_NEGATIVITY);
     int to_hot =
         any_firing(t) && may_rank(S->hot[HOT_SAMPLES - 1], m, neg, prefer_neg);
     if (!to_bucket && !to_hot)
@@ -623,7 +633,7 @@ static void
 emit(struct tocsin_engine *e, struct topic *t, enum tocsin_alert_kind kind,
      enum tocsin_alert_status status, int64_t at_ms)
 {
-    const struct alert_state *a = &t->s.alert[kind];
+    const struct alert_state *a = &t->alert[kind];
     struct tocsin_alert_event ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = t->name;
@@ -698,10 +708,14 @@ maybe_fire(struct tocsin_engine *e, struct topic *t,
            enum tocsin_alert_kind kind, const struct evidence *v,
            int64_t at_ms)
 {
-    struct alert_state *a = &t->s.alert[kind];
-    if (a->firing || v->score < e->o.fire_score ||
+    if (is_firing(t, kind) || v->score < e->o.fire_score ||
         t->s.nclosed < (uint32_t)e->o.warmup_buckets)
         return;
+    /* Out of memory, the alert fires at the next test that still finds
+     * it (the next closed or partial bucket), not now. */
+    if (!t->alert && !(t->alert = calloc(2, sizeof *t->alert)))
+        return;
+    struct alert_state *a = &t->alert[kind];
     memset(a, 0, sizeof *a);
     note_peak(a, v);
     a->win = (uint8_t)v->win;
@@ -767,11 +781,11 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
                  enum tocsin_alert_kind kind, const struct evidence *v,
                  int64_t at_ms)
 {
-    struct alert_state *a = &t->s.alert[kind];
-    if (!a->firing) {
+    if (!is_firing(t, kind)) {
         maybe_fire(e, t, kind, v, at_ms);
         return;
     }
+    struct alert_state *a = &t->alert[kind];
     note_peak(a, v);
     /* Calm is judged on the window that fired: a burst caught in one
      * bucket is over when single buckets are calm again, a slow build-up
@@ -826,6 +840,10 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         }
         a->firing = 0;
         e->st.firing--;
+        if (!any_firing(t)) {
+            free(t->alert);
+            t->alert = NULL;
+        }
         if (!any_firing(t) && t->samples)
             for (int i = 0; i < HOT_SAMPLES; i++)
                 sample_clear(&t->samples->hot[i]);
@@ -925,12 +943,12 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
                            : e->o.min_ratio;
         double vs = 0, ns = 0;
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
-            t->s.alert[TOCSIN_ALERT_VOLUME].firing)
+            is_firing(t, TOCSIN_ALERT_VOLUME))
             vs = w.cusum
                      ? 0
                      : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V, floor);
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
-            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing)
+            is_firing(t, TOCSIN_ALERT_NEGATIVITY))
             ns = w.cusum ? w.cs : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
         struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0},
                              {0}};
@@ -968,11 +986,11 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
       const struct bucket *bk, const struct evidence *vol,
       const struct evidence *neg)
 {
-    int vol_alert = t->s.alert[TOCSIN_ALERT_VOLUME].firing;
+    int vol_alert = is_firing(t, TOCSIN_ALERT_VOLUME);
     unsigned flags = 0;
     if (vol_alert || vol->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_VOL_HOT;
-    if (t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
+    if (is_firing(t, TOCSIN_ALERT_NEGATIVITY) ||
         neg->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_NEG_HOT;
     tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg, bk->scored,
@@ -1010,11 +1028,12 @@ static double
 row_score(struct tocsin_engine *e, struct topic *t,
           enum tocsin_alert_kind kind, double onset, int64_t end_ms)
 {
-    const struct alert_state *a = &t->s.alert[kind];
     double fire = e->o.fire_score;
     uint8_t bit = (uint8_t)(1u << kind);
-    if (a->firing && a->announced && a->starts_ms <= end_ms &&
-        !(t->row_shown & bit)) {
+    if (!is_firing(t, kind))
+        return onset * fire * 0.999;
+    const struct alert_state *a = &t->alert[kind];
+    if (a->announced && a->starts_ms <= end_ms && !(t->row_shown & bit)) {
         t->row_shown |= bit;
         return a->score > fire ? a->score : fire;
     }
@@ -1035,8 +1054,9 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
      * alert fired in an earlier bucket grows to). */
     double z_thr = tail_threshold(e, t);
     if (t->s.nclosed > (uint32_t)e->o.warmup_buckets) {
-        const struct alert_state *va = &t->s.alert[TOCSIN_ALERT_VOLUME];
-        int grows = va->firing && va->starts_ms <= b * e->o.bucket_ms;
+        int grows =
+            is_firing(t, TOCSIN_ALERT_VOLUME) &&
+            t->alert[TOCSIN_ALERT_VOLUME].starts_ms <= b * e->o.bucket_ms;
         tocsin_tail_observe(&t->s.tail, &e->dp,
                             tocsin_score_decades(&e->dp, vol.score), !grows);
     }
@@ -1258,10 +1278,9 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     maybe_fire(e, t, TOCSIN_ALERT_VOLUME, &best_v, ts);
     maybe_fire(e, t, TOCSIN_ALERT_NEGATIVITY, &best_n, ts);
     for (int k = 0; k < 2; k++) {
-        struct alert_state *a = &t->s.alert[k];
         const struct evidence *v = k ? &best_n : &best_v;
-        if (a->firing && v->score > a->score)
-            note_peak(a, v);
+        if (is_firing(t, k) && v->score > t->alert[k].score)
+            note_peak(&t->alert[k], v);
     }
 }
 
@@ -1348,7 +1367,7 @@ tocsin_engine_foreach_topic(const struct tocsin_engine *e,
             neg_baseline(t),
             t->s.last_vol,
             t->s.last_neg,
-            {t->s.alert[0].firing, t->s.alert[1].firing},
+            {is_firing(t, 0), is_firing(t, 1)},
         };
         cb(arg, &info);
     }
@@ -1413,6 +1432,9 @@ tocsin_engine_save_dirty(struct tocsin_engine *e,
         w.len = 0;
         uint32_t hdr[2] = {SNAP_VERSION, (uint32_t)sizeof t->s};
         int bad = wput(&w, hdr, sizeof hdr) || wput(&w, &t->s, sizeof t->s);
+        uint8_t has_alert = t->alert != NULL;
+        bad = bad || wput(&w, &has_alert, 1) ||
+              (has_alert && wput(&w, t->alert, 2 * sizeof *t->alert));
         uint8_t has = t->samples != NULL;
         bad = bad || wput(&w, &has, 1);
         if (has) {
@@ -1546,57 +1568,67 @@ tocsin_engine_restore_topic(struct tocsin_engine *e, const char *topic,
     uint64_t h = fnv1a(FNV_OFFSET, topic, n);
     if (topic_find(e, topic, n, h))
         return TOCSIN_EINVAL;
+    /* Parts of the topic; each is NULL when the snapshot has none. */
+    struct alert_state *A = NULL;
     struct samples *S = NULL;
-    uint8_t has;
+    struct tocsin_terms *T = NULL;
+    tocsin_err err = TOCSIN_EINVAL;
+    struct alert_state al[2];
+    uint8_t has_alert, has, has_terms;
+    if (rget(&r, &has_alert, 1) || has_alert > 1 ||
+        (has_alert && rget(&r, al, sizeof al)))
+        goto out;
+    if (has_alert && (al[0].firing || al[1].firing)) {
+        if (!(A = malloc(sizeof al))) {
+            err = TOCSIN_ENOMEM;
+            goto out;
+        }
+        memcpy(A, al, sizeof al);
+    }
     if (rget(&r, &has, 1) || has > 1)
-        return TOCSIN_EINVAL;
+        goto out;
     if (has) {
-        S = calloc(1, sizeof *S);
-        if (!S)
-            return TOCSIN_ENOMEM;
+        if (!(S = calloc(1, sizeof *S))) {
+            err = TOCSIN_ENOMEM;
+            goto out;
+        }
         int bad = rget(&r, S->bidx, sizeof S->bidx);
         for (int b = 0; b < 2 && !bad; b++)
             for (int k = 0; k < BUCKET_SAMPLES && !bad; k++)
                 bad = get_sample(&r, &S->bucket[b][k]);
         for (int k = 0; k < HOT_SAMPLES && !bad; k++)
             bad = get_sample(&r, &S->hot[k]);
-        if (bad) {
-            samples_free(S);
-            return TOCSIN_EINVAL;
-        }
+        if (bad)
+            goto out;
     }
-    struct tocsin_terms *T = NULL;
-    uint8_t has_terms = 0;
-    if (rget(&r, &has_terms, 1) || has_terms > 1) {
-        samples_free(S);
-        return TOCSIN_EINVAL;
-    }
+    if (rget(&r, &has_terms, 1) || has_terms > 1)
+        goto out;
     if (has_terms) {
         const unsigned char *tp = r.p + r.off;
-        if (tocsin_terms_load(&T, &tp, r.p + r.len)) {
-            samples_free(S);
-            return TOCSIN_EINVAL;
-        }
+        if (tocsin_terms_load(&T, &tp, r.p + r.len))
+            goto out;
         r.off = (size_t)(tp - r.p);
     }
-    if (r.off != len) {
-        samples_free(S);
-        tocsin_terms_free(T);
-        return TOCSIN_EINVAL;
-    }
+    if (r.off != len)
+        goto out;
     struct topic *t = topic_add(e, topic, n, h);
     if (!t) {
-        samples_free(S);
-        tocsin_terms_free(T);
-        return TOCSIN_ENOMEM;
+        err = TOCSIN_ENOMEM;
+        goto out;
     }
     t->s = s;
+    t->alert = A;
     t->samples = S;
     t->terms = T;
     t->dirty = 0;
     if (s.seq >= e->next_seq)
         e->next_seq = s.seq + 1;
     return TOCSIN_OK;
+out:
+    free(A);
+    samples_free(S);
+    tocsin_terms_free(T);
+    return err;
 }
 
 void
@@ -1615,7 +1647,7 @@ tocsin_engine_restore_done(struct tocsin_engine *e)
     }
     uint64_t firing = 0;
     for (size_t k = 0; k < e->ntopics; k++)
-        firing += (uint64_t)e->topics[k]->s.alert[0].firing +
-                  e->topics[k]->s.alert[1].firing;
+        firing += (uint64_t)is_firing(e->topics[k], 0) +
+                  (uint64_t)is_firing(e->topics[k], 1);
     e->st.firing = firing;
 }
