@@ -90,6 +90,11 @@ tocsin_detect_params_init(struct tocsin_detect_params *p, int64_t bucket_ms,
     p->tail_rate = tpw * pow(2.0, 2.0 * (sensitivity - 0.5)) * B /
                    (7.0 * DAY_MS);
     p->tail_keep = pow(2.0, -B / TAIL_HALF_LIFE);
+    /* Visits count for the floors' trust in a slot (3 hours of buckets,
+     * tocsin_baseline_ew_floor) and for the average of its first visits
+     * (g0 in learn_season, until it falls below g_season). */
+    double cap = ceil(fmax(3.0 * per_day_slot, 1.0 / p->g_season));
+    p->visits_cap = cap < (double)UINT32_MAX ? (uint32_t)cap : UINT32_MAX;
 }
 
 void
@@ -103,23 +108,30 @@ tocsin_baseline_init(struct tocsin_baseline *b)
     b->week[0] = b->week[1] = 1.0f;
 }
 
+static int64_t
+floor_div_ms(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((b - 1 - a) / b);
+}
+
+/* Seconds east of UTC at instant ms in the audience's zone. */
+static int64_t
+utoff_ms(const struct tocsin_detect_params *p, int64_t ms)
+{
+    return p->tz ? 1000 * (int64_t)tocsin_tz_utoff(p->tz,
+                                                   floor_div_ms(ms, 1000))
+                 : 0;
+}
+
 /* The start of bucket bucket_idx on the audience's clock (ms since the
  * epoch as if their local time were UTC). */
 static int64_t
 local_ms(const struct tocsin_detect_params *p, int64_t bucket_idx)
 {
     int64_t ms = bucket_idx * p->bucket_ms;
-    if (!p->tz)
-        return ms;
-    int64_t s = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
-    return ms + 1000 * (int64_t)tocsin_tz_utoff(p->tz, s);
+    return ms + utoff_ms(p, ms);
 }
 
-static int64_t
-floor_div_ms(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((b - 1 - a) / b);
-}
 
 static int
 hour_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
@@ -129,13 +141,96 @@ hour_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
 }
 
 static int
-weekend_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
+weekend_of_day(int64_t day)
 {
-    int64_t day = floor_div_ms(local_ms(p, bucket_idx), 86400000);
     int64_t dow = (day + 4) % 7; /* 1970-01-01 was a Thursday; 0 = Sunday */
     if (dow < 0)
         dow += 7;
     return dow == 0 || dow == 6;
+}
+
+static int
+weekend_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
+{
+    return weekend_of_day(floor_div_ms(local_ms(p, bucket_idx), 86400000));
+}
+
+/* The first bucket starting at or after ms. */
+static int64_t
+bucket_at_or_after(int64_t ms, int64_t bucket_ms)
+{
+    return -floor_div_ms(-ms, bucket_ms);
+}
+
+/* Buckets of [a, z] starting in [lo_ms, hi_ms). */
+static uint64_t
+buckets_in(int64_t lo_ms, int64_t hi_ms, int64_t a, int64_t z, int64_t B)
+{
+    int64_t lo = bucket_at_or_after(lo_ms, B);
+    int64_t hi = bucket_at_or_after(hi_ms, B) - 1;
+    lo = lo > a ? lo : a;
+    hi = hi < z ? hi : z;
+    return hi >= lo ? (uint64_t)(hi - lo + 1) : 0;
+}
+
+/* Buckets of [a, z] starting in the local hour [lm, lm + 1 h): the
+ * instants of one interval, or of none (skipped by a DST change) or two
+ * (repeated).  The offset changes at most once within a day of it. */
+static uint64_t
+local_hour_buckets(const struct tocsin_detect_params *p, int64_t lm,
+                   int64_t a, int64_t z)
+{
+    int64_t B = p->bucket_ms, H = 3600000;
+    int64_t ob = utoff_ms(p, lm - 86400000), oa = utoff_ms(p, lm + 86400000);
+    if (ob == oa)
+        return buckets_in(lm - ob, lm + H - ob, a, z, B);
+    /* The change, to the second: the first instant with offset oa. */
+    int64_t lo = lm - 86400000, hi = lm + 86400000;
+    while (hi - lo > 1000) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (utoff_ms(p, mid) == oa)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    int64_t T = floor_div_ms(hi, 1000) * 1000;
+    int64_t end_b = lm + H - ob < T ? lm + H - ob : T;
+    int64_t start_a = lm - oa > T ? lm - oa : T;
+    return buckets_in(lm - ob, end_b, a, z, B) +
+           buckets_in(start_a, lm + H - oa, a, z, B);
+}
+
+uint32_t
+tocsin_baseline_visits(const struct tocsin_baseline *b,
+                       const struct tocsin_detect_params *p, int wk, int h)
+{
+    uint32_t since = b->since[wk], cap = p->visits_cap;
+    if (!since)
+        return 0;
+    int64_t z = b->last, a = z - (int64_t)since + 1, B = p->bucket_ms;
+    uint64_t n = 0;
+    if (a < 0) { /* before 1970: one bucket at a time */
+        for (int64_t x = a; x <= z && n < cap; x++)
+            n += weekend_of(p, x) == wk && hour_of(p, x) == h;
+        return (uint32_t)n;
+    }
+    /* 29 days hold 4 full weeks: 4 * (5 or 2) days of the type, each with
+     * at least floor(1 h / bucket) buckets in the slot. */
+    int64_t per_hour = 3600000 / B;
+    if ((z - a + 1) * B >= 29 * 86400000LL &&
+        (uint64_t)(4 * (wk ? 2 : 5) * per_hour) >= cap)
+        return cap;
+    /* Day by day (the audience's days) from the profile's start: at most
+     * a few weeks until the count reaches cap. */
+    int64_t d0 = floor_div_ms(local_ms(p, a), 86400000);
+    int64_t d1 = floor_div_ms(local_ms(p, z), 86400000);
+    for (int64_t d = d0; d <= d1 && n < cap; d++) {
+        if (weekend_of_day(d) != wk)
+            continue;
+        n += local_hour_buckets(p, d * 86400000 + (int64_t)h * 3600000, a,
+                                z);
+    }
+    return n < cap ? (uint32_t)n : cap;
 }
 
 /* The profile that reads bucket_idx: its own day type's once that type
@@ -201,7 +296,7 @@ tocsin_baseline_ew_floor(const struct tocsin_baseline *b,
         /* Its own visits: a day type read with the other's profile is
          * not trusted yet. */
         int wk = weekend_of(p, bucket_idx), h = hour_of(p, bucket_idx);
-        double seen = b->nslot[wk][h];
+        double seen = tocsin_baseline_visits(b, p, wk, h);
         w = seen / (3.0 * HOUR_MS / (double)p->bucket_ms);
         w = w > 1 ? 1 : w;
     }
@@ -320,6 +415,12 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
              int64_t bucket_idx, double c_level, double slow_w, double as)
 {
     int h = hour_of(p, bucket_idx), wk = weekend_of(p, bucket_idx);
+    /* The visits so far (this bucket is counted once learned). */
+    uint32_t ns = tocsin_baseline_visits(b, p, wk, h);
+    b->last = bucket_idx;
+    for (int k = 0; k < 2; k++)
+        if ((b->started & STARTED(k)) && b->since[k] < UINT32_MAX)
+            b->since[k]++;
     /* The profile of the day type seen second starts as a copy of the
      * other, factor included: the shape and level of a day, until its own
      * hours are seen.  An empty bucket before the topic's first mention
@@ -335,6 +436,7 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
             b->started |= COPIED(wk);
         }
         b->started |= STARTED(wk);
+        b->since[wk] = 1;
     }
     /* The level learns against the factor as the expectation reads it
      * (with its neighbours): a young slot's own factor is noisy on a
@@ -346,7 +448,6 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
     double f = (double)b->season[wk][h] * b->week[wk];
     if (f < 0.05)
         f = 0.05;
-    uint16_t *ns = &b->nslot[wk][h];
     if (b->slow > EXP_FLOOR) {
         double rel = c_level / (b->slow * f); /* this bucket vs usual */
         /* Average a slot's first visits, then forget slowly.  A copied
@@ -357,7 +458,7 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
         double prior = (b->started & COPIED(wk))
                            ? COPY_PRIOR_HOURS * HOUR_MS / (double)p->bucket_ms
                            : 0.0;
-        double g0 = 1.0 / ((double)*ns + 1.0 + prior);
+        double g0 = 1.0 / ((double)ns + 1.0 + prior);
         double gs = p->g_season > g0 ? p->g_season : g0;
         b->season[wk][h] =
             (float)(b->season[wk][h] * (1.0 + slow_w * gs * (rel - 1.0)));
@@ -366,8 +467,6 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
         clamp_factors(b->season[wk], 24, 0.02f, 20.0f);
         clamp_factors(b->week, 2, 0.1f, 10.0f);
     }
-    if (*ns < UINT16_MAX)
-        (*ns)++;
     /* Once a day: on the first bucket of the local day (a zone's offset
      * may be a half or quarter hour). */
     int64_t lm = local_ms(p, bucket_idx);

@@ -32,6 +32,7 @@
 #include "tocsin/engine.h"
 
 #include <math.h>
+#include <stddef.h>
 #include "tocsin/dedup.h"
 #include "tocsin/detect.h"
 #include "tocsin/stats.h"
@@ -50,8 +51,13 @@
 #define LASTS_LOG_P     (-4.605170185988091) /* ln 0.01, see share_still_up */
 #define LASTS_HOLD_AGE  60   /* buckets, see calm_needed */
 /* The ring holds the longest window's closed buckets, every open one and
- * the slot cleared ahead for the next: no more (16 bytes a slot). */
+ * the slot cleared ahead for the next: no more (12 bytes a slot).  What
+ * the baseline expected of a bucket is known once it closes and read only
+ * for the last MAX_WIN closed ones: a ring of its own, by bucket index. */
 #define RING            (MAX_WIN + OPEN_MAX + 1)
+#define EXP_RING        16 /* a power of two, at least MAX_WIN */
+_Static_assert(EXP_RING >= MAX_WIN && (EXP_RING & (EXP_RING - 1)) == 0,
+               "the expectation ring keeps the MAX_WIN closed buckets");
 #define PARTIAL_PREV    2 /* closed buckets added to the open one */
 #define DISP_LAG        6 /* buckets: past the 5-bucket window, see learn() */
 _Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
@@ -63,7 +69,7 @@ _Static_assert(DISP_LAG <= MAX_WIN, "the ring keeps MAX_WIN closed buckets");
 #define ID_MAX          64
 #define MU_FLOOR        0.01
 #define DEDUP_MAX_IDS   1000000 /* ids a dedup window holds at most */
-#define SNAP_VERSION    8u
+#define SNAP_VERSION    9u
 #define META_VERSION    2u
 #define META_ZONE_MAX   64
 
@@ -79,7 +85,6 @@ slot(int64_t b)
 
 struct bucket {
     uint32_t count, neg, scored;
-    float exp; /* the count the baseline expected for this bucket */
 };
 
 struct alert_state {
@@ -107,9 +112,23 @@ struct topic_state {
     float onset_peak[2];   /* decaying peak surprise (decades), by kind */
     int64_t fire_after[2]; /* windows starting before this bucket may not
                               fire again (they hold the last episode) */
-    struct alert_state alert[2];
     struct bucket ring[RING];
+    float exp[EXP_RING]; /* by bucket index: the count the baseline
+                            expected for each of the last closed buckets */
 };
+
+/* The expectation of closed bucket b, one of the last MAX_WIN closed. */
+static inline float *
+exp_at(struct topic_state *s, int64_t b)
+{
+    return &s->exp[(uint64_t)b & (EXP_RING - 1)];
+}
+
+static inline double
+exp_of(const struct topic_state *s, int64_t b)
+{
+    return s->exp[(uint64_t)b & (EXP_RING - 1)];
+}
 
 /*
  * A sample post kept as evidence: one allocation, the header then the
@@ -132,16 +151,21 @@ struct samples {
     struct sample_rec *hot[HOT_SAMPLES];
 };
 
+/* A topic and its name, one allocation.  The name's hash (the index's) is
+ * computed again when the index grows rather than kept: 8 bytes a topic.
+ * Its alerts' state (2 x 48 bytes) exists only while one of them fires:
+ * nothing of an alert that does not fire is read (firing starts it
+ * afresh). */
 struct topic {
-    char *name;
-    uint64_t hash;
+    struct samples *samples;
+    struct tocsin_terms *terms; /* only for topics whose mentions have text */
+    struct alert_state *alert;  /* [kind], or NULL: neither fires */
+    struct topic_state s;
     uint8_t dirty;
     /* Score rows only (not saved): bit k set once a row has shown the
      * firing of the current alert of kind k. */
     uint8_t row_shown;
-    struct samples *samples;
-    struct tocsin_terms *terms; /* only for topics whose mentions have text */
-    struct topic_state s;
+    char name[]; /* NUL-terminated, in the topic's own allocation */
 };
 
 struct tocsin_engine {
@@ -268,7 +292,7 @@ tocsin_engine_free(struct tocsin_engine *e)
     for (size_t i = 0; i < e->ntopics; i++) {
         samples_free(e->topics[i]->samples);
         tocsin_terms_free(e->topics[i]->terms);
-        free(e->topics[i]->name);
+        free(e->topics[i]->alert);
         free(e->topics[i]);
     }
     free(e->topics);
@@ -291,10 +315,15 @@ topic_find(const struct tocsin_engine *e, const char *name, size_t n,
         if (!v)
             return NULL;
         struct topic *t = e->topics[v - 1];
-        if (t->hash == h && strncmp(t->name, name, n) == 0 &&
-            t->name[n] == '\0')
+        if (strncmp(t->name, name, n) == 0 && t->name[n] == '\0')
             return t;
     }
+}
+
+static uint64_t
+topic_hash(const struct topic *t)
+{
+    return fnv1a(FNV_OFFSET, t->name, strlen(t->name));
 }
 
 static int
@@ -305,7 +334,7 @@ index_grow(struct tocsin_engine *e)
     if (!idx)
         return -1;
     for (size_t k = 0; k < e->ntopics; k++) {
-        size_t i = (size_t)e->topics[k]->hash & (cap - 1);
+        size_t i = (size_t)topic_hash(e->topics[k]) & (cap - 1);
         while (idx[i])
             i = (i + 1) & (cap - 1);
         idx[i] = (uint32_t)(k + 1);
@@ -331,17 +360,12 @@ topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
         e->topics = v;
         e->cap = cap;
     }
-    struct topic *t = calloc(1, sizeof *t);
+    size_t size = offsetof(struct topic, name) + n + 1;
+    struct topic *t = calloc(1, size > sizeof *t ? size : sizeof *t);
     if (!t)
         return NULL;
-    t->name = malloc(n + 1);
-    if (!t->name) {
-        free(t);
-        return NULL;
-    }
     memcpy(t->name, name, n);
     t->name[n] = '\0';
-    t->hash = h;
     t->s.seq = e->next_seq++;
     t->s.closed_upto = e->closed_upto;
     t->s.fire_after[0] = t->s.fire_after[1] = INT64_MIN;
@@ -422,9 +446,15 @@ ranked_insert(struct sample_rec **v, int n, const struct sample_rec *r,
 }
 
 static int
+is_firing(const struct topic *t, int kind)
+{
+    return t->alert && t->alert[kind].firing;
+}
+
+static int
 any_firing(const struct topic *t)
 {
-    return t->s.alert[0].firing || t->s.alert[1].firing;
+    return is_firing(t, 0) || is_firing(t, 1);
 }
 
 /*
@@ -473,7 +503,7 @@ hot:;
      * copying their strings. */
     int to_bucket = S->bidx[slot] == b &&
                     may_rank(S->bucket[slot][BUCKET_SAMPLES - 1], m, neg, 0);
-    int prefer_neg = t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing;
+    int prefer_neg = is_firing(t, TOCSIN_ALERT_NEGATIVITY);
     int to_hot =
         any_firing(t) && may_rank(S->hot[HOT_SAMPLES - 1], m, neg, prefer_neg);
     if (!to_bucket && !to_hot)
@@ -620,7 +650,7 @@ static void
 emit(struct tocsin_engine *e, struct topic *t, enum tocsin_alert_kind kind,
      enum tocsin_alert_status status, int64_t at_ms)
 {
-    const struct alert_state *a = &t->s.alert[kind];
+    const struct alert_state *a = &t->alert[kind];
     struct tocsin_alert_event ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = t->name;
@@ -695,10 +725,14 @@ maybe_fire(struct tocsin_engine *e, struct topic *t,
            enum tocsin_alert_kind kind, const struct evidence *v,
            int64_t at_ms)
 {
-    struct alert_state *a = &t->s.alert[kind];
-    if (a->firing || v->score < e->o.fire_score ||
+    if (is_firing(t, kind) || v->score < e->o.fire_score ||
         t->s.nclosed < (uint32_t)e->o.warmup_buckets)
         return;
+    /* Out of memory, the alert fires at the next test that still finds
+     * it (the next closed or partial bucket), not now. */
+    if (!t->alert && !(t->alert = calloc(2, sizeof *t->alert)))
+        return;
+    struct alert_state *a = &t->alert[kind];
     memset(a, 0, sizeof *a);
     note_peak(a, v);
     a->win = (uint8_t)v->win;
@@ -816,11 +850,11 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
                  enum tocsin_alert_kind kind, const struct evidence *v,
                  int64_t at_ms)
 {
-    struct alert_state *a = &t->s.alert[kind];
-    if (!a->firing) {
+    if (!is_firing(t, kind)) {
         maybe_fire(e, t, kind, v, at_ms);
         return;
     }
+    struct alert_state *a = &t->alert[kind];
     note_peak(a, v);
     /* Calm is judged on the window that fired: a burst caught in one
      * bucket is over when single buckets are calm again, a slow build-up
@@ -875,6 +909,10 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
         }
         a->firing = 0;
         e->st.firing--;
+        if (!any_firing(t)) {
+            free(t->alert);
+            t->alert = NULL;
+        }
         if (!any_firing(t) && t->samples)
             for (int i = 0; i < HOT_SAMPLES; i++)
                 sample_clear(&t->samples->hot[i]);
@@ -909,7 +947,7 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         for (int i = 0; i < windows[k]; i++) {
             const struct bucket *bk = &t->s.ring[slot(b - i)];
             w->X += bk->count;
-            w->E += bk->exp;
+            w->E += exp_of(&t->s, b - i);
             w->K += bk->neg;
             w->N += bk->scored;
         }
@@ -924,8 +962,8 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         struct tocsin_cusum c = base->cn;
         if (t->s.nclosed < (uint32_t)e->o.warmup_buckets)
             return 0;
-        tocsin_cusum_negativity(&e->dp, &c, cur->count, cur->exp, cur->neg,
-                                cur->scored, p0);
+        tocsin_cusum_negativity(&e->dp, &c, cur->count, exp_of(&t->s, b),
+                                cur->neg, cur->scored, p0);
         if (!c.len)
             return 0;
         w->cusum = 1;
@@ -945,8 +983,9 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         return 0;
     /* The baseline's sums, with this bucket included. */
     w->X = keep * base->ewm[j] + cur->count;
-    w->E = keep * base->ewe[j] + cur->exp;
-    w->V = tocsin_baseline_ew_variance(base, &e->dp, j, cur->exp, w->E);
+    double cur_exp = exp_of(&t->s, b);
+    w->E = keep * base->ewe[j] + cur_exp;
+    w->V = tocsin_baseline_ew_variance(base, &e->dp, j, cur_exp, w->E);
     w->K = keep * base->ewk[j] + cur->neg;
     w->N = keep * base->ewn[j] + cur->scored;
     w->len_ms = (int64_t)(len * (double)e->o.bucket_ms);
@@ -973,12 +1012,12 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
                            : e->o.min_ratio;
         double vs = 0, ns = 0;
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] ||
-            t->s.alert[TOCSIN_ALERT_VOLUME].firing)
+            is_firing(t, TOCSIN_ALERT_VOLUME))
             vs = w.cusum
                      ? 0
                      : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V, floor);
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
-            t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing)
+            is_firing(t, TOCSIN_ALERT_NEGATIVITY))
             ns = w.cusum ? w.cs : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
         struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0},
                              {0}};
@@ -1016,15 +1055,15 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
       const struct bucket *bk, const struct evidence *vol,
       const struct evidence *neg)
 {
-    int vol_alert = t->s.alert[TOCSIN_ALERT_VOLUME].firing;
+    int vol_alert = is_firing(t, TOCSIN_ALERT_VOLUME);
     unsigned flags = 0;
     if (vol_alert || vol->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_VOL_HOT;
-    if (t->s.alert[TOCSIN_ALERT_NEGATIVITY].firing ||
+    if (is_firing(t, TOCSIN_ALERT_NEGATIVITY) ||
         neg->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_NEG_HOT;
-    tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg,
-                          bk->scored, bk->exp, flags);
+    tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg, bk->scored,
+                          exp_of(&t->s, b), flags);
     /* The noise is learned DISP_LAG buckets late, once the bucket has
      * left the short windows, and not while a volume alert fires: a
      * crisis is not noise (learned while firing, a 10x burst resolved
@@ -1037,7 +1076,7 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
     if (!vol_alert && t->s.nclosed >= (uint32_t)DISP_LAG) {
         const struct bucket *xb = &t->s.ring[slot(x)];
         tocsin_baseline_learn_dispersion(&t->s.base, &e->dp, xb->count,
-                                         xb->exp);
+                                         exp_of(&t->s, x));
     }
 }
 
@@ -1058,11 +1097,12 @@ static double
 row_score(struct tocsin_engine *e, struct topic *t,
           enum tocsin_alert_kind kind, double onset, int64_t end_ms)
 {
-    const struct alert_state *a = &t->s.alert[kind];
     double fire = e->o.fire_score;
     uint8_t bit = (uint8_t)(1u << kind);
-    if (a->firing && a->announced && a->starts_ms <= end_ms &&
-        !(t->row_shown & bit)) {
+    if (!is_firing(t, kind))
+        return onset * fire * 0.999;
+    const struct alert_state *a = &t->alert[kind];
+    if (a->announced && a->starts_ms <= end_ms && !(t->row_shown & bit)) {
         t->row_shown |= bit;
         return a->score > fire ? a->score : fire;
     }
@@ -1074,7 +1114,7 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
 {
     int64_t b = t->s.closed_upto;
     struct bucket *bk = &t->s.ring[slot(b)];
-    bk->exp = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    *exp_at(&t->s, b) = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
     struct evidence vol, neg;
     best_windows(e, t, b, &vol, &neg);
     learn(e, t, b, bk, &vol, &neg);
@@ -1083,8 +1123,9 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
      * alert fired in an earlier bucket grows to). */
     double z_thr = tail_threshold(e, t);
     if (t->s.nclosed > (uint32_t)e->o.warmup_buckets) {
-        const struct alert_state *va = &t->s.alert[TOCSIN_ALERT_VOLUME];
-        int grows = va->firing && va->starts_ms <= b * e->o.bucket_ms;
+        int grows =
+            is_firing(t, TOCSIN_ALERT_VOLUME) &&
+            t->alert[TOCSIN_ALERT_VOLUME].starts_ms <= b * e->o.bucket_ms;
         tocsin_tail_observe(&t->s.tail, &e->dp,
                             tocsin_score_decades(&e->dp, vol.score), !grows);
     }
@@ -1306,10 +1347,9 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     maybe_fire(e, t, TOCSIN_ALERT_VOLUME, &best_v, ts);
     maybe_fire(e, t, TOCSIN_ALERT_NEGATIVITY, &best_n, ts);
     for (int k = 0; k < 2; k++) {
-        struct alert_state *a = &t->s.alert[k];
         const struct evidence *v = k ? &best_n : &best_v;
-        if (a->firing && v->score > a->score)
-            note_peak(a, v);
+        if (is_firing(t, k) && v->score > t->alert[k].score)
+            note_peak(&t->alert[k], v);
     }
 }
 
@@ -1403,7 +1443,7 @@ tocsin_engine_foreach_topic(const struct tocsin_engine *e,
             neg_baseline(t),
             t->s.last_vol,
             t->s.last_neg,
-            {t->s.alert[0].firing, t->s.alert[1].firing},
+            {is_firing(t, 0), is_firing(t, 1)},
         };
         cb(arg, &info);
     }
@@ -1468,6 +1508,9 @@ tocsin_engine_save_dirty(struct tocsin_engine *e,
         w.len = 0;
         uint32_t hdr[2] = {SNAP_VERSION, (uint32_t)sizeof t->s};
         int bad = wput(&w, hdr, sizeof hdr) || wput(&w, &t->s, sizeof t->s);
+        uint8_t has_alert = t->alert != NULL;
+        bad = bad || wput(&w, &has_alert, 1) ||
+              (has_alert && wput(&w, t->alert, 2 * sizeof *t->alert));
         uint8_t has = t->samples != NULL;
         bad = bad || wput(&w, &has, 1);
         if (has) {
@@ -1621,57 +1664,67 @@ tocsin_engine_restore_topic(struct tocsin_engine *e, const char *topic,
     uint64_t h = fnv1a(FNV_OFFSET, topic, n);
     if (topic_find(e, topic, n, h))
         return TOCSIN_EINVAL;
+    /* Parts of the topic; each is NULL when the snapshot has none. */
+    struct alert_state *A = NULL;
     struct samples *S = NULL;
-    uint8_t has;
+    struct tocsin_terms *T = NULL;
+    tocsin_err err = TOCSIN_EINVAL;
+    struct alert_state al[2];
+    uint8_t has_alert, has, has_terms;
+    if (rget(&r, &has_alert, 1) || has_alert > 1 ||
+        (has_alert && rget(&r, al, sizeof al)))
+        goto out;
+    if (has_alert && (al[0].firing || al[1].firing)) {
+        if (!(A = malloc(sizeof al))) {
+            err = TOCSIN_ENOMEM;
+            goto out;
+        }
+        memcpy(A, al, sizeof al);
+    }
     if (rget(&r, &has, 1) || has > 1)
-        return TOCSIN_EINVAL;
+        goto out;
     if (has) {
-        S = calloc(1, sizeof *S);
-        if (!S)
-            return TOCSIN_ENOMEM;
+        if (!(S = calloc(1, sizeof *S))) {
+            err = TOCSIN_ENOMEM;
+            goto out;
+        }
         int bad = rget(&r, S->bidx, sizeof S->bidx);
         for (int b = 0; b < 2 && !bad; b++)
             for (int k = 0; k < BUCKET_SAMPLES && !bad; k++)
                 bad = get_sample(&r, &S->bucket[b][k]);
         for (int k = 0; k < HOT_SAMPLES && !bad; k++)
             bad = get_sample(&r, &S->hot[k]);
-        if (bad) {
-            samples_free(S);
-            return TOCSIN_EINVAL;
-        }
+        if (bad)
+            goto out;
     }
-    struct tocsin_terms *T = NULL;
-    uint8_t has_terms = 0;
-    if (rget(&r, &has_terms, 1) || has_terms > 1) {
-        samples_free(S);
-        return TOCSIN_EINVAL;
-    }
+    if (rget(&r, &has_terms, 1) || has_terms > 1)
+        goto out;
     if (has_terms) {
         const unsigned char *tp = r.p + r.off;
-        if (tocsin_terms_load(&T, &tp, r.p + r.len)) {
-            samples_free(S);
-            return TOCSIN_EINVAL;
-        }
+        if (tocsin_terms_load(&T, &tp, r.p + r.len))
+            goto out;
         r.off = (size_t)(tp - r.p);
     }
-    if (r.off != len) {
-        samples_free(S);
-        tocsin_terms_free(T);
-        return TOCSIN_EINVAL;
-    }
+    if (r.off != len)
+        goto out;
     struct topic *t = topic_add(e, topic, n, h);
     if (!t) {
-        samples_free(S);
-        tocsin_terms_free(T);
-        return TOCSIN_ENOMEM;
+        err = TOCSIN_ENOMEM;
+        goto out;
     }
     t->s = s;
+    t->alert = A;
     t->samples = S;
     t->terms = T;
     t->dirty = 0;
     if (s.seq >= e->next_seq)
         e->next_seq = s.seq + 1;
     return TOCSIN_OK;
+out:
+    free(A);
+    samples_free(S);
+    tocsin_terms_free(T);
+    return err;
 }
 
 void
@@ -1683,14 +1736,14 @@ tocsin_engine_restore_done(struct tocsin_engine *e)
     qsort(e->topics, e->ntopics, sizeof *e->topics, topic_cmp_seq);
     memset(e->index, 0, e->index_cap * sizeof *e->index);
     for (size_t k = 0; k < e->ntopics; k++) {
-        size_t i = (size_t)e->topics[k]->hash & (e->index_cap - 1);
+        size_t i = (size_t)topic_hash(e->topics[k]) & (e->index_cap - 1);
         while (e->index[i])
             i = (i + 1) & (e->index_cap - 1);
         e->index[i] = (uint32_t)(k + 1);
     }
     uint64_t firing = 0;
     for (size_t k = 0; k < e->ntopics; k++)
-        firing += (uint64_t)e->topics[k]->s.alert[0].firing +
-                  e->topics[k]->s.alert[1].firing;
+        firing += (uint64_t)is_firing(e->topics[k], 0) +
+                  (uint64_t)is_firing(e->topics[k], 1);
     e->st.firing = firing;
 }

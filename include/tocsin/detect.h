@@ -73,6 +73,7 @@ struct tocsin_detect_params {
     double tail_u;      /* decades: an excursion starts above this */
     double tail_rate;   /* target excursions past the threshold per bucket */
     double tail_keep;   /* per-bucket decay of the excursion rate */
+    uint32_t visits_cap; /* hour slot visits past which none matters */
 };
 
 void tocsin_detect_params_init(struct tocsin_detect_params *p,
@@ -93,14 +94,23 @@ struct tocsin_cusum {
     uint32_t len;     /* buckets in the run; 0 when s is 0 */
 };
 
+/*
+ * A baseline is learned one bucket after the other, every bucket (the
+ * engine closes them in order, and the exponentially weighted windows
+ * decay once a call), so the buckets each hour factor has learned from
+ * are those of its slot among the `since[k]` buckets up to `last`: they
+ * are counted from those (tocsin_baseline_visits) instead of kept, 16
+ * bytes instead of 96.
+ */
 struct tocsin_baseline {
     double fast, slow; /* levels, mentions per bucket */
     double neg_ew, scored_ew;
+    int64_t last;        /* the last bucket learned (seasonal) */
     float disp;          /* >= 1 */
     float season[2][24]; /* weekday, weekend hour factors (mean 1) */
     float week[2];
-    uint16_t nslot[2][24];   /* buckets each hour factor learned from
-                                (saturating: only the first days count) */
+    uint32_t since[2];       /* buckets learned since profile k started,
+                                that one included (0: not started) */
     uint32_t started;        /* bit k: profile k is in use; bit 2 + k:
                                 it started as a copy of the other */
     float ewm[TOCSIN_NEWIN]; /* observed mass */
@@ -113,6 +123,16 @@ struct tocsin_baseline {
 };
 
 void tocsin_baseline_init(struct tocsin_baseline *b);
+
+/*
+ * Buckets hour slot h (0-23) of profile wk (0: weekdays, 1: weekends) has
+ * learned from, up to p->visits_cap: 3 hours of buckets, and where the
+ * average of a slot's first visits gives way to its slow learning rate;
+ * past it, visits change nothing.
+ */
+uint32_t tocsin_baseline_visits(const struct tocsin_baseline *b,
+                                const struct tocsin_detect_params *p, int wk,
+                                int h);
 
 /* Expected count of bucket `bucket_idx` (index = start / bucket_ms). */
 double tocsin_baseline_expected(const struct tocsin_baseline *b,

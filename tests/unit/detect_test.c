@@ -133,6 +133,87 @@ test_baseline_learns_the_daily_rhythm(void)
                1.0);
 }
 
+/* Each hour slot's visits as learn_season used to keep them (a count per
+ * slot, from the bucket its profile started), against what the baseline
+ * counts from its last bucket and its profiles' starts. */
+static void
+check_visits_in(const struct tocsin_tz *tz, int64_t bucket_ms, int64_t first,
+                int64_t n, int64_t every)
+{
+    struct tocsin_detect_params p;
+    tocsin_detect_params_init(&p, bucket_ms, 0.5, 10, 3, 5);
+    p.tz = tz;
+    /* Past the cap visits matter neither to the floors nor to g0. */
+    CHECK((double)p.visits_cap >= 3 * 3600000.0 / (double)bucket_ms);
+    CHECK((double)p.visits_cap + 1.0 > 1.0 / p.g_season);
+    struct tocsin_baseline b;
+    tocsin_baseline_init(&b);
+    static uint32_t kept[2][24];
+    memset(kept, 0, sizeof kept);
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t x = first + i;
+        int64_t ms = x * bucket_ms;
+        struct tocsin_civil lt;
+        tocsin_tz_civil(tz, ms / 1000, &lt);
+        int h = lt.hour;
+        int wk = lt.wday == 0 || lt.wday == 6;
+        /* Nothing for the first 100 buckets: the profile starts later. */
+        double c = i < 100 ? 0 : (double)(1 + (i * 7) % 5);
+        double E = tocsin_baseline_expected(&b, &p, x);
+        tocsin_baseline_learn(&b, &p, x, c, 0, 0, E, 0);
+        if (b.started & (1u << wk))
+            kept[wk][h]++;
+        if (i % every && i != n - 1)
+            continue;
+        for (int k = 0; k < 2; k++)
+            for (int s = 0; s < 24; s++) {
+                uint32_t want =
+                    kept[k][s] < p.visits_cap ? kept[k][s] : p.visits_cap;
+                bad += tocsin_baseline_visits(&b, &p, k, s) != want;
+            }
+    }
+    CHECK(bad == 0);
+    if (bad)
+        fprintf(stderr, "bucket %lld ms: %d slots counted wrong\n",
+                (long long)bucket_ms, bad);
+    /* Both profiles saturated somewhere: the test went past the cap. */
+    CHECK(tocsin_baseline_visits(&b, &p, 0, 12) == p.visits_cap);
+}
+
+static void
+check_visits(int64_t bucket_ms, int64_t first, int64_t n, int64_t every)
+{
+    check_visits_in(NULL, bucket_ms, first, n, every);
+}
+
+static void
+test_hour_slot_visits_are_counted_from_the_profiles_starts(void)
+{
+    /* Starting mid-hour on a Saturday (2023-11-18 10:17:01), with buckets
+     * that divide the hour and one that does not (7 s). */
+    int64_t sat = 1700302621000LL;
+    check_visits(60000, sat / 60000, 30 * 1440, 97);
+    check_visits(1000, sat / 1000, 11 * 86400, 9973);
+    check_visits(7000, sat / 7000, 30 * 86400 / 7, 997);
+    check_visits(300000, DAY0 / 300000 + 5, 40 * 288, 13);
+    check_visits(3600000, DAY0 / 3600000 + 3, 60 * 24, 1);
+    /* On the audience's clock: New York from Saturday 2023-10-28, over
+     * the end of DST on Sunday 5 November (01:00 to 02:00 twice), and
+     * from Saturday 2024-03-02 over its start on 10 March (02:00 to
+     * 03:00 skipped); Kolkata's half hour. */
+    struct tocsin_tz *ny = NULL, *kol = NULL;
+    REQUIRE(tocsin_tz_load(&ny, "America/New_York") == TOCSIN_OK);
+    REQUIRE(tocsin_tz_load(&kol, "Asia/Kolkata") == TOCSIN_OK);
+    int64_t oct28 = 1698502621000LL, mar2 = 1709392621000LL;
+    check_visits_in(ny, 60000, oct28 / 60000, 30 * 1440, 97);
+    check_visits_in(ny, 300000, mar2 / 300000, 40 * 288, 13);
+    check_visits_in(ny, 7000, mar2 / 7000, 30 * 86400 / 7, 997);
+    check_visits_in(kol, 60000, sat / 60000, 30 * 1440, 97);
+    tocsin_tz_free(ny);
+    tocsin_tz_free(kol);
+}
+
 static void
 test_cascades_widen_the_noise(void)
 {
@@ -1018,10 +1099,12 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_a_moderate_negativity_shift_holds_its_alert_while_it_lasts),
     TOCSIN_TEST(test_a_small_topic_s_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_small_brand_s_crisis_is_not_resolved_while_it_lasts),
-    TOCSIN_TEST(test_a_small_brand_s_negativity_alert_ends_soon_after_its_crisis),
+    TOCSIN_TEST(
+        test_a_small_brand_s_negativity_alert_ends_soon_after_its_crisis),
     TOCSIN_TEST(test_a_burst_s_first_bucket_is_not_learned_as_noise),
     TOCSIN_TEST(test_score_rows_mark_the_start_of_a_burst_once),
     TOCSIN_TEST(test_baseline_learns_the_daily_rhythm),
+    TOCSIN_TEST(test_hour_slot_visits_are_counted_from_the_profiles_starts),
     TOCSIN_TEST(test_cascades_widen_the_noise),
     TOCSIN_TEST(test_weekends_have_their_own_daily_rhythm),
     TOCSIN_TEST(test_long_window_floors_wait_for_a_learned_profile),

@@ -376,6 +376,28 @@ test_state_learned_under_other_settings_is_refused(void)
     rec_free(&r);
 }
 
+/* Alerts of topic `name` firing, by kind (bit k). */
+struct firing_of {
+    const char *name;
+    int bits;
+};
+
+static void
+firing_cb(void *arg, const struct tocsin_topic_info *t)
+{
+    struct firing_of *f = arg;
+    if (strcmp(t->name, f->name) == 0)
+        f->bits = t->firing[0] | t->firing[1] << 1;
+}
+
+static int
+firing_bits(const struct tocsin_engine *e, const char *name)
+{
+    struct firing_of f = {name, 0};
+    tocsin_engine_foreach_topic(e, firing_cb, &f);
+    return f.bits;
+}
+
 static void
 test_snapshot_restore_continues_identically(void)
 {
@@ -391,7 +413,17 @@ test_snapshot_restore_continues_identically(void)
     for (int i = 0; i < 150; i++)
         add(b, "AirNova", t + i * 600, -0.7, "en panne", i);
     struct blobs bl = {0};
+    /* Saved while its alerts fire (a topic keeps their state only then),
+     * restored firing. */
+    int before = firing_bits(b, "AirNova");
+    CHECK(before != 0);
+    CHECK(firing_bits(b, "Canal") == 0);
     b = restart(b, &rb, &bl);
+    CHECK(firing_bits(b, "AirNova") == before);
+    CHECK(firing_bits(b, "Canal") == 0);
+    struct tocsin_engine_stats st;
+    tocsin_engine_get_stats(b, &st);
+    CHECK(st.firing == (uint64_t)((before & 1) + (before >> 1)));
     for (int i = 150; i < 300; i++)
         add(b, "AirNova", t + i * 600, -0.7, "en panne", i);
     steady(a, "AirNova", 10, t + 4 * MIN, 30);
@@ -400,6 +432,8 @@ test_snapshot_restore_continues_identically(void)
     CHECK(ra.n == rb.n);
     for (int i = 0; i < ra.n && i < rb.n; i++)
         CHECK_STR(ra.body[i], rb.body[i]);
+    /* Resolved in both, after the restart as before it. */
+    CHECK(firing_bits(a, "AirNova") == firing_bits(b, "AirNova"));
     CHECK_ERR(tocsin_engine_restore_topic(b, "junk", "xx", 2),
               TOCSIN_EINVAL);
     restart_free(a, b, &ra, &rb, &bl);
