@@ -36,6 +36,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "tocsin/engine.h"
 #include "tocsin/jose.h"
 #include "tocsin/receiver.h"
 #include "tocsin/redis.h"
@@ -395,6 +396,7 @@ enum ktype {
     K_GROUP,     /* a group with its own table */
     K_RECEIVERS, /* the receivers list */
     K_ONCALL,    /* on-call keys: parsed by config_oncall.c at the end */
+    K_POST,      /* parsed by the group's post function */
 };
 
 #define KF_NONEMPTY 1u  /* a string must not be "" */
@@ -508,6 +510,7 @@ static const struct key detection_keys[] = {
     KFLOAT("sensitivity", CF(detection.sensitivity), 0, 1, 0.5, 0),
     KSTR("timezone", CF(detection.timezone), "UTC", KF_NONEMPTY, NULL),
     KINT("dedup_window", CF(detection.dedup_window_s), 0, 604800, 3600),
+    {.name = "zones", .type = K_POST},
 };
 
 #define T(x) (1u << TOCSIN_RECEIVER_##x)
@@ -781,6 +784,7 @@ set_defaults(struct ctx *c, const struct key *keys, size_t n, void *base)
         case K_RECEIVERS:
         case K_PRIOMAP:
         case K_ONCALL:
+        case K_POST:
             break;
         }
     }
@@ -1231,7 +1235,9 @@ parse_streams(struct ctx *c, const config_setting_t *s, const char *path,
         n = (size_t)config_setting_length(s);
         if (n == 0) {
             cerr(c, s, "%s: at least one %s is required", path,
-                 strcmp(k->name, "to") == 0 ? "recipient" : "stream");
+                 strcmp(k->name, "to") == 0       ? "recipient"
+                 : strcmp(k->name, "topics") == 0 ? "topic pattern"
+                                                  : "stream");
             return;
         }
     } else if (t != CONFIG_TYPE_STRING) {
@@ -1428,6 +1434,7 @@ parse_value(struct ctx *c, const config_setting_t *s, const char *path,
         parse_receivers(c, s, base);
         return;
     case K_ONCALL:
+    case K_POST:
         return;
     }
 }
@@ -1565,6 +1572,93 @@ post_redis(struct ctx *c, const config_setting_t *g, struct tocsin_config *cfg)
              cfg->redis.max_field_bytes, cfg->redis.max_entry_bytes);
 }
 
+/* detection.zones = ( { timezone = "..."; topics = [patterns]; }, ... ) */
+struct zone_entry {
+    char *timezone;
+    char **topics;
+    size_t ntopics;
+};
+
+#define ZF(f) offsetof(struct zone_entry, f)
+static const struct key zone_keys[] = {
+    KSTR("timezone", ZF(timezone), NULL, KF_NONEMPTY | KF_REQUIRED, NULL),
+    {.name = "topics",
+     .type = K_STRS,
+     .off = ZF(topics),
+     .noff = ZF(ntopics),
+     .flags = KF_NONEMPTY | KF_REQUIRED},
+};
+
+/* Load zone name for setting s into *out (NULL for UTC); 0 or -1
+ * (reported). */
+static int
+load_zone(struct ctx *c, const config_setting_t *s, const char *path,
+          const char *name, struct tocsin_tz **out)
+{
+    *out = NULL;
+    if (!strcmp(name, "UTC") || !strcmp(name, "Etc/UTC"))
+        return 0;
+    tocsin_err zr = tocsin_tz_load(out, name);
+    if (zr == TOCSIN_OK)
+        return 0;
+    char sh[CONFIG_SHOWN_MAX + 8];
+    if (zr == TOCSIN_ENOMEM)
+        tocsin_config_int_oom(c);
+    else
+        cerr(c, s,
+             "%s: unknown time zone \"%s\" (a name of the TZ database, "
+             "e.g. \"Europe/Paris\")",
+             path, shown(name, sh, sizeof sh));
+    return -1;
+}
+
+static void
+parse_zones(struct ctx *c, const config_setting_t *s, struct tocsin_config *cfg)
+{
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_LIST &&
+        !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)) {
+        type_error(c, s, "detection.zones", "a list");
+        return;
+    }
+    size_t n = (size_t)config_setting_length(s);
+    if (n > 255) {
+        cerr(c, s, "detection.zones: %zu entries, at most 255", n);
+        return;
+    }
+    if (n == 0)
+        return;
+    cfg->detection.zones = calloc(n, sizeof *cfg->detection.zones);
+    if (!cfg->detection.zones) {
+        tocsin_config_int_oom(c);
+        return;
+    }
+    cfg->detection.nzones = n;
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (int)i);
+        char path[64];
+        snprintf(path, sizeof path, "detection.zones[%zu]", i);
+        if (!config_setting_is_group(e)) {
+            type_error(c, e, path, "a group");
+            continue;
+        }
+        struct zone_entry z = {0};
+        parse_group(c, e, path, zone_keys, NKEYS(zone_keys), &z);
+        struct tocsin_topic_zone *tz = &cfg->detection.zones[i];
+        tz->patterns = z.topics;
+        tz->npatterns = z.ntopics;
+        if (z.timezone) {
+            struct tocsin_tz *zone = NULL;
+            char zpath[80];
+            snprintf(zpath, sizeof zpath, "%s.timezone", path);
+            if (!load_zone(c, config_setting_get_member(e, "timezone"), zpath,
+                           z.timezone, &zone))
+                tz->tz = zone;
+        }
+        free(z.timezone);
+    }
+}
+
 static void
 post_detection(struct ctx *c, const config_setting_t *g,
                struct tocsin_config *cfg)
@@ -1573,18 +1667,12 @@ post_detection(struct ctx *c, const config_setting_t *g,
      * and never touches a file. */
     const config_setting_t *zs = config_setting_get_member(g, "timezone");
     const char *zn = cfg->detection.timezone;
-    if (zn && strcmp(zn, "UTC") && strcmp(zn, "Etc/UTC") &&
-        !(zs && reported(c, zs))) {
-        tocsin_err zr = tocsin_tz_load(&cfg->detection.tz, zn);
-        char sh[CONFIG_SHOWN_MAX + 8];
-        if (zr == TOCSIN_ENOMEM)
-            tocsin_config_int_oom(c);
-        else if (zr != TOCSIN_OK)
-            cerr(c, zs ? zs : g,
-                 "detection.timezone: unknown time zone \"%s\" (a name "
-                 "of the TZ database, e.g. \"Europe/Paris\")",
-                 shown(zn, sh, sizeof sh));
-    }
+    if (zn && !(zs && reported(c, zs)))
+        load_zone(c, zs ? zs : g, "detection.timezone", zn,
+                  &cfg->detection.tz);
+    const config_setting_t *zl = config_setting_get_member(g, "zones");
+    if (zl)
+        parse_zones(c, zl, cfg);
     const config_setting_t *rs = config_setting_get_member(g, "resolve_score");
     const config_setting_t *fs = config_setting_get_member(g, "fire_score");
     if ((rs && reported(c, rs)) || (fs && reported(c, fs)) ||
@@ -2153,6 +2241,14 @@ tocsin_config_free(struct tocsin_config *cfg)
     free(cfg->redis.prefix);
     free(cfg->detection.timezone);
     tocsin_tz_free(cfg->detection.tz);
+    for (size_t i = 0; i < cfg->detection.nzones; i++) {
+        struct tocsin_topic_zone *z = &cfg->detection.zones[i];
+        tocsin_tz_free((struct tocsin_tz *)z->tz);
+        for (size_t k = 0; k < z->npatterns; k++)
+            free(z->patterns[k]);
+        free(z->patterns);
+    }
+    free(cfg->detection.zones);
     for (size_t i = 0; i < cfg->nreceivers; i++) {
         struct tocsin_receiver_config *r = &cfg->receivers[i];
         free(r->name);

@@ -31,6 +31,7 @@
  */
 #include "tocsin/engine.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stddef.h>
 #include "tocsin/dedup.h"
@@ -165,13 +166,15 @@ struct topic {
     /* Score rows only (not saved): bit k set once a row has shown the
      * firing of the current alert of kind k. */
     uint8_t row_shown;
+    uint8_t zone; /* 0: the engine's; k: opts.zones[k - 1] (by name) */
     char name[]; /* NUL-terminated, in the topic's own allocation */
 };
 
 struct tocsin_engine {
     struct tocsin_engine_opts o;
     struct tocsin_engine_hooks hooks;
-    struct tocsin_detect_params dp;
+    struct tocsin_detect_params dp;   /* the engine's zone */
+    struct tocsin_detect_params *dps; /* [nzones]: dp in each topic zone */
     double z_fire; /* decades of surprise fire_score stands for */
     int64_t watermark;
     int64_t max_ts;
@@ -185,6 +188,13 @@ struct tocsin_engine {
     struct tocsin_dedup *dedup; /* NULL when dedup_window_ms is 0 */
     struct tocsin_engine_stats st;
 };
+
+/* The detection parameters of topic t: its zone's. */
+static inline const struct tocsin_detect_params *
+dp_of(const struct tocsin_engine *e, const struct topic *t)
+{
+    return t->zone ? &e->dps[t->zone - 1] : &e->dp;
+}
 
 static const char *const alertnames[2] = {"MentionVolumeSpike",
                                           "NegativityShift"};
@@ -238,7 +248,8 @@ tocsin_engine_new(struct tocsin_engine **out,
         opts->lateness_ms > 8 * opts->bucket_ms || opts->max_topics < 1 ||
         opts->resolve_buckets < 1 || !(opts->fire_score > 0) ||
         !(opts->resolve_score < opts->fire_score) || opts->min_ratio <= 1.0 ||
-        opts->dedup_window_ms < 0)
+        opts->dedup_window_ms < 0 || opts->nzones > 255 ||
+        (opts->nzones && !opts->zones))
         return TOCSIN_EINVAL;
     struct tocsin_engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -256,6 +267,18 @@ tocsin_engine_new(struct tocsin_engine **out,
                               opts->min_mentions, opts->min_ratio,
                               opts->min_negative);
     e->dp.tz = opts->tz;
+    if (opts->nzones) {
+        e->dps = calloc(opts->nzones, sizeof *e->dps);
+        if (!e->dps) {
+            tocsin_dedup_free(e->dedup);
+            free(e);
+            return TOCSIN_ENOMEM;
+        }
+        for (size_t k = 0; k < opts->nzones; k++) {
+            e->dps[k] = e->dp;
+            e->dps[k].tz = opts->zones[k].tz;
+        }
+    }
     e->z_fire = tocsin_score_decades(&e->dp, opts->fire_score);
     e->watermark = INT64_MIN;
     e->max_ts = INT64_MIN;
@@ -298,6 +321,7 @@ tocsin_engine_free(struct tocsin_engine *e)
     free(e->topics);
     free(e->index);
     tocsin_dedup_free(e->dedup);
+    free(e->dps);
     free(e);
 }
 
@@ -345,6 +369,18 @@ index_grow(struct tocsin_engine *e)
     return 0;
 }
 
+/* The zone of a topic by its name: 1 + the first opts.zones entry with a
+ * matching pattern, or 0 (the engine's). */
+static uint8_t
+zone_of(const struct tocsin_engine *e, const char *name)
+{
+    for (size_t k = 0; k < e->o.nzones; k++)
+        for (size_t i = 0; i < e->o.zones[k].npatterns; i++)
+            if (fnmatch(e->o.zones[k].patterns[i], name, 0) == 0)
+                return (uint8_t)(k + 1);
+    return 0;
+}
+
 static struct topic *
 topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
 {
@@ -366,6 +402,7 @@ topic_add(struct tocsin_engine *e, const char *name, size_t n, uint64_t h)
         return NULL;
     memcpy(t->name, name, n);
     t->name[n] = '\0';
+    t->zone = zone_of(e, t->name);
     t->s.seq = e->next_seq++;
     t->s.closed_upto = e->closed_upto;
     t->s.fire_after[0] = t->s.fire_after[1] = INT64_MIN;
@@ -595,7 +632,7 @@ static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
 static double
 tail_threshold(const struct tocsin_engine *e, const struct topic *t)
 {
-    double z = tocsin_tail_threshold(&t->s.tail, &e->dp);
+    double z = tocsin_tail_threshold(&t->s.tail, dp_of(e, t));
     return z > e->z_fire ? z : e->z_fire;
 }
 
@@ -962,12 +999,12 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         struct tocsin_cusum c = base->cn;
         if (t->s.nclosed < (uint32_t)e->o.warmup_buckets)
             return 0;
-        tocsin_cusum_negativity(&e->dp, &c, cur->count, exp_of(&t->s, b),
+        tocsin_cusum_negativity(dp_of(e, t), &c, cur->count, exp_of(&t->s, b),
                                 cur->neg, cur->scored, p0);
         if (!c.len)
             return 0;
         w->cusum = 1;
-        w->cs = tocsin_cusum_negativity_score(&e->dp, &c, p0);
+        w->cs = tocsin_cusum_negativity_score(dp_of(e, t), &c, p0);
         w->X = c.x;
         w->E = c.e;
         w->V = d * c.e;
@@ -985,7 +1022,7 @@ window_at(const struct tocsin_engine *e, const struct topic *t, int64_t b,
     w->X = keep * base->ewm[j] + cur->count;
     double cur_exp = exp_of(&t->s, b);
     w->E = keep * base->ewe[j] + cur_exp;
-    w->V = tocsin_baseline_ew_variance(base, &e->dp, j, cur_exp, w->E);
+    w->V = tocsin_baseline_ew_variance(base, dp_of(e, t), j, cur_exp, w->E);
     w->K = keep * base->ewk[j] + cur->neg;
     w->N = keep * base->ewn[j] + cur->scored;
     w->len_ms = (int64_t)(len * (double)e->o.bucket_ms);
@@ -1006,7 +1043,7 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         if (!window_at(e, t, b, k, &w))
             continue;
         double floor = k > NEXACT - 1 && k < NCUSUM
-                           ? tocsin_baseline_ew_floor(&t->s.base, &e->dp, b,
+                           ? tocsin_baseline_ew_floor(&t->s.base, dp_of(e, t), b,
                                                       k - NEXACT,
                                                       e->o.min_ratio)
                            : e->o.min_ratio;
@@ -1015,10 +1052,10 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
             is_firing(t, TOCSIN_ALERT_VOLUME))
             vs = w.cusum
                      ? 0
-                     : tocsin_volume_score_floor(&e->dp, w.X, w.E, w.V, floor);
+                     : tocsin_volume_score_floor(dp_of(e, t), w.X, w.E, w.V, floor);
         if (w.start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY] ||
             is_firing(t, TOCSIN_ALERT_NEGATIVITY))
-            ns = w.cusum ? w.cs : tocsin_negativity_score(&e->dp, w.K, w.N, p0);
+            ns = w.cusum ? w.cs : tocsin_negativity_score(dp_of(e, t), w.K, w.N, p0);
         struct evidence v = {w.len_ms, w.X, w.E, w.K, w.N, p0, 0, 0, k, {0},
                              {0}};
         int vc = vol->critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
@@ -1062,7 +1099,7 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
     if (is_firing(t, TOCSIN_ALERT_NEGATIVITY) ||
         neg->score >= e->o.resolve_score)
         flags |= TOCSIN_LEARN_NEG_HOT;
-    tocsin_baseline_learn(&t->s.base, &e->dp, b, bk->count, bk->neg, bk->scored,
+    tocsin_baseline_learn(&t->s.base, dp_of(e, t), b, bk->count, bk->neg, bk->scored,
                           exp_of(&t->s, b), flags);
     /* The noise is learned DISP_LAG buckets late, once the bucket has
      * left the short windows, and not while a volume alert fires: a
@@ -1075,7 +1112,7 @@ learn(struct tocsin_engine *e, struct topic *t, int64_t b,
     int64_t x = b - DISP_LAG;
     if (!vol_alert && t->s.nclosed >= (uint32_t)DISP_LAG) {
         const struct bucket *xb = &t->s.ring[slot(x)];
-        tocsin_baseline_learn_dispersion(&t->s.base, &e->dp, xb->count,
+        tocsin_baseline_learn_dispersion(&t->s.base, dp_of(e, t), xb->count,
                                          exp_of(&t->s, x));
     }
 }
@@ -1114,7 +1151,7 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
 {
     int64_t b = t->s.closed_upto;
     struct bucket *bk = &t->s.ring[slot(b)];
-    *exp_at(&t->s, b) = (float)tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    *exp_at(&t->s, b) = (float)tocsin_baseline_expected(&t->s.base, dp_of(e, t), b);
     struct evidence vol, neg;
     best_windows(e, t, b, &vol, &neg);
     learn(e, t, b, bk, &vol, &neg);
@@ -1126,8 +1163,8 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
         int grows =
             is_firing(t, TOCSIN_ALERT_VOLUME) &&
             t->alert[TOCSIN_ALERT_VOLUME].starts_ms <= b * e->o.bucket_ms;
-        tocsin_tail_observe(&t->s.tail, &e->dp,
-                            tocsin_score_decades(&e->dp, vol.score), !grows);
+        tocsin_tail_observe(&t->s.tail, dp_of(e, t),
+                            tocsin_score_decades(dp_of(e, t), vol.score), !grows);
     }
     calibrate_volume(e->z_fire, z_thr, &vol);
     if (t->s.nclosed < UINT32_MAX)
@@ -1145,8 +1182,8 @@ close_bucket(struct tocsin_engine *e, struct topic *t)
      * scores neither show nor count towards the onset peaks. */
     double vo = 0, no = 0;
     if (t->s.nclosed > (uint32_t)e->o.warmup_buckets) {
-        vo = tocsin_onset_score(&e->dp, vol.score, &t->s.onset_peak[0]);
-        no = tocsin_onset_score(&e->dp, neg.score, &t->s.onset_peak[1]);
+        vo = tocsin_onset_score(dp_of(e, t), vol.score, &t->s.onset_peak[0]);
+        no = tocsin_onset_score(dp_of(e, t), neg.score, &t->s.onset_peak[1]);
     }
     if (e->hooks.on_score) {
         vo = row_score(e, t, TOCSIN_ALERT_VOLUME, vo, end_ms);
@@ -1237,7 +1274,7 @@ runs_hot(const struct tocsin_engine *e, const struct topic *t, int64_t b)
     double f = (double)(e->max_ts - b * e->o.bucket_ms) /
                (double)e->o.bucket_ms;
     f = f < 0.05 ? 0.05 : (f > 1 ? 1 : f);
-    double E = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    double E = f * tocsin_baseline_expected(&t->s.base, dp_of(e, t), b);
     return t->s.ring[slot(b)].count > 2.0 * E + 3.0;
 }
 
@@ -1271,7 +1308,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     const struct bucket *cur = &t->s.ring[slot(b)];
     double d = dispersion(t);
     double p0 = neg_baseline(t);
-    double e_cur = f * tocsin_baseline_expected(&t->s.base, &e->dp, b);
+    double e_cur = f * tocsin_baseline_expected(&t->s.base, dp_of(e, t), b);
     double z_thr = tail_threshold(e, t);
     struct evidence best_v = {0}, best_n = {0};
     /* The open bucket alone, then with the PARTIAL_PREV closed ones
@@ -1283,7 +1320,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
             X += pb->count;
             K += pb->neg;
             N += pb->scored;
-            E += tocsin_baseline_expected(&t->s.base, &e->dp, b - k);
+            E += tocsin_baseline_expected(&t->s.base, dp_of(e, t), b - k);
         } else {
             X = cur->count;
             K = cur->neg;
@@ -1299,11 +1336,11 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
         int agg = t->s.agg_bidx >= start;
         double vs = start >= t->s.fire_after[TOCSIN_ALERT_VOLUME] && !agg
                         ? tocsin_tail_calibrate(
-                              tocsin_volume_score(&e->dp, X, E, d * E),
+                              tocsin_volume_score(dp_of(e, t), X, E, d * E),
                               e->z_fire, z_thr)
                         : 0;
         double ns = start >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]
-                        ? tocsin_negativity_score(&e->dp, K, N, p0)
+                        ? tocsin_negativity_score(dp_of(e, t), K, N, p0)
                         : 0;
         int vc = best_v.critical || is_critical(TOCSIN_ALERT_VOLUME, &v);
         int nc = best_n.critical || is_critical(TOCSIN_ALERT_NEGATIVITY, &v);
@@ -1320,11 +1357,11 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
     }
     /* The negativity CUSUM's run with the open bucket so far. */
     struct tocsin_cusum c = t->s.base.cn;
-    tocsin_cusum_negativity(&e->dp, &c, cur->count, e_cur, cur->neg,
+    tocsin_cusum_negativity(dp_of(e, t), &c, cur->count, e_cur, cur->neg,
                             cur->scored, p0);
     int64_t cstart = b - (int64_t)c.len + 1;
     if (c.len && cstart >= t->s.fire_after[TOCSIN_ALERT_NEGATIVITY]) {
-        double cs = tocsin_cusum_negativity_score(&e->dp, &c, p0);
+        double cs = tocsin_cusum_negativity_score(dp_of(e, t), &c, p0);
         struct evidence v = {
             (int64_t)((c.len - 1 + f) * (double)e->o.bucket_ms),
             c.x,
@@ -1438,7 +1475,7 @@ tocsin_engine_foreach_topic(const struct tocsin_engine *e,
         struct tocsin_topic_info info = {
             t->name,
             last->count * per_min,
-            tocsin_baseline_expected(&t->s.base, &e->dp, lb) * per_min,
+            tocsin_baseline_expected(&t->s.base, dp_of(e, t), lb) * per_min,
             last->scored ? (double)last->neg / last->scored : -1,
             neg_baseline(t),
             t->s.last_vol,
@@ -1550,7 +1587,24 @@ struct meta {
     struct tocsin_engine_stats st;
     int64_t bucket_ms;
     char zone[META_ZONE_MAX]; /* "" for UTC */
+    uint64_t zones_sig;       /* of the per-topic zones, see zones_sig */
 };
+
+/* A hash of opts.zones: each entry's zone name and patterns, in order. */
+static uint64_t
+zones_sig(const struct tocsin_engine *e)
+{
+    uint64_t h = FNV_OFFSET;
+    for (size_t k = 0; k < e->o.nzones; k++) {
+        const struct tocsin_topic_zone *z = &e->o.zones[k];
+        const char *name = z->tz ? tocsin_tz_name(z->tz) : "UTC";
+        h = fnv1a(h, name, strlen(name) + 1);
+        for (size_t i = 0; i < z->npatterns; i++)
+            h = fnv1a(h, z->patterns[i], strlen(z->patterns[i]) + 1);
+        h = fnv1a(h, "\1", 1);
+    }
+    return h;
+}
 
 static void
 meta_zone(const struct tocsin_engine *e, char *out)
@@ -1576,6 +1630,7 @@ tocsin_engine_save_meta(const struct tocsin_engine *e, void *buf, size_t cap,
     m.st = e->st;
     m.bucket_ms = e->o.bucket_ms;
     meta_zone(e, m.zone);
+    m.zones_sig = zones_sig(e);
     if (cap < sizeof m)
         return TOCSIN_ERANGE;
     memcpy(buf, &m, sizeof m);
@@ -1594,7 +1649,8 @@ tocsin_engine_restore_meta(struct tocsin_engine *e, const void *blob,
     char zone[META_ZONE_MAX];
     meta_zone(e, zone);
     if (m.version != META_VERSION || m.size != sizeof m ||
-        m.bucket_ms != e->o.bucket_ms || memcmp(m.zone, zone, sizeof zone))
+        m.bucket_ms != e->o.bucket_ms || memcmp(m.zone, zone, sizeof zone) ||
+        m.zones_sig != zones_sig(e))
         return TOCSIN_EINVAL;
     e->watermark = m.watermark;
     e->max_ts = m.max_ts;

@@ -361,6 +361,8 @@ tocsin_engine_opts_from_config(struct tocsin_engine_opts *o,
     o->max_topics = (size_t)cfg->detection.max_topics;
     o->sensitivity = cfg->detection.sensitivity;
     o->tz = cfg->detection.tz;
+    o->zones = cfg->detection.zones;
+    o->nzones = cfg->detection.nzones;
     o->dedup_window_ms = (int64_t)cfg->detection.dedup_window_s * 1000;
 }
 

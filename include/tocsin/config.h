@@ -24,6 +24,7 @@
 
 struct tocsin_oncall_config;
 struct tocsin_tz;
+struct tocsin_topic_zone;
 
 enum tocsin_receiver_type {
     TOCSIN_RECEIVER_WEBHOOK = 0,
@@ -178,6 +179,10 @@ struct tocsin_config {
         char *timezone;        /* the audience's zone: hours of the day and
                                   weekends are theirs; default "UTC" */
         struct tocsin_tz *tz;  /* loaded from it; NULL for UTC */
+        /* detection.zones: topics whose audience lives elsewhere, as the
+         * engine reads them (zones, patterns and tz owned here). */
+        struct tocsin_topic_zone *zones;
+        size_t nzones;
         int dedup_window_s;    /* a mention id seen within one to two of
                                   these is a duplicate; default 3600,
                                   0 (off)..604800 */

@@ -33,6 +33,15 @@
 struct tocsin_engine;
 struct tocsin_tz;
 
+/* Topics whose audience lives in another zone than the engine's: the
+ * first entry with a pattern (fnmatch(3): "AirNova US", "*-us") matching
+ * a topic's name gives its zone. */
+struct tocsin_topic_zone {
+    const struct tocsin_tz *tz; /* NULL: UTC */
+    char **patterns;
+    size_t npatterns;
+};
+
 struct tocsin_engine_opts {
     int64_t bucket_ms;          /* bucket width */
     int64_t lateness_ms;        /* allowed lateness, <= 8 buckets */
@@ -53,6 +62,10 @@ struct tocsin_engine_opts {
     /* Hours of the day and weekends are those of this zone (the
      * audience's); NULL: UTC.  Borrowed: it must outlive the engine. */
     const struct tocsin_tz *tz;
+    /* Per-topic zones, first match wins (at most 255 entries; borrowed,
+     * like tz). */
+    const struct tocsin_topic_zone *zones;
+    size_t nzones;
     /* A mention whose id was seen within one to two of these windows of
      * event time is a duplicate: counted in stats.duplicates, not added
      * (struct tocsin_dedup).  0: off.  Default 1 hour. */

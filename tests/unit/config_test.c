@@ -4,6 +4,7 @@
  * secrets from files and credentials, and the API contract.
  */
 #include "tocsin/config.h"
+#include "tocsin/engine.h"
 #include "tocsin/tz.h"
 
 #include <stdint.h>
@@ -254,6 +255,8 @@ test_docs_list_every_key(void)
                                        "sensitivity",
                                        "timezone",
                                        "dedup_window",
+                                       "zones",
+                                       "topics",
                                        "name",
                                        "type",
                                        "secret",
@@ -802,6 +805,45 @@ test_err_above_maximum(void)
 }
 
 static void
+test_zones_per_topic(void)
+{
+    struct tocsin_config *cfg = LOAD_OK(
+        "detection = { timezone = \"Europe/Paris\";\n"
+        "  zones = ( { timezone = \"America/New_York\";\n"
+        "              topics = [\"AirNova US\", \"*-us\"]; },\n"
+        "            { timezone = \"UTC\"; topics = \"lab-*\"; } ); };\n");
+    REQUIRE(cfg);
+    CHECK_STR(tocsin_tz_name(cfg->detection.tz), "Europe/Paris");
+    REQUIRE(cfg->detection.nzones == 2);
+    const struct tocsin_topic_zone *z = cfg->detection.zones;
+    REQUIRE(z[0].tz != NULL);
+    CHECK_STR(tocsin_tz_name(z[0].tz), "America/New_York");
+    REQUIRE(z[0].npatterns == 2);
+    CHECK_STR(z[0].patterns[0], "AirNova US");
+    CHECK_STR(z[0].patterns[1], "*-us");
+    CHECK(z[1].tz == NULL);
+    REQUIRE(z[1].npatterns == 1);
+    CHECK_STR(z[1].patterns[0], "lab-*");
+    tocsin_config_free(cfg);
+    EXPECT_ERRORS(
+        "detection = { zones = (\n"
+        "  { timezone = \"America/New_York\"; topics = [\"a\"]; },\n"
+        "  { timezone = \"Mars/Olympus\"; topics = [\"b\"]; },\n"
+        "  { timezone = \"UTC\"; },\n"
+        "  { timezone = \"UTC\"; topics = []; tpoics = 1; },\n"
+        "  \"x\" ); };\n",
+        "t.conf:3: detection.zones[1].timezone: unknown time zone "
+        "\"Mars/Olympus\" (a name of the TZ database, e.g. "
+        "\"Europe/Paris\")\n"
+        "t.conf:4: detection.zones[2]: missing required key \"topics\"\n"
+        "t.conf:5: detection.zones[3].topics: at least one topic pattern is "
+        "required\n"
+        "t.conf:5: detection.zones[3]: unknown key \"tpoics\" (did you mean "
+        "\"topics\"?)\n"
+        "t.conf:6: detection.zones[4]: expected a group, got a string\n");
+}
+
+static void
 test_err_unknown_time_zone(void)
 {
     EXPECT_ERRORS("detection = {\n  timezone = \"Mars/Olympus\";\n};\n",
@@ -1204,6 +1246,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_err_receiver_expected_group),
     TOCSIN_TEST(test_err_below_minimum), TOCSIN_TEST(test_err_above_maximum),
     TOCSIN_TEST(test_err_unknown_time_zone),
+    TOCSIN_TEST(test_zones_per_topic),
     TOCSIN_TEST(test_err_float_below_minimum),
     TOCSIN_TEST(test_err_must_be_greater),
     TOCSIN_TEST(test_err_integer_wrapped_by_libconfig),

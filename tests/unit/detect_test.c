@@ -1057,6 +1057,24 @@ us_brand(int64_t minute)
     return c.wday == 0 || c.wday == 6 ? 5.0 : 10.0;
 }
 
+/* us_brand fed for 21 days under `topic` to an engine in zone tz with
+ * per-topic zones; volume firings in f. */
+static void
+us_brand_fed(const struct tocsin_tz *tz, const struct tocsin_topic_zone *zones,
+             size_t nzones, const char *topic, struct fires *f)
+{
+    struct tocsin_engine_opts o;
+    tocsin_engine_opts_default(&o);
+    o.tz = tz;
+    o.zones = zones;
+    o.nzones = nzones;
+    struct tocsin_engine_hooks h = {on_fire, NULL, f};
+    struct tocsin_engine *e = NULL;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    feed(e, topic, 0, 21 * 1440, us_brand);
+    tocsin_engine_free(e);
+}
+
 static void
 test_days_are_the_audience_s_in_its_time_zone(void)
 {
@@ -1070,16 +1088,30 @@ test_days_are_the_audience_s_in_its_time_zone(void)
     REQUIRE(tocsin_tz_load(&ny, "America/New_York") == TOCSIN_OK);
     us_zone = ny;
     struct fires f = {0};
-    struct tocsin_engine_opts o;
-    tocsin_engine_opts_default(&o);
-    o.tz = ny;
-    struct tocsin_engine_hooks h = {on_fire, NULL, &f};
-    struct tocsin_engine *e = NULL;
-    CHECK_OK(tocsin_engine_new(&e, &o, &h));
-    feed(e, "AirNova US", 0, 21 * 1440, us_brand);
+    us_brand_fed(ny, NULL, 0, "AirNova US", &f);
     CHECK(fires_between(&f, US_CRISIS_MIN, US_CRISIS_MIN + 10) == 1);
     CHECK(fires_between(&f, 2 * 1440, 21 * 1440) == 1);
-    tocsin_engine_free(e);
+    tocsin_tz_free(ny);
+}
+
+static void
+test_a_topic_can_have_its_own_time_zone(void)
+{
+    /* The engine in UTC, topics matching "* US" in New York time
+     * (detection.zones): the US brand pages within minutes; the same
+     * traffic under a name that matches no pattern is read in UTC. */
+    struct tocsin_tz *ny = NULL;
+    REQUIRE(tocsin_tz_load(&ny, "America/New_York") == TOCSIN_OK);
+    us_zone = ny;
+    char *pats[] = {"AirNova", "* US"};
+    struct tocsin_topic_zone zones[1] = {{ny, pats, 2}};
+    struct fires f = {0};
+    us_brand_fed(NULL, zones, 1, "AirNova US", &f);
+    CHECK(fires_between(&f, US_CRISIS_MIN, US_CRISIS_MIN + 10) == 1);
+    CHECK(fires_between(&f, 2 * 1440, 21 * 1440) == 1);
+    struct fires g = {0};
+    us_brand_fed(NULL, zones, 1, "AirNova USA", &g);
+    CHECK(fires_between(&g, US_CRISIS_MIN, US_CRISIS_MIN + 10) == 0);
     tocsin_tz_free(ny);
 }
 
@@ -1096,6 +1128,7 @@ TOCSIN_TESTS(
     TOCSIN_TEST(test_a_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_weak_lasting_negativity_shift_pages_once),
     TOCSIN_TEST(test_days_are_the_audience_s_in_its_time_zone),
+    TOCSIN_TEST(test_a_topic_can_have_its_own_time_zone),
     TOCSIN_TEST(test_a_moderate_negativity_shift_holds_its_alert_while_it_lasts),
     TOCSIN_TEST(test_a_small_topic_s_lasting_burst_pages_once),
     TOCSIN_TEST(test_a_small_brand_s_crisis_is_not_resolved_while_it_lasts),

@@ -371,6 +371,31 @@ test_state_learned_under_other_settings_is_refused(void)
     CHECK_OK(tocsin_engine_new(&e, &o, &h));
     CHECK_ERR(tocsin_engine_restore_meta(e, meta[0], len[0]), TOCSIN_EINVAL);
     tocsin_engine_free(e);
+    /* Per-topic zones are settings too: the same ones read back, others
+     * (another pattern, or none) do not. */
+    char *pats[] = {"* US"}, *other[] = {"*-us"};
+    struct tocsin_topic_zone zus = {ny, pats, 1}, zother = {ny, other, 1};
+    o.bucket_ms = 60000;
+    o.zones = &zus;
+    o.nzones = 1;
+    char zmeta[512];
+    size_t zlen;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    CHECK_OK(tocsin_engine_save_meta(e, zmeta, sizeof zmeta, &zlen));
+    tocsin_engine_free(e);
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    CHECK_OK(tocsin_engine_restore_meta(e, zmeta, zlen));
+    CHECK_ERR(tocsin_engine_restore_meta(e, meta[0], len[0]), TOCSIN_EINVAL);
+    tocsin_engine_free(e);
+    o.zones = &zother;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    CHECK_ERR(tocsin_engine_restore_meta(e, zmeta, zlen), TOCSIN_EINVAL);
+    tocsin_engine_free(e);
+    o.zones = NULL;
+    o.nzones = 0;
+    CHECK_OK(tocsin_engine_new(&e, &o, &h));
+    CHECK_ERR(tocsin_engine_restore_meta(e, zmeta, zlen), TOCSIN_EINVAL);
+    tocsin_engine_free(e);
     tocsin_tz_free(ny);
     tocsin_tz_free(paris);
     rec_free(&r);
