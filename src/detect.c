@@ -118,9 +118,19 @@ floor_div_ms(int64_t a, int64_t b)
 static int64_t
 utoff_ms(const struct tocsin_detect_params *p, int64_t ms)
 {
-    return p->tz ? 1000 * (int64_t)tocsin_tz_utoff(p->tz,
-                                                   floor_div_ms(ms, 1000))
-                 : 0;
+    if (!p->tz)
+        return 0;
+    int64_t s = floor_div_ms(ms, 1000);
+    struct tocsin_tz_memo *m = p->memo;
+    if (!m)
+        return 1000 * (int64_t)tocsin_tz_utoff(p->tz, s);
+    for (int k = 0; k < 2; k++)
+        if (s >= m->from_s[k] && s < m->until_s[k])
+            return 1000 * (int64_t)m->off_s[k];
+    int k = m->next;
+    m->next = 1 - k;
+    m->off_s[k] = tocsin_tz_span(p->tz, s, &m->from_s[k], &m->until_s[k]);
+    return 1000 * (int64_t)m->off_s[k];
 }
 
 /* The start of bucket bucket_idx on the audience's clock (ms since the

@@ -175,6 +175,7 @@ struct tocsin_engine {
     struct tocsin_engine_hooks hooks;
     struct tocsin_detect_params dp;   /* the engine's zone */
     struct tocsin_detect_params *dps; /* [nzones]: dp in each topic zone */
+    struct tocsin_tz_memo *memos;     /* [1 + nzones]: each one's offsets */
     double z_fire; /* decades of surprise fire_score stands for */
     int64_t watermark;
     int64_t max_ts;
@@ -267,17 +268,20 @@ tocsin_engine_new(struct tocsin_engine **out,
                               opts->min_mentions, opts->min_ratio,
                               opts->min_negative);
     e->dp.tz = opts->tz;
-    if (opts->nzones) {
-        e->dps = calloc(opts->nzones, sizeof *e->dps);
-        if (!e->dps) {
-            tocsin_dedup_free(e->dedup);
-            free(e);
-            return TOCSIN_ENOMEM;
-        }
-        for (size_t k = 0; k < opts->nzones; k++) {
-            e->dps[k] = e->dp;
-            e->dps[k].tz = opts->zones[k].tz;
-        }
+    e->memos = calloc(1 + opts->nzones, sizeof *e->memos);
+    e->dps = opts->nzones ? calloc(opts->nzones, sizeof *e->dps) : NULL;
+    if (!e->memos || (opts->nzones && !e->dps)) {
+        free(e->memos);
+        free(e->dps);
+        tocsin_dedup_free(e->dedup);
+        free(e);
+        return TOCSIN_ENOMEM;
+    }
+    e->dp.memo = &e->memos[0];
+    for (size_t k = 0; k < opts->nzones; k++) {
+        e->dps[k] = e->dp;
+        e->dps[k].tz = opts->zones[k].tz;
+        e->dps[k].memo = &e->memos[1 + k];
     }
     e->z_fire = tocsin_score_decades(&e->dp, opts->fire_score);
     e->watermark = INT64_MIN;
@@ -322,6 +326,7 @@ tocsin_engine_free(struct tocsin_engine *e)
     free(e->index);
     tocsin_dedup_free(e->dedup);
     free(e->dps);
+    free(e->memos);
     free(e);
 }
 

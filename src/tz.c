@@ -378,6 +378,22 @@ tocsin_tz_name(const struct tocsin_tz *tz)
     return tz ? tz->name : "UTC";
 }
 
+/* The last transition at or before t (trans[0] <= t < trans[ntrans - 1]
+ * or past it). */
+static size_t
+trans_index(const struct tocsin_tz *tz, int64_t t)
+{
+    size_t lo = 0, hi = tz->ntrans; /* trans[lo] <= t < trans[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tz->trans[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static struct ttype
 type_at(const struct tocsin_tz *tz, int64_t t)
 {
@@ -391,21 +407,60 @@ type_at(const struct tocsin_tz *tz, int64_t t)
     }
     if (t >= tz->trans[tz->ntrans - 1] && tz->rule.ok)
         return *rule_type(&tz->rule, t, &buf);
-    size_t lo = 0, hi = tz->ntrans; /* trans[lo] <= t < trans[hi] */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tz->trans[mid] <= t)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return tz->types[tz->idx[lo]];
+    return tz->types[tz->idx[trans_index(tz, t)]];
 }
 
 int32_t
 tocsin_tz_utoff(const struct tocsin_tz *tz, int64_t t)
 {
     return type_at(tz, t).utoff;
+}
+
+/* The rule's changes nearest t: the last at or before it and the first
+ * after it, from the years around t's. */
+static void
+rule_bounds(const struct rule *r, int64_t t, int64_t *from, int64_t *until)
+{
+    int y, m, d;
+    civil_from_days(floordiv(t + r->std_utoff, 86400), &y, &m, &d);
+    for (int yy = y - 1; yy <= y + 1; yy++) {
+        int64_t c[2] = {
+            rdate_day(&r->start, yy) * 86400 + r->start.time - r->std_utoff,
+            rdate_day(&r->end, yy) * 86400 + r->end.time - r->dst_utoff};
+        for (int k = 0; k < 2; k++) {
+            if (c[k] <= t && c[k] > *from)
+                *from = c[k];
+            if (c[k] > t && c[k] < *until)
+                *until = c[k];
+        }
+    }
+}
+
+int32_t
+tocsin_tz_span(const struct tocsin_tz *tz, int64_t t, int64_t *from,
+               int64_t *until)
+{
+    *from = INT64_MIN;
+    *until = INT64_MAX;
+    int32_t off = type_at(tz, t).utoff;
+    if (!tz)
+        return off;
+    size_t n = tz->ntrans;
+    if (n == 0 || t >= tz->trans[n - 1]) {
+        if (n)
+            *from = tz->trans[n - 1];
+        if (tz->rule.ok && tz->rule.has_dst)
+            rule_bounds(&tz->rule, t, from, until);
+        return off;
+    }
+    if (t < tz->trans[0]) {
+        *until = tz->trans[0];
+        return off;
+    }
+    size_t lo = trans_index(tz, t);
+    *from = tz->trans[lo];
+    *until = tz->trans[lo + 1];
+    return off;
 }
 
 void

@@ -41,7 +41,8 @@
  * negatives).  The onset score turns a topic's stream of scores into one
  * that ranks the starts of episodes (replay --scores).
  *
- * Pure functions on plain structs; no I/O, no clock.  Thread-safe.
+ * Pure functions on plain structs; no I/O, no clock.  Thread-safe, but
+ * for parameters given a tz memo (one thread's, the engine's).
  */
 #ifndef TOCSIN_DETECT_H
 #define TOCSIN_DETECT_H
@@ -52,10 +53,22 @@
 
 struct tocsin_tz;
 
+/* The spans of instants (seconds) over which a zone's offsets last looked
+ * up hold: a memo the owner of the parameters may give them, so that
+ * reading many instants costs one lookup per DST period.  Two spans:
+ * a topic's hour profile reaches weeks back, often over a DST change. */
+struct tocsin_tz_memo {
+    int64_t from_s[2], until_s[2]; /* empty when from_s >= until_s */
+    int32_t off_s[2];
+    int next; /* the entry replaced next */
+};
+
 struct tocsin_detect_params {
     int64_t bucket_ms;
     const struct tocsin_tz *tz; /* hours and weekends in this zone; NULL:
                                    UTC (borrowed, immutable) */
+    struct tocsin_tz_memo *memo; /* NULL, or written by every read: the
+                                    params are then one thread's */
     int seasonal;          /* buckets of an hour or less */
     double a_fast, a_slow; /* level learning rates per bucket */
     double a_disp;         /* dispersion learning rate */

@@ -54,6 +54,12 @@ const char *tocsin_tz_name(const struct tocsin_tz *tz);
  * UTC, 0). */
 int32_t tocsin_tz_utoff(const struct tocsin_tz *tz, int64_t t);
 
+/* The same, and the instants [*from, *until) around t over which that
+ * offset holds (INT64_MIN / INT64_MAX when unbounded): callers reading
+ * many nearby instants keep the span and look up again only past it. */
+int32_t tocsin_tz_span(const struct tocsin_tz *tz, int64_t t, int64_t *from,
+                       int64_t *until);
+
 /* Local civil time of instant t (epoch seconds) in tz (NULL: UTC). */
 void tocsin_tz_civil(const struct tocsin_tz *tz, int64_t t,
                      struct tocsin_civil *out);

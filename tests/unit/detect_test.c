@@ -143,6 +143,11 @@ check_visits_in(const struct tocsin_tz *tz, int64_t bucket_ms, int64_t first,
     struct tocsin_detect_params p;
     tocsin_detect_params_init(&p, bucket_ms, 0.5, 10, 3, 5);
     p.tz = tz;
+    /* As the engine reads a zone: through a memo of its offsets' spans
+     * (the check below compares with the zone's own civil time). */
+    struct tocsin_tz_memo memo;
+    memset(&memo, 0, sizeof memo);
+    p.memo = tz ? &memo : NULL;
     /* Past the cap visits matter neither to the floors nor to g0. */
     CHECK((double)p.visits_cap >= 3 * 3600000.0 / (double)bucket_ms);
     CHECK((double)p.visits_cap + 1.0 > 1.0 / p.g_season);

@@ -151,6 +151,49 @@ test_tz_errors_and_gap(void)
     tocsin_tz_free(tz);
 }
 
+/* Every span tocsin_tz_span gives around instants from 1960 to 2300
+ * holds one offset, and it changes at both ends. */
+static void
+check_spans(const char *name)
+{
+    struct tocsin_tz *tz = NULL;
+    if (strcmp(name, "UTC"))
+        REQUIRE(tocsin_tz_load(&tz, name) == TOCSIN_OK);
+    int bad = 0;
+    for (int64_t t = -315619200LL; t < 10413792000LL; t += 86400 * 13 + 3607) {
+        int64_t from, until;
+        int32_t off = tocsin_tz_span(tz, t, &from, &until);
+        bad += off != tocsin_tz_utoff(tz, t) || from > t || until <= t;
+        if (from != INT64_MIN)
+            bad += tocsin_tz_utoff(tz, from) != off;
+        if (until != INT64_MAX)
+            bad += tocsin_tz_utoff(tz, until - 1) != off;
+        /* Within a span the offset holds (a few probes). */
+        for (int k = 1; k < 4; k++) {
+            int64_t lo = from == INT64_MIN ? t - 86400 * 400 : from;
+            int64_t hi = until == INT64_MAX ? t + 86400 * 400 : until;
+            bad += tocsin_tz_utoff(tz, lo + (hi - lo) / 4 * k) != off;
+        }
+    }
+    CHECK(bad == 0);
+    if (bad)
+        fprintf(stderr, "%s: %d bad spans\n", name, bad);
+    tocsin_tz_free(tz);
+}
+
+static void
+test_tz_spans_hold_one_offset(void)
+{
+    check_spans("Europe/Paris");
+    check_spans("America/New_York");
+    check_spans("Australia/Sydney"); /* DST across the new year */
+    check_spans("Asia/Kolkata");
+    check_spans("UTC");
+    int64_t from, until;
+    CHECK(tocsin_tz_span(NULL, 0, &from, &until) == 0);
+    CHECK(from == INT64_MIN && until == INT64_MAX);
+}
+
 static struct tocsin_tz *paris;
 
 static int64_t
@@ -227,4 +270,5 @@ TOCSIN_TESTS(TOCSIN_TEST(test_matcher_ops),
              TOCSIN_TEST(test_matcher_errors_and_text),
              TOCSIN_TEST(test_tz_matches_libc),
              TOCSIN_TEST(test_tz_errors_and_gap),
+             TOCSIN_TEST(test_tz_spans_hold_one_offset),
              TOCSIN_TEST(test_timeint_semantics))
