@@ -51,6 +51,7 @@
 #define LASTS_WIN       3    /* buckets: back to usual within minutes */
 #define LASTS_LOG_P     (-4.605170185988091) /* ln 0.01, see share_still_up */
 #define LASTS_HOLD_AGE  60   /* buckets, see calm_needed */
+#define WARM_RATIO      1.25 /* see lifecycle_closed */
 /* The ring holds the longest window's closed buckets, every open one and
  * the slot cleared ahead for the next: no more (12 bytes a slot).  What
  * the baseline expected of a bucket is known once it closes and read only
@@ -626,8 +627,9 @@ struct evidence {
     int critical; /* any window tested was critical */
     int win;      /* which window scored best (0: the shortest) */
     double win_score[NWIN]; /* each closed window's score */
-    unsigned char high[NWIN]; /* an exact window still at its ratio floor
-                                 (see lifecycle_closed) */
+    unsigned char high[NWIN]; /* exact windows: bit 0, still at its ratio
+                                 floor; bit 1, at WARM_RATIO times the
+                                 usual or more (see lifecycle_closed) */
 };
 
 static int is_critical(enum tocsin_alert_kind kind, const struct evidence *v);
@@ -878,7 +880,7 @@ calm_needed(const struct tocsin_engine *e, const struct topic *t,
     int n = e->o.resolve_buckets;
     int len = 0;
     if (kind == TOCSIN_ALERT_VOLUME)
-        len = a->win < NEXACT ? windows[a->win] : 0;
+        len = a->win < NEXACT ? windows[a->win] : MAX_WIN;
     else if (lasted(e, a, at_ms) &&
              share_still_up(t->s.base.ewk[0], t->s.base.ewn[0],
                             lasts_threshold(e, a), a->neg_base))
@@ -914,8 +916,18 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
      * return to normal, and the alert resolved two hours before the
      * crisis ended. */
     if (kind == TOCSIN_ALERT_VOLUME &&
-        (v->high[a->win] || (a->win < 1 && v->high[1])))
+        ((v->high[a->win] & 1) || (a->win < 1 && (v->high[1] & 1))))
         calm = 0;
+    /* A spike caught on an hours-long window is over when the last
+     * MAX_WIN buckets are back under WARM_RATIO times the usual and
+     * unremarkable, not only once its own window has forgotten it: that
+     * took 1 to 4 hours after a build-up or a small brand's crisis, and
+     * the alert still firing swallowed new spikes of the topic (two on
+     * NAB's CRM, 25 times the usual, paged nobody). */
+    if (kind == TOCSIN_ALERT_VOLUME && a->win >= NEXACT && !calm &&
+        !(v->high[NEXACT - 1] & 2) &&
+        v->win_score[NEXACT - 1] < e->o.resolve_score)
+        calm = 1;
     /* A negative share still shifted keeps its alert, whichever window
      * fired it: the CUSUM run says whether the shift is over.  But only
      * while the last hour or so (the 60-bucket window) holds at least
@@ -1072,8 +1084,10 @@ best_windows(const struct tocsin_engine *e, const struct topic *t, int64_t b,
         memcpy(hi, vol->high, sizeof hi);
         vws[k] = vs;
         nws[k] = ns;
-        hi[k] = k < NEXACT && w.X >= e->o.min_mentions / 2.0 &&
-                w.X >= floor * w.E;
+        hi[k] = (unsigned char)((k < NEXACT &&
+                                 w.X >= e->o.min_mentions / 2.0 &&
+                                 w.X >= floor * w.E) |
+                                (k < NEXACT && w.X >= WARM_RATIO * w.E) << 1);
         if (vs > vol->score || k == 0) {
             *vol = v;
             vol->score = vs;
