@@ -7,6 +7,9 @@
  */
 #include "tocsin/dedup.h"
 
+#include "tocsin/hash.h"
+#include "tocsin/intdiv.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,11 +31,7 @@ struct tocsin_dedup {
 static uint64_t
 hash_id(const char *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
+    uint64_t h = tocsin_fnv1a(TOCSIN_FNV_OFFSET, p, n);
     /* Mix the high bits into the low ones the slot index uses. */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -117,10 +116,7 @@ tocsin_dedup_free(struct tocsin_dedup *d)
 static int64_t
 window_of(const struct tocsin_dedup *d, int64_t ts)
 {
-    int64_t q = ts / d->window_ms;
-    if (ts % d->window_ms < 0)
-        q--;
-    return q * d->window_ms;
+    return tocsin_floor_div(ts, d->window_ms) * d->window_ms;
 }
 
 /* The current window becomes the previous one. */

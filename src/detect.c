@@ -2,6 +2,7 @@
  * detect.c: baselines and scores (see detect.h).  Pure; any thread.
  */
 #include "tocsin/detect.h"
+#include "tocsin/intdiv.h"
 
 #include <math.h>
 #include <string.h>
@@ -108,19 +109,13 @@ tocsin_baseline_init(struct tocsin_baseline *b)
     b->week[0] = b->week[1] = 1.0f;
 }
 
-static int64_t
-floor_div_ms(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((b - 1 - a) / b);
-}
-
 /* Seconds east of UTC at instant ms in the audience's zone. */
 static int64_t
 utoff_ms(const struct tocsin_detect_params *p, int64_t ms)
 {
     if (!p->tz)
         return 0;
-    int64_t s = floor_div_ms(ms, 1000);
+    int64_t s = tocsin_floor_div(ms, 1000);
     struct tocsin_tz_memo *m = p->memo;
     if (!m)
         return 1000 * (int64_t)tocsin_tz_utoff(p->tz, s);
@@ -146,7 +141,7 @@ local_ms(const struct tocsin_detect_params *p, int64_t bucket_idx)
 static int
 hour_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
 {
-    int64_t h = floor_div_ms(local_ms(p, bucket_idx), 3600000) % 24;
+    int64_t h = tocsin_floor_div(local_ms(p, bucket_idx), 3600000) % 24;
     return (int)(h < 0 ? h + 24 : h);
 }
 
@@ -162,14 +157,14 @@ weekend_of_day(int64_t day)
 static int
 weekend_of(const struct tocsin_detect_params *p, int64_t bucket_idx)
 {
-    return weekend_of_day(floor_div_ms(local_ms(p, bucket_idx), 86400000));
+    return weekend_of_day(tocsin_floor_div(local_ms(p, bucket_idx), 86400000));
 }
 
 /* The first bucket starting at or after ms. */
 static int64_t
 bucket_at_or_after(int64_t ms, int64_t bucket_ms)
 {
-    return -floor_div_ms(-ms, bucket_ms);
+    return -tocsin_floor_div(-ms, bucket_ms);
 }
 
 /* Buckets of [a, z] starting in [lo_ms, hi_ms). */
@@ -203,7 +198,7 @@ local_hour_buckets(const struct tocsin_detect_params *p, int64_t lm,
         else
             lo = mid;
     }
-    int64_t T = floor_div_ms(hi, 1000) * 1000;
+    int64_t T = tocsin_floor_div(hi, 1000) * 1000;
     int64_t end_b = lm + H - ob < T ? lm + H - ob : T;
     int64_t start_a = lm - oa > T ? lm - oa : T;
     return buckets_in(lm - ob, end_b, a, z, B) +
@@ -232,8 +227,8 @@ tocsin_baseline_visits(const struct tocsin_baseline *b,
         return cap;
     /* Day by day (the audience's days) from the profile's start: at most
      * a few weeks until the count reaches cap. */
-    int64_t d0 = floor_div_ms(local_ms(p, a), 86400000);
-    int64_t d1 = floor_div_ms(local_ms(p, z), 86400000);
+    int64_t d0 = tocsin_floor_div(local_ms(p, a), 86400000);
+    int64_t d1 = tocsin_floor_div(local_ms(p, z), 86400000);
     for (int64_t d = d0; d <= d1 && n < cap; d++) {
         if (weekend_of_day(d) != wk)
             continue;
@@ -480,7 +475,7 @@ learn_season(struct tocsin_baseline *b, const struct tocsin_detect_params *p,
     /* Once a day: on the first bucket of the local day (a zone's offset
      * may be a half or quarter hour). */
     int64_t lm = local_ms(p, bucket_idx);
-    if (h == 0 && lm - floor_div_ms(lm, 3600000) * 3600000 < p->bucket_ms)
+    if (h == 0 && lm - tocsin_floor_div(lm, 3600000) * 3600000 < p->bucket_ms)
         normalise_season(b);
 }
 

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include "tocsin/dedup.h"
 #include "tocsin/detect.h"
+#include "tocsin/hash.h"
+#include "tocsin/intdiv.h"
 #include "tocsin/stats.h"
 #include "tocsin/terms.h"
 #include "tocsin/tz.h"
@@ -221,25 +223,6 @@ tocsin_engine_opts_default(struct tocsin_engine_opts *o)
     o->dedup_window_ms = 3600000;
 }
 
-static uint64_t
-fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 tocsin_err
 tocsin_engine_new(struct tocsin_engine **out,
@@ -353,7 +336,7 @@ topic_find(const struct tocsin_engine *e, const char *name, size_t n,
 static uint64_t
 topic_hash(const struct topic *t)
 {
-    return fnv1a(FNV_OFFSET, t->name, strlen(t->name));
+    return tocsin_fnv1a(TOCSIN_FNV_OFFSET, t->name, strlen(t->name));
 }
 
 static int
@@ -670,19 +653,19 @@ static void
 make_ids(struct tocsin_alert_event *ev)
 {
     static const char hex[] = "0123456789abcdef";
-    uint64_t h = fnv1a(FNV_OFFSET, alertnames[ev->kind],
+    uint64_t h = tocsin_fnv1a(TOCSIN_FNV_OFFSET, alertnames[ev->kind],
                        strlen(alertnames[ev->kind]) + 1);
-    h = fnv1a(h, ev->topic, strlen(ev->topic));
+    h = tocsin_fnv1a(h, ev->topic, strlen(ev->topic));
     for (int i = 0; i < 16; i++)
         ev->fingerprint[i] = hex[(h >> (60 - 4 * i)) & 15];
     ev->fingerprint[16] = '\0';
     unsigned char st = (unsigned char)ev->status;
-    uint64_t a = fnv1a(FNV_OFFSET, ev->fingerprint, 16);
-    a = fnv1a(a, &ev->starts_ms, sizeof ev->starts_ms);
-    a = fnv1a(a, &st, 1);
-    uint64_t b = fnv1a(a ^ 0x9e3779b97f4a7c15ULL, ev->topic,
+    uint64_t a = tocsin_fnv1a(TOCSIN_FNV_OFFSET, ev->fingerprint, 16);
+    a = tocsin_fnv1a(a, &ev->starts_ms, sizeof ev->starts_ms);
+    a = tocsin_fnv1a(a, &st, 1);
+    uint64_t b = tocsin_fnv1a(a ^ 0x9e3779b97f4a7c15ULL, ev->topic,
                        strlen(ev->topic));
-    b = fnv1a(b, &ev->starts_ms, sizeof ev->starts_ms);
+    b = tocsin_fnv1a(b, &ev->starts_ms, sizeof ev->starts_ms);
     for (int i = 0; i < 16; i++) {
         ev->delivery[i] = hex[(a >> (60 - 4 * i)) & 15];
         ev->delivery[16 + i] = hex[(b >> (60 - 4 * i)) & 15];
@@ -848,7 +831,7 @@ negativity_lasts(const struct tocsin_engine *e, const struct topic *t,
     double thr = lasts_threshold(e, a);
     if (thr < 0)
         return 0;
-    int64_t b = floor_div(at_ms, e->o.bucket_ms) - 1;
+    int64_t b = tocsin_floor_div(at_ms, e->o.bucket_ms) - 1;
     int len = lasted(e, a, at_ms) ? MAX_WIN : LASTS_WIN;
     double k = 0, n = 0;
     for (int i = 0; i < len; i++) {
@@ -951,7 +934,7 @@ lifecycle_closed(struct tocsin_engine *e, struct topic *t,
     }
     if ((int)a->calm >= needed) {
         t->s.fire_after[kind] =
-            floor_div(at_ms, e->o.bucket_ms) - e->o.resolve_buckets;
+            tocsin_floor_div(at_ms, e->o.bucket_ms) - e->o.resolve_buckets;
         /* The episode's CUSUM run is over with it. */
         if (kind == TOCSIN_ALERT_NEGATIVITY)
             memset(&t->s.base.cn, 0, sizeof t->s.base.cn);
@@ -1238,7 +1221,7 @@ set_watermark(struct tocsin_engine *e, int64_t wm)
     if (wm <= e->watermark)
         return;
     e->watermark = wm;
-    int64_t target = floor_div(wm, e->o.bucket_ms);
+    int64_t target = tocsin_floor_div(wm, e->o.bucket_ms);
     if (e->closed_upto == INT64_MIN) {
         e->closed_upto = target;
         for (size_t i = 0; i < e->ntopics; i++)
@@ -1319,7 +1302,7 @@ partial_test(struct tocsin_engine *e, struct topic *t, int64_t ts)
         step = 1000;
     if (ts < t->s.next_eval_ms || t->s.nclosed < (uint32_t)e->o.warmup_buckets)
         return;
-    int64_t b = floor_div(ts, e->o.bucket_ms);
+    int64_t b = tocsin_floor_div(ts, e->o.bucket_ms);
     double f = (double)(ts - b * e->o.bucket_ms) / (double)e->o.bucket_ms;
     if (f < 1.0 / 6.0)
         return;
@@ -1419,7 +1402,7 @@ tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
         e->max_ts = ts;
         set_watermark(e, ts - e->o.lateness_ms);
     }
-    int64_t b = floor_div(ts, e->o.bucket_ms);
+    int64_t b = tocsin_floor_div(ts, e->o.bucket_ms);
     if (e->closed_upto != INT64_MIN && b < e->closed_upto) {
         e->st.late++;
         return TOCSIN_OK;
@@ -1443,7 +1426,7 @@ tocsin_engine_add(struct tocsin_engine *e, const struct tocsin_mention *m,
     struct topic *ts_[TOCSIN_MENTION_MAX_TOPICS];
     for (size_t i = 0; i < m->ntopics; i++) {
         const struct tocsin_str *n = &m->topics[i];
-        uint64_t h = fnv1a(FNV_OFFSET, n->p, n->n);
+        uint64_t h = tocsin_fnv1a(TOCSIN_FNV_OFFSET, n->p, n->n);
         struct topic *t = topic_find(e, n->p, n->n, h);
         if (!t) {
             t = topic_add(e, n->p, n->n, h);
@@ -1613,14 +1596,14 @@ struct meta {
 static uint64_t
 zones_sig(const struct tocsin_engine *e)
 {
-    uint64_t h = FNV_OFFSET;
+    uint64_t h = TOCSIN_FNV_OFFSET;
     for (size_t k = 0; k < e->o.nzones; k++) {
         const struct tocsin_topic_zone *z = &e->o.zones[k];
         const char *name = z->tz ? tocsin_tz_name(z->tz) : "UTC";
-        h = fnv1a(h, name, strlen(name) + 1);
+        h = tocsin_fnv1a(h, name, strlen(name) + 1);
         for (size_t i = 0; i < z->npatterns; i++)
-            h = fnv1a(h, z->patterns[i], strlen(z->patterns[i]) + 1);
-        h = fnv1a(h, "\1", 1);
+            h = tocsin_fnv1a(h, z->patterns[i], strlen(z->patterns[i]) + 1);
+        h = tocsin_fnv1a(h, "\1", 1);
     }
     return h;
 }
@@ -1736,7 +1719,7 @@ tocsin_engine_restore_topic(struct tocsin_engine *e, const char *topic,
         hdr[1] != sizeof s || rget(&r, &s, sizeof s))
         return TOCSIN_EINVAL;
     size_t n = strlen(topic);
-    uint64_t h = fnv1a(FNV_OFFSET, topic, n);
+    uint64_t h = tocsin_fnv1a(TOCSIN_FNV_OFFSET, topic, n);
     if (topic_find(e, topic, n, h))
         return TOCSIN_EINVAL;
     /* Parts of the topic; each is NULL when the snapshot has none. */

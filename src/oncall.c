@@ -15,6 +15,7 @@
 
 #include "oncall_int.h"
 #include "tocsin/event.h"
+#include "tocsin/hash.h"
 #include "tocsin/mention.h"
 
 /* ---- configuration ---- */
@@ -1759,7 +1760,7 @@ tocsin_note_delivery(const struct tocsin_note *n, char out[33])
      * group's notification is one per group, receiver and flush (its
      * number and time) and its first alert (which tells apart the
      * one-alert notes it is split into for PagerDuty and Opsgenie). */
-    uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+    uint64_t h[2] = {TOCSIN_FNV_OFFSET, 0x84222325cbf29ce4ULL};
     char buf[96];
     if (n->alerts)
         snprintf(buf, sizeof buf, "|g|%d|%llu|%lld|", (int)n->kind,
@@ -1771,10 +1772,8 @@ tocsin_note_delivery(const struct tocsin_note *n, char out[33])
                            n->receiver, n->alerts ? n->fingerprint : NULL};
     for (int k = 0; k < 2; k++)
         for (size_t p = 0; p < 4; p++)
-            for (const char *c = parts[p]; c && *c; c++) {
-                h[k] ^= (unsigned char)*c;
-                h[k] *= 0x100000001b3ULL;
-            }
+            if (parts[p])
+                h[k] = tocsin_fnv1a(h[k], parts[p], strlen(parts[p]));
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)h[0],
              (unsigned long long)h[1]);
 }

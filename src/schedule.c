@@ -4,6 +4,8 @@
  */
 #include "tocsin/schedule.h"
 
+#include "tocsin/intdiv.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,12 +172,6 @@ tocsin_schedule_add_override(struct tocsin_schedule *s, const char *user,
     return TOCSIN_OK;
 }
 
-static int64_t
-floordiv(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && ((a < 0) != (b < 0)));
-}
-
 static const char *
 layer_user(const struct layer *l, const struct tocsin_civil *c, int64_t t)
 {
@@ -185,7 +181,7 @@ layer_user(const struct layer *l, const struct tocsin_civil *c, int64_t t)
     int sod = c->hour * 3600 + c->min * 60 + c->sec;
     if (sod < l->handoff)
         day--; /* still the previous day's shift */
-    int64_t shift = floordiv(day - l->anchor, l->days);
+    int64_t shift = tocsin_floor_div(day - l->anchor, l->days);
     int64_t idx = shift % (int64_t)l->nusers;
     if (idx < 0)
         idx += (int64_t)l->nusers;

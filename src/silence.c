@@ -3,6 +3,8 @@
  */
 #include "tocsin/silence.h"
 
+#include "tocsin/hash.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,16 +61,6 @@ valid_id(const char *id)
     return 1;
 }
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static struct tocsin_silence *
 find(const struct tocsin_silences *s, const char *id)
@@ -115,13 +107,13 @@ tocsin_silences_add(struct tocsin_silences *s, const char *id,
         snprintf(n.id, sizeof n.id, "%s", id);
     } else {
         do {
-            uint64_t h = 0xcbf29ce484222325ULL;
+            uint64_t h = TOCSIN_FNV_OFFSET;
             for (size_t i = 0; i < nmatchers; i++)
-                h = fnv(h, matchers[i], strlen(matchers[i]) + 1);
-            h = fnv(h, &starts, sizeof starts);
-            h = fnv(h, n.created_by, strlen(n.created_by));
+                h = tocsin_fnv1a(h, matchers[i], strlen(matchers[i]) + 1);
+            h = tocsin_fnv1a(h, &starts, sizeof starts);
+            h = tocsin_fnv1a(h, n.created_by, strlen(n.created_by));
             s->seq++;
-            h = fnv(h, &s->seq, sizeof s->seq);
+            h = tocsin_fnv1a(h, &s->seq, sizeof s->seq);
             snprintf(n.id, sizeof n.id, "s%016llx", (unsigned long long)h);
         } while (find(s, n.id));
     }

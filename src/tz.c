@@ -5,6 +5,8 @@
  */
 #include "tocsin/tz.h"
 
+#include "tocsin/intdiv.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -79,12 +81,6 @@ month_days(int64_t y, int m)
 {
     static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : md[m - 1];
-}
-
-static int64_t
-floordiv(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && ((a < 0) != (b < 0)));
 }
 
 /* ---- POSIX TZ strings ---- */
@@ -218,7 +214,7 @@ rule_type(const struct rule *r, int64_t t, struct ttype *buf)
     if (!r->has_dst)
         return buf;
     int y, m, d;
-    civil_from_days(floordiv(t + r->std_utoff, 86400), &y, &m, &d);
+    civil_from_days(tocsin_floor_div(t + r->std_utoff, 86400), &y, &m, &d);
     int64_t start =
         rdate_day(&r->start, y) * 86400 + r->start.time - r->std_utoff;
     int64_t end = rdate_day(&r->end, y) * 86400 + r->end.time - r->dst_utoff;
@@ -422,7 +418,7 @@ static void
 rule_bounds(const struct rule *r, int64_t t, int64_t *from, int64_t *until)
 {
     int y, m, d;
-    civil_from_days(floordiv(t + r->std_utoff, 86400), &y, &m, &d);
+    civil_from_days(tocsin_floor_div(t + r->std_utoff, 86400), &y, &m, &d);
     for (int yy = y - 1; yy <= y + 1; yy++) {
         int64_t c[2] = {
             rdate_day(&r->start, yy) * 86400 + r->start.time - r->std_utoff,
@@ -468,7 +464,7 @@ tocsin_tz_civil(const struct tocsin_tz *tz, int64_t t, struct tocsin_civil *out)
 {
     struct ttype ty = type_at(tz, t);
     int64_t lt = t + ty.utoff;
-    int64_t days = floordiv(lt, 86400);
+    int64_t days = tocsin_floor_div(lt, 86400);
     int64_t sod = lt - days * 86400;
     civil_from_days(days, &out->year, &out->month, &out->mday);
     out->hour = (int)(sod / 3600);
